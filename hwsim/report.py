@@ -1,0 +1,193 @@
+"""The hardware-independent cost Report every back-end returns.
+
+All quantities are plain SI: seconds, joules, watts; area in mm^2 (the one exception, named in the
+field). ``energy_j`` and ``latency_s`` are per inference (one input sample). The JSON form produced by
+:meth:`Report.to_dict` is a public contract (see DESIGN.md): keys may be added, never renamed or dropped.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+
+@dataclass(frozen=True)
+class ComponentCost:
+    """Cost of one hardware component within one layer."""
+
+    energy_j: float = 0.0
+    """Energy per inference, J."""
+    static_power_w: float = 0.0
+    """Static (leakage / holding) power, W."""
+    area_mm2: float = 0.0
+    """Silicon area, mm^2."""
+
+    def to_dict(self) -> dict[str, float]:
+        return {"energy_j": float(self.energy_j), "static_power_w": float(self.static_power_w),
+                "area_mm2": float(self.area_mm2)}
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """Cost of one weighted layer (one 2-D weight matrix)."""
+
+    name: str
+    shape: tuple[int, int]
+    """(out_features, in_features) of the weight matrix."""
+    mvms_per_inference: int
+    """Matrix-vector products one inference makes with this matrix."""
+    tiles: int
+    """Allocated crossbars (ReRAM) or K x K meshes (photonic)."""
+    latency_s: float
+    """Latency of this layer for one inference, s."""
+    energy_j: float
+    """Energy of this layer for one inference, J (dynamic + static x latency)."""
+    static_power_w: float
+    """Static power of this layer's allocated hardware, W."""
+    area_mm2: float
+    """Area of this layer's allocated hardware, mm^2."""
+    breakdown: Mapping[str, ComponentCost] = field(default_factory=dict)
+    """Per-component costs; their sums equal the layer's energy, static power and area."""
+    counts: Mapping[str, float] = field(default_factory=dict)
+    """Action counts per inference (conversions, driven rows, heaters on, ...), back-end specific."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "shape": [int(self.shape[0]), int(self.shape[1])],
+            "mvms_per_inference": int(self.mvms_per_inference),
+            "tiles": int(self.tiles),
+            "latency_s": float(self.latency_s),
+            "energy_j": float(self.energy_j),
+            "static_power_w": float(self.static_power_w),
+            "area_mm2": float(self.area_mm2),
+            "breakdown": {k: v.to_dict() for k, v in self.breakdown.items()},
+            "counts": {k: _num(v) for k, v in self.counts.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Network totals of a Report."""
+
+    tiles: int
+    latency_s: float
+    """Latency of one inference through all layers, s."""
+    energy_j: float
+    """Energy of one inference, J."""
+    static_power_w: float
+    """Static power of all allocated hardware, W."""
+    area_mm2: float
+    """Area of all allocated hardware, mm^2."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tiles": int(self.tiles), "latency_s": float(self.latency_s), "energy_j": float(self.energy_j),
+                "static_power_w": float(self.static_power_w), "area_mm2": float(self.area_mm2)}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Cost of a mapped network on one hardware back-end."""
+
+    hardware: str
+    """"reram" or "photonic"."""
+    preset: str | None
+    config: Mapping[str, Any]
+    """The resolved configuration as a JSON-able dict."""
+    layers: tuple[LayerReport, ...]
+    total: Totals
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Additional back-end specific network-level figures (e.g. pipelined throughput)."""
+
+    @classmethod
+    def from_layers(cls, hardware: str, preset: str | None, config: Mapping[str, Any],
+                    layers: Sequence[LayerReport], latency_s: float | None = None,
+                    extra: Mapping[str, Any] | None = None) -> "Report":
+        """Build a Report whose totals are the sums over layers.
+
+        ``latency_s`` overrides the summed latency (e.g. when a back-end overlaps layers).
+        """
+        layers = tuple(layers)
+        total = Totals(
+            tiles=int(sum(l.tiles for l in layers)),
+            latency_s=float(sum(l.latency_s for l in layers)) if latency_s is None else float(latency_s),
+            energy_j=float(sum(l.energy_j for l in layers)),
+            static_power_w=float(sum(l.static_power_w for l in layers)),
+            area_mm2=float(sum(l.area_mm2 for l in layers)),
+        )
+        return cls(hardware, preset, dict(config), layers, total, dict(extra or {}))
+
+    def breakdown(self) -> dict[str, ComponentCost]:
+        """Per-component costs summed over layers."""
+        acc: dict[str, list[float]] = {}
+        for layer in self.layers:
+            for name, c in layer.breakdown.items():
+                a = acc.setdefault(name, [0.0, 0.0, 0.0])
+                a[0] += c.energy_j
+                a[1] += c.static_power_w
+                a[2] += c.area_mm2
+        return {k: ComponentCost(*v) for k, v in acc.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of DESIGN.md (plus added keys ``breakdown``, ``extra`` and per-layer ``counts``)."""
+        total = self.total.to_dict()
+        total["breakdown"] = {k: v.to_dict() for k, v in self.breakdown().items()}
+        return {
+            "hardware": self.hardware,
+            "preset": self.preset,
+            "config": _jsonable(self.config),
+            "layers": [l.to_dict() for l in self.layers],
+            "total": total,
+            "extra": _jsonable(self.extra),
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def format_table(self) -> str:
+        """A human-readable table, in ns / nJ / mW / mm^2."""
+        head = f"{'layer':<16}{'shape':>14}{'MVMs':>9}{'tiles':>9}{'latency ns':>14}{'energy nJ':>14}{'static mW':>13}{'area mm2':>11}"
+        rows = [f"hardware: {self.hardware}   preset: {self.preset or '-'}", head, "-" * len(head)]
+
+        def row(name: str, shape: str, mvms: str, t: Any) -> str:
+            return (f"{name:<16}{shape:>14}{mvms:>9}{t.tiles:>9d}{t.latency_s * 1e9:>14.4g}"
+                    f"{t.energy_j * 1e9:>14.4g}{t.static_power_w * 1e3:>13.4g}{t.area_mm2:>11.4g}")
+
+        for l in self.layers:
+            rows.append(row(l.name[:16], f"{l.shape[0]}x{l.shape[1]}", str(l.mvms_per_inference), l))
+        rows.append("-" * len(head))
+        rows.append(row("total", "", "", self.total))
+        comps = self.breakdown()
+        if comps:
+            rows.append("")
+            rows.append(f"{'component':<20}{'energy nJ':>14}{'static mW':>13}{'area mm2':>11}")
+            for name, c in comps.items():
+                rows.append(f"{name:<20}{c.energy_j * 1e9:>14.4g}{c.static_power_w * 1e3:>13.4g}{c.area_mm2:>11.4g}")
+        return "\n".join(rows)
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, (bool,)):
+        return v
+    if isinstance(v, int) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "iu"):
+        return int(v)
+    f = float(v)
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
+
+
+def _jsonable(obj: Any) -> Any:
+    """Convert nested dataclass-dicts, tuples and numpy scalars into JSON-able values."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, bool)) or obj is None:
+        return obj
+    if isinstance(obj, (int, float)):
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return str(obj)
+        return obj
+    if hasattr(obj, "item"):
+        return _jsonable(obj.item())
+    return str(obj)
