@@ -1,0 +1,69 @@
+"""Network runtime benchmarks: numba kernels vs their numpy oracles, and one LeNet-300-100 / LeNet-5 epoch.
+
+Run: ``python benchmarks/bench_nn.py [--no-epoch]``. Prints medians and ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import machine, median_seconds  # noqa: E402
+
+import hwsim  # noqa: E402
+from hwsim.nn import _kernels, _reference  # noqa: E402
+
+
+def kernels() -> None:
+    rng = np.random.default_rng(0)
+    print(f"{'kernel':<34}{'numba ms':>10}{'numpy ms':>10}{'speed-up':>10}")
+    for (n, c, h, k, s, p) in [(128, 1, 28, 5, 1, 2), (128, 6, 14, 5, 1, 0), (32, 64, 56, 3, 1, 1)]:
+        x = rng.standard_normal((n, c, h, h)).astype(np.float32)
+        oh = (h + 2 * p - k) // s + 1
+        out = np.empty((n * oh * oh, c * k * k), np.float32)
+        t_nb = median_seconds(lambda: _kernels.im2col(x, k, k, s, p, out))
+        t_np = median_seconds(lambda: _reference.im2col(x, k, k, s, p))
+        print(f"{f'im2col {n}x{c}x{h}x{h} k{k}':<34}{t_nb * 1e3:>10.2f}{t_np * 1e3:>10.2f}{t_np / t_nb:>10.1f}")
+        g = rng.standard_normal(out.shape).astype(np.float32)
+        xo = np.empty_like(x)
+        t_nb = median_seconds(lambda: _kernels.col2im(g, n, c, h, h, k, k, s, p, xo), repeat=3)
+        t_np = median_seconds(lambda: _reference.col2im(g, n, c, h, h, k, k, s, p), repeat=3)
+        print(f"{f'col2im {n}x{c}x{h}x{h} k{k}':<34}{t_nb * 1e3:>10.2f}{t_np * 1e3:>10.2f}{t_np / t_nb:>10.1f}")
+    x = rng.standard_normal((128, 6, 28, 28)).astype(np.float32)
+    out = np.empty((128, 6, 14, 14), np.float32)
+    am = np.empty(out.shape, np.int64)
+    t_nb = median_seconds(lambda: _kernels.maxpool_forward(x, 2, 2, out, am))
+    t_np = median_seconds(lambda: _reference.maxpool_forward(x, 2, 2))
+    print(f"{'maxpool fwd 128x6x28x28':<34}{t_nb * 1e3:>10.2f}{t_np * 1e3:>10.2f}{t_np / t_nb:>10.1f}")
+    gi = np.empty_like(x)
+    t_nb = median_seconds(lambda: _kernels.maxpool_backward(out, am, 28, 28, gi))
+    t_np = median_seconds(lambda: _reference.maxpool_backward(out, am, 28, 28), repeat=3)
+    print(f"{'maxpool bwd 128x6x28x28':<34}{t_nb * 1e3:>10.2f}{t_np * 1e3:>10.2f}{t_np / t_nb:>10.1f}")
+
+
+def epochs() -> None:
+    import models
+    from hwsim.nn import Adam, fit
+    from models import fashion_mnist
+
+    x, y = fashion_mnist.load("train")
+    for name, repeat in (("lenet-300-100", 3), ("lenet5", 1)):
+        def one_epoch():
+            net = models.get(name, seed=0)
+            fit(net, x, y, epochs=1, batch_size=128, optimizer=Adam(net), seed=0)
+        t = median_seconds(one_epoch, repeat=repeat, warmup=0)
+        print(f"one training epoch, {name}, 60k images, batch 128, Adam: median {t:.2f} s over {repeat}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-epoch", action="store_true")
+    a = ap.parse_args()
+    print(machine())
+    hwsim.warmup()
+    kernels()
+    if not a.no_epoch:
+        epochs()
