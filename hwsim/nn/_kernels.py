@@ -11,12 +11,12 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, nogil=True)
 def im2col(x, kh, kw, stride, pad, out):  # pragma: no cover - compiled
     n, c, h, w = x.shape
     oh = (h + 2 * pad - kh) // stride + 1
     ow = (w + 2 * pad - kw) // stride + 1
-    for b in nb.prange(n):
+    for b in range(n):
         for i in range(oh):
             for j in range(ow):
                 r = (b * oh + i) * ow + j
@@ -33,11 +33,11 @@ def im2col(x, kh, kw, stride, pad, out):  # pragma: no cover - compiled
                             col += 1
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, nogil=True)
 def col2im(cols, n, c, h, w, kh, kw, stride, pad, out):  # pragma: no cover - compiled
     oh = (h + 2 * pad - kh) // stride + 1
     ow = (w + 2 * pad - kw) // stride + 1
-    for b in nb.prange(n):
+    for b in range(n):
         for ch in range(c):
             for y in range(h):
                 for xx in range(w):
@@ -56,12 +56,12 @@ def col2im(cols, n, c, h, w, kh, kw, stride, pad, out):  # pragma: no cover - co
                             col += 1
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, nogil=True)
 def maxpool_forward(x, k, stride, out, argmax):  # pragma: no cover - compiled
     n, c, h, w = x.shape
     oh = out.shape[2]
     ow = out.shape[3]
-    for b in nb.prange(n):
+    for b in range(n):
         for ch in range(c):
             for i in range(oh):
                 for j in range(ow):
@@ -79,10 +79,10 @@ def maxpool_forward(x, k, stride, out, argmax):  # pragma: no cover - compiled
                     argmax[b, ch, i, j] = best_idx
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@nb.njit(cache=True, nogil=True)
 def maxpool_backward(grad_out, argmax, h, w, grad_in):  # pragma: no cover - compiled
     n, c, oh, ow = grad_out.shape
-    for b in nb.prange(n):
+    for b in range(n):
         for ch in range(c):
             for y in range(h):
                 for xx in range(w):
