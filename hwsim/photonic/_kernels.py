@@ -1,0 +1,453 @@
+"""Numba kernels of the photonic back-end (private: arrays and scalars in, arrays out).
+
+Conventions (documented for users in :mod:`hwsim.photonic.mesh`):
+
+* Physical MZI on modes (m, m+1), internal phase ``theta`` (between the two 50:50 couplers) and external
+  phase ``phi`` (on the top input arm, mode m)::
+
+      M(theta, phi) = i e^{i theta/2} [[e^{i phi} sin(theta/2),  cos(theta/2)],
+                                       [e^{i phi} cos(theta/2), -sin(theta/2)]]
+
+* The kernels work with the *reduced* MZI ``G = M / (i e^{i theta/2}) = R(theta) diag(e^{i phi}, 1)`` where
+  ``R = [[s, c], [c, -s]]`` (s = sin(theta/2), c = cos(theta/2)) is real and its own inverse. The global
+  factor ``i e^{i theta/2}`` of each MZI is a phase common to its two modes; :func:`_reduced_to_physical`
+  and :func:`_physical_to_reduced` push those common phases through the mesh to the output phase screen in
+  O(N^2), so nulling and reconstruction only ever do "scale one row (column) by a phase, then apply a real
+  2x2 reflection" -- and for real orthogonal inputs the scale is a sign flip (all-real arithmetic).
+* A mesh is U = diag(e^{i screen}) M_{K-1} ... M_1 M_0: MZI 0 is met first by the light, the diagonal phase
+  screen sits at the output. ``modes[k]`` is the upper mode of MZI k (light order).
+* Every phase returned is wrapped into [0, 2*pi).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+TWO_PI = 2.0 * math.pi
+HALF_PI = 0.5 * math.pi
+
+MESH_CLEMENTS = 0
+MESH_RECK = 1
+
+
+@njit(cache=True, nogil=True)
+def _wrap(x):
+    """x mod 2*pi in [0, 2*pi) (never returns 2*pi itself)."""
+    r = x - TWO_PI * math.floor(x / TWO_PI)
+    if r >= TWO_PI or r < 0.0:
+        r = 0.0
+    return r
+
+
+# --------------------------------------------------------------------------------------------------------
+# phase bookkeeping between reduced (G) and physical (M) MZIs
+# --------------------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _reduced_to_physical(theta, phi, screen, modes, acc):
+    """In place: U = diag(e^{i screen}) prod G(theta_k, phi_k)  ->  physical phases of the same U.
+
+    M_k = g_k G_k with g_k = e^{i(theta_k/2 + pi/2)} on both modes, so G_k = M_k g_k^{-1}. Sweeping in light
+    order with the accumulated per-mode phase ``acc`` met before MZI k:
+    M(t, p) diag(e^{ia}, e^{ib}) = e^{ib} M(t, p + a - b) (common phase on both modes).
+    """
+    n = screen.shape[0]
+    for j in range(n):
+        acc[j] = 0.0
+    for k in range(theta.shape[0]):
+        m = modes[k]
+        gk = 0.5 * theta[k] + HALF_PI
+        a = acc[m] - gk
+        b = acc[m + 1] - gk
+        phi[k] = _wrap(phi[k] + a - b)
+        acc[m] = b
+        acc[m + 1] = b
+    for j in range(n):
+        screen[j] = _wrap(screen[j] + acc[j])
+
+
+@njit(cache=True, nogil=True)
+def _physical_to_reduced(theta, phi, screen, modes, phi_out, screen_out, acc):
+    """Inverse of :func:`_reduced_to_physical` (physical phases -> reduced phases), written to *_out."""
+    n = screen.shape[0]
+    for j in range(n):
+        acc[j] = 0.0
+    for k in range(theta.shape[0]):
+        m = modes[k]
+        a = acc[m]
+        b = acc[m + 1]
+        phi_out[k] = phi[k] + a - b
+        b = b + 0.5 * theta[k] + HALF_PI
+        acc[m] = b
+        acc[m + 1] = b
+    for j in range(n):
+        screen_out[j] = screen[j] + acc[j]
+
+
+# --------------------------------------------------------------------------------------------------------
+# decomposition: complex unitary
+# --------------------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _col_op_c(Sr, Si, r, c):
+    """Null S[r, c] by S <- S G^dagger on columns (c, c+1), rows 0..r. Returns (theta, phi) of G.
+
+    (a, b) = (S[r,c], S[r,c+1]); a e^{-i phi} sin(theta/2) + b cos(theta/2) = 0 gives
+    theta = 2 atan2(|b|, |a|), e^{-i phi} = -conj(a) b / (|a||b|). No trigonometry in the update.
+    """
+    ar = Sr[r, c]
+    ai = Si[r, c]
+    br = Sr[r, c + 1]
+    bi = Si[r, c + 1]
+    aa = math.sqrt(ar * ar + ai * ai)
+    bb = math.sqrt(br * br + bi * bi)
+    th = 2.0 * math.atan2(bb, aa)
+    if aa == 0.0 or bb == 0.0:
+        er = 1.0
+        ei = 0.0
+        ph = 0.0
+    else:
+        inv = 1.0 / (aa * bb)
+        er = -(ar * br + ai * bi) * inv  # e^{-i phi}
+        ei = -(ar * bi - ai * br) * inv
+        ph = _wrap(math.atan2(-ei, er))
+    h = math.sqrt(aa * aa + bb * bb)
+    if h == 0.0:
+        s = 0.0
+        co = 1.0
+    else:
+        s = bb / h
+        co = aa / h
+    sr = s * er
+    si = s * ei
+    cr = co * er
+    ci = co * ei
+    for q in range(r + 1):
+        xr = Sr[q, c]
+        xi = Si[q, c]
+        vr = Sr[q, c + 1]
+        vi = Si[q, c + 1]
+        Sr[q, c] = sr * xr - si * xi + co * vr
+        Si[q, c] = sr * xi + si * xr + co * vi
+        Sr[q, c + 1] = cr * xr - ci * xi - s * vr
+        Si[q, c + 1] = cr * xi + ci * xr - s * vi
+    Sr[r, c] = 0.0
+    Si[r, c] = 0.0
+    return th, ph
+
+
+@njit(cache=True, nogil=True)
+def _row_op_c(Sr, Si, r, c, n):
+    """Null S[r, c] by S <- G S on rows (r-1, r), columns c..n-1. Returns (theta, phi) of G.
+
+    (u, v) = (S[r-1,c], S[r,c]); e^{i phi} cos(theta/2) u = sin(theta/2) v gives
+    theta = 2 atan2(|u|, |v|), e^{i phi} = v conj(u) / (|u||v|).
+    """
+    ur0 = Sr[r - 1, c]
+    ui0 = Si[r - 1, c]
+    vr0 = Sr[r, c]
+    vi0 = Si[r, c]
+    uu = math.sqrt(ur0 * ur0 + ui0 * ui0)
+    vv = math.sqrt(vr0 * vr0 + vi0 * vi0)
+    th = 2.0 * math.atan2(uu, vv)
+    if uu == 0.0 or vv == 0.0:
+        er = 1.0
+        ei = 0.0
+        ph = 0.0
+    else:
+        inv = 1.0 / (uu * vv)
+        er = (vr0 * ur0 + vi0 * ui0) * inv  # e^{i phi}
+        ei = (vi0 * ur0 - vr0 * ui0) * inv
+        ph = _wrap(math.atan2(ei, er))
+    h = math.sqrt(uu * uu + vv * vv)
+    if h == 0.0:
+        s = 0.0
+        co = 1.0
+    else:
+        s = uu / h
+        co = vv / h
+    sr = s * er
+    si = s * ei
+    cr = co * er
+    ci = co * ei
+    for q in range(c, n):
+        xr = Sr[r - 1, q]
+        xi = Si[r - 1, q]
+        vr = Sr[r, q]
+        vi = Si[r, q]
+        Sr[r - 1, q] = sr * xr - si * xi + co * vr
+        Si[r - 1, q] = sr * xi + si * xr + co * vi
+        Sr[r, q] = cr * xr - ci * xi - s * vr
+        Si[r, q] = cr * xi + ci * xr - s * vi
+    Sr[r, c] = 0.0
+    Si[r, c] = 0.0
+    return th, ph
+
+
+@njit(cache=True, nogil=True)
+def _commute_left(theta, phi, d, modes, p, m_total):
+    """Turn U = L_1^dag ... L_k^dag D R into D' L_1' ... L_k' R (left ops stored at slots m_total-1 .. p).
+
+    G(t,p)^dagger diag(e^{ia}, e^{ib}) = diag(e^{i(b-p)}, e^{ib}) G(t, a-b).
+    """
+    for k in range(p, m_total):
+        m = modes[k]
+        a = d[m]
+        b = d[m + 1]
+        d[m] = b - phi[k]
+        phi[k] = _wrap(a - b)
+
+
+@njit(cache=True, nogil=True)
+def _decompose_one_c(U, Sr, Si, theta, phi, screen, modes, mesh, acc):
+    n = U.shape[0]
+    for i in range(n):
+        for j in range(n):
+            Sr[i, j] = U[i, j].real
+            Si[i, j] = U[i, j].imag
+    m_total = theta.shape[0]
+    kr = 0  # next right-op slot (light order from the input)
+    kl = m_total - 1  # next left-op slot (filled from the output end)
+    if mesh == MESH_CLEMENTS:
+        for i in range(1, n):
+            if i % 2 == 1:
+                for j in range(i):
+                    r = n - 1 - j
+                    c = i - 1 - j
+                    th, ph = _col_op_c(Sr, Si, r, c)
+                    theta[kr] = th
+                    phi[kr] = ph
+                    kr += 1
+            else:
+                for j in range(1, i + 1):
+                    r = n + j - i - 1
+                    c = j - 1
+                    th, ph = _row_op_c(Sr, Si, r, c, n)
+                    theta[kl] = th
+                    phi[kl] = ph
+                    kl -= 1
+    else:
+        for r in range(n - 1, 0, -1):
+            for c in range(r):
+                th, ph = _col_op_c(Sr, Si, r, c)
+                theta[kr] = th
+                phi[kr] = ph
+                kr += 1
+    err = 0.0
+    for j in range(n):
+        screen[j] = math.atan2(Si[j, j], Sr[j, j])
+        err = max(err, abs(math.sqrt(Sr[j, j] * Sr[j, j] + Si[j, j] * Si[j, j]) - 1.0))
+        for q in range(j + 1, n):
+            err = max(err, math.sqrt(Sr[j, q] * Sr[j, q] + Si[j, q] * Si[j, q]))
+    _commute_left(theta, phi, screen, modes, kr, m_total)
+    _reduced_to_physical(theta, phi, screen, modes, acc)
+    return err
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def decompose_complex(U, modes, mesh, theta, phi, screen, err, n_chunks):
+    """Batched decomposition of complex unitaries U (T, n, n).
+
+    Writes theta, phi (T, n(n-1)/2), screen (T, n) and err (T,): the largest deviation of the nulled matrix
+    from a unit-modulus diagonal (0 up to rounding iff U is unitary; the nulling is a unitary change of basis,
+    so this measures how far U is from unitary). Parallel over chunks of tiles; one scratch per chunk.
+    """
+    t_total = U.shape[0]
+    n = U.shape[1]
+    n_chunks = min(t_total, max(1, n_chunks))
+    for ch in prange(n_chunks):
+        Sr = np.empty((n, n))
+        Si = np.empty((n, n))
+        acc = np.empty(n)
+        lo = ch * t_total // n_chunks
+        hi = (ch + 1) * t_total // n_chunks
+        for t in range(lo, hi):
+            err[t] = _decompose_one_c(U[t], Sr, Si, theta[t], phi[t], screen[t], modes, mesh, acc)
+
+
+# --------------------------------------------------------------------------------------------------------
+# decomposition: real orthogonal (all-real arithmetic; phi in {0, pi} before the physical conversion)
+# --------------------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _col_op_r(S, r, c):
+    a = S[r, c]
+    b = S[r, c + 1]
+    aa = abs(a)
+    bb = abs(b)
+    th = 2.0 * math.atan2(bb, aa)
+    # e^{-i phi} = -sign(a b): phi = pi when a, b share a sign, else 0 (0 also when a or b is zero).
+    neg = (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0)
+    h = math.sqrt(aa * aa + bb * bb)
+    if h == 0.0:
+        s = 0.0
+        co = 1.0
+    else:
+        s = bb / h
+        co = aa / h
+    if neg:
+        s_ = -s
+        c_ = -co
+    else:
+        s_ = s
+        c_ = co
+    for q in range(r + 1):
+        u = S[q, c]
+        v = S[q, c + 1]
+        S[q, c] = s_ * u + co * v
+        S[q, c + 1] = c_ * u - s * v
+    S[r, c] = 0.0
+    return th, (math.pi if neg else 0.0)
+
+
+@njit(cache=True, nogil=True)
+def _row_op_r(S, r, c, n):
+    u0 = S[r - 1, c]
+    v0 = S[r, c]
+    uu = abs(u0)
+    vv = abs(v0)
+    th = 2.0 * math.atan2(uu, vv)
+    # e^{i phi} = sign(u v): phi = pi when u, v have opposite signs.
+    neg = (u0 > 0.0 and v0 < 0.0) or (u0 < 0.0 and v0 > 0.0)
+    h = math.sqrt(uu * uu + vv * vv)
+    if h == 0.0:
+        s = 0.0
+        co = 1.0
+    else:
+        s = uu / h
+        co = vv / h
+    if neg:
+        s_ = -s
+        c_ = -co
+    else:
+        s_ = s
+        c_ = co
+    for q in range(c, n):
+        u = S[r - 1, q]
+        v = S[r, q]
+        S[r - 1, q] = s_ * u + co * v
+        S[r, q] = c_ * u - s * v
+    S[r, c] = 0.0
+    return th, (math.pi if neg else 0.0)
+
+
+@njit(cache=True, nogil=True)
+def _decompose_one_r(U, S, theta, phi, screen, modes, mesh, acc):
+    n = U.shape[0]
+    for i in range(n):
+        for j in range(n):
+            S[i, j] = U[i, j]
+    m_total = theta.shape[0]
+    kr = 0
+    kl = m_total - 1
+    if mesh == MESH_CLEMENTS:
+        for i in range(1, n):
+            if i % 2 == 1:
+                for j in range(i):
+                    th, ph = _col_op_r(S, n - 1 - j, i - 1 - j)
+                    theta[kr] = th
+                    phi[kr] = ph
+                    kr += 1
+            else:
+                for j in range(1, i + 1):
+                    th, ph = _row_op_r(S, n + j - i - 1, j - 1, n)
+                    theta[kl] = th
+                    phi[kl] = ph
+                    kl -= 1
+    else:
+        for r in range(n - 1, 0, -1):
+            for c in range(r):
+                th, ph = _col_op_r(S, r, c)
+                theta[kr] = th
+                phi[kr] = ph
+                kr += 1
+    err = 0.0
+    for j in range(n):
+        screen[j] = math.pi if S[j, j] < 0.0 else 0.0
+        err = max(err, abs(abs(S[j, j]) - 1.0))
+        for q in range(j + 1, n):
+            err = max(err, abs(S[j, q]))
+    _commute_left(theta, phi, screen, modes, kr, m_total)
+    _reduced_to_physical(theta, phi, screen, modes, acc)
+    return err
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def decompose_real(U, modes, mesh, theta, phi, screen, err, n_chunks):
+    """Batched decomposition of real orthogonal matrices (T, n, n); outputs as :func:`decompose_complex`."""
+    t_total = U.shape[0]
+    n = U.shape[1]
+    n_chunks = min(t_total, max(1, n_chunks))
+    for ch in prange(n_chunks):
+        S = np.empty((n, n))
+        acc = np.empty(n)
+        lo = ch * t_total // n_chunks
+        hi = (ch + 1) * t_total // n_chunks
+        for t in range(lo, hi):
+            err[t] = _decompose_one_r(U[t], S, theta[t], phi[t], screen[t], modes, mesh, acc)
+
+
+# --------------------------------------------------------------------------------------------------------
+# reconstruction
+# --------------------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _reconstruct_one(theta, phi, screen, modes, Sr, Si, phr, scr, acc, lo, hi, out):
+    n = screen.shape[0]
+    _physical_to_reduced(theta, phi, screen, modes, phr, scr, acc)
+    for i in range(n):
+        for j in range(n):
+            Sr[i, j] = 0.0
+            Si[i, j] = 0.0
+        Sr[i, i] = 1.0
+        lo[i] = i
+        hi[i] = i + 1
+    for k in range(theta.shape[0]):
+        m = modes[k]
+        a = min(lo[m], lo[m + 1])
+        b = max(hi[m], hi[m + 1])
+        lo[m] = a
+        lo[m + 1] = a
+        hi[m] = b
+        hi[m + 1] = b
+        s = math.sin(0.5 * theta[k])
+        co = math.cos(0.5 * theta[k])
+        er = math.cos(phr[k])
+        ei = math.sin(phr[k])
+        for q in range(a, b):
+            xr = Sr[m, q]
+            xi = Si[m, q]
+            ur = xr * er - xi * ei
+            ui = xr * ei + xi * er
+            vr = Sr[m + 1, q]
+            vi = Si[m + 1, q]
+            Sr[m, q] = s * ur + co * vr
+            Si[m, q] = s * ui + co * vi
+            Sr[m + 1, q] = co * ur - s * vr
+            Si[m + 1, q] = co * ui - s * vi
+    for i in range(n):
+        er = math.cos(scr[i])
+        ei = math.sin(scr[i])
+        for j in range(n):
+            xr = Sr[i, j]
+            xi = Si[i, j]
+            out[i, j] = complex(xr * er - xi * ei, xr * ei + xi * er)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def reconstruct(theta, phi, screen, modes, out, n_chunks):
+    """Batched reconstruction: out[t] = diag(e^{i screen[t]}) prod_k M(theta[t,k], phi[t,k]) (complex)."""
+    t_total = theta.shape[0]
+    n = screen.shape[1]
+    m_total = theta.shape[1]
+    n_chunks = min(t_total, max(1, n_chunks))
+    for ch in prange(n_chunks):
+        Sr = np.empty((n, n))
+        Si = np.empty((n, n))
+        phr = np.empty(m_total)
+        scr = np.empty(n)
+        acc = np.empty(n)
+        lo = np.empty(n, dtype=np.int64)
+        hi = np.empty(n, dtype=np.int64)
+        t0 = ch * t_total // n_chunks
+        t1 = (ch + 1) * t_total // n_chunks
+        for t in range(t0, t1):
+            _reconstruct_one(theta[t], phi[t], screen[t], modes, Sr, Si, phr, scr, acc, lo, hi, out[t])

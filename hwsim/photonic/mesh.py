@@ -1,0 +1,217 @@
+"""MZI meshes: decompose a unitary into programmed phases and reconstruct it, batched over many tiles.
+
+Device convention (Harris et al., Opt. Express 22, 10487 (2014); Shen et al., Nat. Photonics 11, 441 (2017))
+---------------------------------------------------------------------------------------------------------
+An MZI acts on two neighbouring waveguide modes (m, m+1). It is an external phase shifter ``phi`` on the
+upper input arm (mode m), a 50:50 directional coupler B = [[1, i], [i, 1]]/sqrt(2), an *internal* phase
+shifter ``theta`` on the upper arm between the couplers, and a second coupler B:
+
+    M(theta, phi) = B diag(e^{i theta}, 1) B diag(e^{i phi}, 1)
+                  = i e^{i theta/2} [[e^{i phi} sin(theta/2),  cos(theta/2)],
+                                     [e^{i phi} cos(theta/2), -sin(theta/2)]]
+
+``theta`` sets the splitting (theta = 0: full cross, theta = pi: bar state), ``phi`` the relative phase.
+Both are heater settings in [0, 2*pi); a phase of 0 is a heater switched off.
+
+Mesh
+----
+A mesh of n modes has n(n-1)/2 MZIs and a diagonal phase screen at its *output*:
+
+    U = diag(e^{i screen}) M_{K-1} ... M_1 M_0,
+
+with MZI 0 met first by the light (light order). :func:`mesh_layout` gives, per MZI, its upper mode and
+its column (optical depth position). "clements": rectangular mesh of depth n (Clements et al., Optica 3,
+1460 (2016), the nulling order of their Fig. 2 / algorithm); "reck": triangular mesh of depth 2n-3 (Reck et
+al., PRL 73, 58 (1994)), nulling each row of U from the right.
+
+Decomposition nulls one matrix element per MZI with a two-row or two-column update (O(n) each, O(n^3) in
+all), then commutes the left-side MZIs through the diagonal (Clements Eq. 5 in our convention). Every MZI's
+global phase i e^{i theta/2} is carried to the output screen. Degenerate cases are deterministic: when the
+element to null is already zero the MZI is set to (theta=0 or pi as required, phi=0); when both elements are
+zero, theta = phi = 0 (heaters off). All phases are returned in [0, 2*pi).
+
+Phase layout of a :class:`MeshPhases`: ``theta`` and ``phi`` are (..., n(n-1)/2) in light order, ``screen``
+is (..., n); the batch dimensions ``...`` are those of the input matrices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import ConfigError, MappingError
+from . import _kernels as K
+
+MESHES = ("clements", "reck")
+_MESH_CODE = {"clements": K.MESH_CLEMENTS, "reck": K.MESH_RECK}
+
+#: Largest mesh size accepted by decompose/reconstruct (a 1024 x 1024 complex tile is 16 MiB).
+MAX_N = 1024
+
+
+@dataclass(frozen=True)
+class MeshPhases:
+    """Programmed phases of one or many meshes (radians, each in [0, 2*pi))."""
+
+    mesh: str
+    """"clements" or "reck"."""
+    n: int
+    """Modes per mesh."""
+    theta: np.ndarray
+    """(..., n(n-1)/2) internal MZI phases, light order (see :func:`mesh_layout`), rad."""
+    phi: np.ndarray
+    """(..., n(n-1)/2) external MZI phases, rad."""
+    screen: np.ndarray
+    """(..., n) output phase screen, rad."""
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.screen.shape[:-1])
+
+
+def _chunks(t: int) -> int:
+    """Number of tile chunks for the parallel kernels: a few per thread for load balance."""
+    import numba
+
+    return max(1, min(int(t), 4 * numba.get_num_threads()))
+
+
+def check_mesh(mesh: str) -> str:
+    if mesh not in _MESH_CODE:
+        raise ConfigError(f"unknown mesh {mesh!r}; choose one of {', '.join(MESHES)}")
+    return mesh
+
+
+@lru_cache(maxsize=64)
+def _layout(n: int, mesh: str) -> tuple[np.ndarray, np.ndarray]:
+    modes_r: list[int] = []
+    modes_l: list[int] = []
+    if mesh == "clements":
+        for i in range(1, n):
+            if i % 2 == 1:
+                for j in range(i):
+                    modes_r.append(i - 1 - j)  # column op on columns (c, c+1), c = i-1-j
+            else:
+                for j in range(1, i + 1):
+                    modes_l.append(n + j - i - 2)  # row op on rows (r-1, r), r = n+j-i-1
+    else:
+        for r in range(n - 1, 0, -1):
+            for c in range(r):
+                modes_r.append(c)
+    modes = np.array(modes_r + modes_l[::-1], dtype=np.int64)
+    cols = np.empty(modes.shape[0], dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    for k, m in enumerate(modes):
+        c = max(last[m], last[m + 1])
+        cols[k] = c
+        last[m] = last[m + 1] = c + 1
+    modes.setflags(write=False)
+    cols.setflags(write=False)
+    return modes, cols
+
+
+def mesh_layout(n: int, mesh: str = "clements") -> tuple[np.ndarray, np.ndarray]:
+    """(modes, columns) of the n(n-1)/2 MZIs in light order: upper mode and column index of each MZI."""
+    check_mesh(mesh)
+    if int(n) < 2:
+        raise ConfigError(f"a mesh needs n >= 2 modes, got {n}")
+    return _layout(int(n), mesh)
+
+
+def mesh_depth(n: int, mesh: str = "clements") -> int:
+    """Optical depth in MZI columns: n for Clements, 2n-3 for Reck (n >= 2; 1 for n = 2)."""
+    _, cols = mesh_layout(n, mesh)
+    return int(cols.max()) + 1
+
+
+def _check_square(U: np.ndarray, what: str) -> None:
+    if U.ndim < 2 or U.shape[-1] != U.shape[-2]:
+        raise MappingError(f"{what} must be square (..., n, n), got shape {U.shape}")
+    n = U.shape[-1]
+    if n < 2:
+        raise MappingError(f"{what} must be at least 2 x 2, got n = {n}")
+    if n > MAX_N:
+        raise MappingError(f"{what}: n = {n} exceeds the limit of {MAX_N}")
+
+
+def unitarity_error(U: np.ndarray) -> float:
+    """max |U^H U - I| over a batch (..., n, n)."""
+    n = U.shape[-1]
+    g = np.conj(np.swapaxes(U, -1, -2)) @ U
+    return float(np.max(np.abs(g - np.eye(n)))) if g.size else 0.0
+
+
+def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> MeshPhases:
+    """Phases of the mesh implementing unitary ``U`` (n, n) or a batch (..., n, n).
+
+    Real input is taken as real orthogonal and decomposed with all-real arithmetic (same phases as the
+    complex path). Raises MappingError when ``U`` is not square, not finite, or further than ``atol`` from
+    unitary; ConfigError for an unknown mesh. The distance is measured on the nulled matrix (a unitary change
+    of basis of U): the largest |off-diagonal| or ||d_jj| - 1| left after nulling.
+    """
+    check_mesh(mesh)
+    U = np.asarray(U)
+    _check_square(U, "decompose: U")
+    if U.dtype.kind not in "fciub":
+        raise MappingError(f"decompose: U must be numeric, got dtype {U.dtype}")
+    if not np.all(np.isfinite(U)):
+        raise MappingError("decompose: U holds NaN or inf values")
+    n = U.shape[-1]
+    batch = U.shape[:-2]
+    flat = U.reshape((-1, n, n))
+    t = flat.shape[0]
+    m = n * (n - 1) // 2
+    theta = np.empty((t, m))
+    phi = np.empty((t, m))
+    screen = np.empty((t, n))
+    err = np.zeros(t)
+    modes, _ = _layout(n, mesh)
+    if t:
+        if flat.dtype.kind == "c":
+            K.decompose_complex(np.ascontiguousarray(flat, dtype=np.complex128), modes, _MESH_CODE[mesh],
+                                theta, phi, screen, err, _chunks(t))
+        else:
+            K.decompose_real(np.ascontiguousarray(flat, dtype=np.float64), modes, _MESH_CODE[mesh],
+                             theta, phi, screen, err, _chunks(t))
+        worst = float(err.max())
+        if not worst <= atol:
+            i = int(np.argmax(err))
+            where = f" (matrix {np.unravel_index(i, batch)})" if batch else ""
+            raise MappingError(f"decompose: U is not unitary{where}: distance {worst:.3g} > atol = {atol:g} "
+                               "(largest off-diagonal or |1 - |diagonal|| after nulling)")
+    return MeshPhases(mesh, n, theta.reshape(batch + (m,)), phi.reshape(batch + (m,)), screen.reshape(batch + (n,)))
+
+
+def _check_phases(p: MeshPhases) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    check_mesh(p.mesh)
+    n = int(p.n)
+    if n < 2 or n > MAX_N:
+        raise MappingError(f"reconstruct: n must lie in [2, {MAX_N}], got {n}")
+    m = n * (n - 1) // 2
+    theta = np.asarray(p.theta, dtype=np.float64)
+    phi = np.asarray(p.phi, dtype=np.float64)
+    screen = np.asarray(p.screen, dtype=np.float64)
+    batch = screen.shape[:-1]
+    if screen.shape[-1:] != (n,) or theta.shape != batch + (m,) or phi.shape != batch + (m,):
+        raise MappingError(f"reconstruct: phase shapes theta {theta.shape}, phi {phi.shape}, screen "
+                           f"{screen.shape} do not fit n = {n} (expected (..., {m}), (..., {m}), (..., {n}))")
+    for name, a in (("theta", theta), ("phi", phi), ("screen", screen)):
+        if not np.all(np.isfinite(a)):
+            raise MappingError(f"reconstruct: {name} holds NaN or inf values")
+    return theta, phi, screen
+
+
+def reconstruct(phases: MeshPhases) -> np.ndarray:
+    """The complex unitary (..., n, n) a mesh with these phases implements (any real phases accepted)."""
+    theta, phi, screen = _check_phases(phases)
+    n = int(phases.n)
+    batch = screen.shape[:-1]
+    m = n * (n - 1) // 2
+    t = int(np.prod(batch)) if batch else 1
+    out = np.empty((t, n, n), dtype=np.complex128)
+    if t:
+        modes, _ = _layout(n, phases.mesh)
+        K.reconstruct(np.ascontiguousarray(theta.reshape(t, m)), np.ascontiguousarray(phi.reshape(t, m)),
+                      np.ascontiguousarray(screen.reshape(t, n)), modes, out, _chunks(t))
+    return out.reshape(batch + (n, n))
