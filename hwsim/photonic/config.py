@@ -1,0 +1,284 @@
+"""Configuration of the coherent photonic (MZI mesh) accelerator: frozen dataclasses, presets, TOML.
+
+Every default carries its unit in its name and a source (paper + section/table) or the word "assumption"
+with the reasoning. Sources:
+
+* [Harris14] N. C. Harris et al., "Efficient, compact and low loss thermo-optic phase shifter in silicon",
+  Opt. Express 22, 10487 (2014), abstract and Sec. 3: P_pi = 24.77 mW, insertion loss 0.23 dB, length 61.6 um.
+* [Baehr-Jones12] T. Baehr-Jones et al., "Ultralow drive voltage silicon traveling-wave modulator",
+  Opt. Express 20, 12014 (2012), abstract: 200 fJ/bit RF energy at 20 Gb/s.
+* [Clements16] W. R. Clements et al., Optica 3, 1460 (2016): rectangular mesh, depth N.
+* [Reck94] M. Reck et al., PRL 73, 58 (1994): triangular mesh, depth 2N - 3.
+* [Shen17] Y. Shen et al., "Deep learning with coherent nanophotonic circuits", Nat. Photonics 11, 441
+  (2017): SVD of each weight matrix onto two meshes and a column of attenuating MZIs (Fig. 1).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..errors import ConfigError
+
+try:  # Python >= 3.11
+    import tomllib as _toml
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as _toml  # type: ignore[no-redef]
+
+MESHES = ("clements", "reck")
+HEATER_MODES = ("standard", "push_pull")
+MAX_TILE = 256
+
+
+def _positive(obj: Any, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ConfigError(f"{type(obj).__name__}.{n} must be a finite number > 0, got {v!r}")
+
+
+def _nonneg(obj: Any, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"{type(obj).__name__}.{n} must be a finite number >= 0, got {v!r}")
+
+
+@dataclass(frozen=True)
+class MeshConfig:
+    """How weight matrices are cut and which mesh implements each unitary."""
+
+    mesh: str = "clements"
+    """Mesh topology, "clements" (rectangular, depth K [Clements16]) or "reck" (triangular, depth 2K-3 [Reck94])."""
+    tile: int = 16
+    """Tile size K: W is cut into K x K tiles (padded with zeros), each on its own pair of K-mode meshes."""
+
+    def __post_init__(self) -> None:
+        if self.mesh not in MESHES:
+            raise ConfigError(f"unknown mesh {self.mesh!r}; choose one of {', '.join(MESHES)}")
+        if isinstance(self.tile, bool) or not isinstance(self.tile, int) or not 2 <= self.tile <= MAX_TILE:
+            raise ConfigError(f"tile size K must be an integer in [2, {MAX_TILE}], got {self.tile!r}")
+
+
+@dataclass(frozen=True)
+class HeaterConfig:
+    """Thermo-optic phase shifters (every programmed phase is one heater)."""
+
+    p_pi_w: float = 24.77e-3
+    """Heater power for a pi phase shift, W. [Harris14] abstract / Sec. 3 (24.77 +- 0.43 mW)."""
+    mode: str = "standard"
+    """"standard": one heater per phase, P = p_pi * phi/pi with phi in [0, 2pi) (the usual single-arm heater).
+    "push_pull": heaters on both sides so either sign is reachable: P = p_pi * |phi|/pi, phi wrapped to (-pi, pi]
+    (assumption: symmetric push-pull pair, the one on the active side drawing the power)."""
+    loss_db: float = 0.23
+    """Insertion loss of one phase shifter, dB. [Harris14] abstract (0.23 +- 0.13 dB)."""
+    length_m: float = 61.6e-6
+    """Phase shifter length, m. [Harris14] abstract (61.6 um)."""
+
+    def __post_init__(self) -> None:
+        if self.mode not in HEATER_MODES:
+            raise ConfigError(f"unknown heater mode {self.mode!r}; choose one of {', '.join(HEATER_MODES)}")
+        _positive(self, "p_pi_w", "length_m")
+        _nonneg(self, "loss_db")
+
+
+@dataclass(frozen=True)
+class MZIConfig:
+    """Geometry and passive loss of one Mach-Zehnder interferometer."""
+
+    coupler_loss_db: float = 0.0
+    """Excess loss of one 50:50 directional coupler, dB. Assumption: lossless couplers; [Harris14] measured the
+    phase shifter only, and the phase shifters (2 per MZI on the light path) dominate the path loss."""
+    length_m: float = 250e-6
+    """MZI length along the light path, m. Assumption: two phase shifters of 61.6 um [Harris14] plus two
+    directional couplers and bends of ~60 um each."""
+    pitch_m: float = 25e-6
+    """Distance between neighbouring waveguide modes (MZI width per mode), m. Assumption: typical thermal
+    crosstalk-limited pitch of silicon heater arrays."""
+    group_index: float = 4.2
+    """Group index of the silicon strip waveguide at 1550 nm (time of flight). Assumption: textbook value for a
+    500 x 220 nm silicon wire."""
+
+    def __post_init__(self) -> None:
+        _nonneg(self, "coupler_loss_db")
+        _positive(self, "length_m", "pitch_m", "group_index")
+
+
+@dataclass(frozen=True)
+class OptoelectronicsConfig:
+    """Laser, modulators, detectors and data converters around the meshes."""
+
+    conversion_rate_hz: float = 10e9
+    """Symbol rate of the DACs/modulators and ADCs: one MVM per symbol, Hz. Assumption: half the 20 Gb/s
+    the modulator of [Baehr-Jones12] demonstrates, a common choice for multi-GS/s 8-bit converters."""
+    modulator_energy_j: float = 200e-15
+    """Modulator drive energy per input symbol, J. [Baehr-Jones12] abstract: 200 fJ/bit at 20 Gb/s."""
+    dac_energy_j: float = 1e-12
+    """DAC energy per input conversion, J. Assumption: ~1 pJ for an 8-bit converter at 10 GS/s."""
+    adc_energy_j: float = 2.6e-12
+    """Photodetector + TIA + ADC energy per output conversion, J. Assumption: Walden figure of merit of
+    ~10 fJ per conversion step for 8-bit multi-GS/s ADCs, 2^8 steps."""
+    detector_sensitivity_w: float = 10e-6
+    """Optical power a photodetector needs at full scale for the required SNR, W. Assumption: -20 dBm, typical
+    for ~10 GHz germanium receivers."""
+    laser_wallplug_efficiency: float = 0.2
+    """Electrical-to-optical efficiency of the laser. Assumption: typical for III-V lasers coupled to silicon."""
+    coupling_loss_db: float = 1.0
+    """Fiber/laser-to-chip coupling loss, dB. Assumption: a good edge coupler."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "conversion_rate_hz", "detector_sensitivity_w")
+        _nonneg(self, "modulator_energy_j", "dac_energy_j", "adc_energy_j", "coupling_loss_db")
+        _positive(self, "laser_wallplug_efficiency")
+        if self.laser_wallplug_efficiency > 1:
+            raise ConfigError(f"laser_wallplug_efficiency must lie in (0, 1], got {self.laser_wallplug_efficiency}")
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Non-idealities applied by :func:`hwsim.photonic.run` (a static chip instance per seed)."""
+
+    phase_noise_rad: float = 0.0
+    """Standard deviation of a Gaussian error added to every programmed phase, rad (0 = none)."""
+    phase_bits: int = 0
+    """Heater DAC resolution: phases are rounded to multiples of 2pi/2^bits before noise; 0 = continuous."""
+    bs_imbalance: float = 0.0
+    """Standard deviation of the power splitting ratio of every directional coupler around 0.5 (0 = ideal)."""
+
+    def __post_init__(self) -> None:
+        _nonneg(self, "phase_noise_rad", "bs_imbalance")
+        if isinstance(self.phase_bits, bool) or not isinstance(self.phase_bits, int) or not 0 <= self.phase_bits <= 32:
+            raise ConfigError(f"phase_bits must be an integer in [0, 32] (0 = continuous), got {self.phase_bits!r}")
+        if self.bs_imbalance > 0.5:
+            raise ConfigError(f"bs_imbalance must lie in [0, 0.5], got {self.bs_imbalance}")
+
+
+@dataclass(frozen=True)
+class PhotonicConfig:
+    """Everything the photonic back-end needs."""
+
+    mesh: MeshConfig = field(default_factory=MeshConfig)
+    heater: HeaterConfig = field(default_factory=HeaterConfig)
+    mzi: MZIConfig = field(default_factory=MZIConfig)
+    optoelectronics: OptoelectronicsConfig = field(default_factory=OptoelectronicsConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    preset: str | None = None
+    """Name of the preset this configuration came from (None for a hand-built one)."""
+
+    def __post_init__(self) -> None:
+        for name, typ in (("mesh", MeshConfig), ("heater", HeaterConfig), ("mzi", MZIConfig),
+                          ("optoelectronics", OptoelectronicsConfig), ("noise", NoiseConfig)):
+            if not isinstance(getattr(self, name), typ):
+                raise ConfigError(f"PhotonicConfig.{name} must be a {typ.__name__}, got {type(getattr(self, name)).__name__}")
+
+    def __str__(self) -> str:
+        diffs = _diff(self, PhotonicConfig())
+        body = ", ".join(f"{k}={v!r}" for k, v in diffs.items())
+        return f"PhotonicConfig({body})"
+
+
+def _diff(a: Any, b: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(a):
+        va, vb = getattr(a, f.name), getattr(b, f.name)
+        if dataclasses.is_dataclass(va):
+            out.update(_diff(va, vb, prefix + f.name + "."))
+        elif va != vb:
+            out[prefix + f.name] = va
+    return out
+
+
+def harris2014() -> PhotonicConfig:
+    """Default: Harris 2014 thermo-optic heaters (single-arm), Clements meshes of 16 x 16 tiles."""
+    return PhotonicConfig(preset="harris2014")
+
+
+def harris2014_push_pull() -> PhotonicConfig:
+    """Harris 2014 heaters in push-pull pairs (power goes with |phi|, phi in (-pi, pi])."""
+    return PhotonicConfig(heater=HeaterConfig(mode="push_pull"), preset="harris2014_push_pull")
+
+
+def harris2014_reck() -> PhotonicConfig:
+    """Harris 2014 heaters on Reck (triangular) meshes."""
+    return PhotonicConfig(mesh=MeshConfig(mesh="reck"), preset="harris2014_reck")
+
+
+#: Named presets (zero-argument constructors). The default is "harris2014".
+PRESETS: dict[str, Callable[[], PhotonicConfig]] = {
+    "harris2014": harris2014,
+    "harris2014_push_pull": harris2014_push_pull,
+    "harris2014_reck": harris2014_reck,
+}
+DEFAULT_PRESET = "harris2014"
+
+
+def _apply(obj: Any, overrides: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(overrides, Mapping):
+        raise ConfigError(f"{where}: expected a table of fields, got {overrides!r}")
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, val in overrides.items():
+        if key not in fields or key == "preset":
+            raise ConfigError(f"unknown configuration key {where + '.' if where else ''}{key!r}; "
+                              f"allowed: {', '.join(k for k in fields if k != 'preset')}")
+        cur = getattr(obj, key)
+        if dataclasses.is_dataclass(cur):
+            changes[key] = _apply(cur, val, f"{where + '.' if where else ''}{key}")
+        else:
+            if isinstance(cur, float) and isinstance(val, int) and not isinstance(val, bool):
+                val = float(val)
+            if type(val) is not type(cur):
+                raise ConfigError(f"{where + '.' if where else ''}{key} must be {type(cur).__name__}, got {val!r}")
+            changes[key] = val
+    try:
+        return dataclasses.replace(obj, **changes)
+    except TypeError as e:  # pragma: no cover - guarded by the key check above
+        raise ConfigError(str(e)) from e
+
+
+def load_config(path: str | Path) -> PhotonicConfig:
+    """Read a TOML file: an optional top-level ``preset = "name"`` and tables overriding nested fields."""
+    p = Path(path)
+    try:
+        data = _toml.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {str(p)!r} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read configuration file {str(p)!r}: {e}") from None
+    except _toml.TOMLDecodeError as e:
+        raise ConfigError(f"configuration file {str(p)!r} is not valid TOML: {e}") from None
+    base_name = data.pop("preset", None)
+    if base_name is not None and not isinstance(base_name, str):
+        raise ConfigError(f"'preset' must be a string, got {base_name!r}")
+    base = _preset(base_name or DEFAULT_PRESET)
+    cfg = _apply(base, data, "")
+    return dataclasses.replace(cfg, preset=base_name) if data else cfg
+
+
+def _preset(name: str) -> PhotonicConfig:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown photonic preset {name!r}; available: {', '.join(PRESETS)}")
+    return PRESETS[name]()
+
+
+def resolve_config(preset: str | None = None, config_file: str | Path | None = None, *, mesh: str | None = None,
+                   tile: int | None = None, phase_noise: float | None = None) -> PhotonicConfig:
+    """The configuration the CLI asks for: a preset or a TOML file (not both), then overrides (None = keep)."""
+    if preset is not None and config_file is not None:
+        raise ConfigError("give either a preset or a configuration file, not both")
+    cfg = load_config(config_file) if config_file is not None else _preset(preset or DEFAULT_PRESET)
+    if mesh is not None or tile is not None:
+        cfg = dataclasses.replace(cfg, mesh=MeshConfig(mesh=cfg.mesh.mesh if mesh is None else mesh,
+                                                       tile=cfg.mesh.tile if tile is None else tile))
+    if phase_noise is not None:
+        cfg = dataclasses.replace(cfg, noise=dataclasses.replace(cfg.noise, phase_noise_rad=phase_noise))
+    return cfg
+
+
+def config_to_dict(cfg: PhotonicConfig) -> dict[str, Any]:
+    """JSON-able nested dict of the resolved configuration (SI units, as in the field names)."""
+    if not isinstance(cfg, PhotonicConfig):
+        raise ConfigError(f"expected a PhotonicConfig, got {type(cfg).__name__}")
+    return dataclasses.asdict(cfg)

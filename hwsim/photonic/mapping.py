@@ -1,0 +1,234 @@
+"""Map weight matrices onto K x K SVD tiles of MZI meshes ([Shen17] architecture), streaming layer by layer.
+
+Each non-zero K x K tile B of W (zero padded at the edges) is factored B = U S V^T (real SVD). V^T is
+programmed on the input mesh, S / s_max on a column of K attenuating MZIs, U on the output mesh, and the
+largest singular value s_max is a per-tile electronic gain (assumption: applied to the detected signal).
+All-zero tiles are not allocated.
+
+Per-tile phase layout (one row of ``LayerMapping.phases``, M = K(K-1)/2, every phase in [0, 2*pi)):
+
+====================  =======================  ==============================================
+slice                 content                  notes
+====================  =======================  ==============================================
+[0, M)                V mesh theta (internal)  light order of :func:`hwsim.photonic.mesh_layout`
+[M, 2M)               V mesh phi (external)
+[2M, 2M+K)            V output screen          includes -(theta_att/2 + pi/2) of the attenuators
+[2M+K, 2M+2K)         attenuator theta         amplitude transmission sin(theta/2) = s_i / s_max
+[2M+2K, 3M+2K)        U mesh theta
+[3M+2K, 4M+2K)        U mesh phi
+[4M+2K, 4M+3K)        U output screen
+====================  =======================  ==============================================
+
+The attenuator MZIs use their internal heater only (external phase fixed at 0): their output phase
+theta/2 + pi/2 is folded into the V screen just before them, so no extra heater is spent on it. Every entry
+of this layout is a heater; a phase of 0 is a heater that is off.
+
+Tiles are processed in chunks (SVD + two batched decompositions per chunk), and only phases are kept, so
+VGG-16 (about 540k tiles at K = 16) maps within a few GB.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import ConfigError, MappingError
+from ..workload import iter_matrix_layers
+from . import _kernels as K
+from .config import PhotonicConfig
+from .mesh import _chunks, _layout, mesh_depth
+
+#: Tiles per SVD/decomposition chunk (bounds the transient U, V, S memory: 4096 x 16 x 16 x 8 B = 8 MiB).
+CHUNK_TILES = 4096
+
+
+def phase_slices(k: int) -> dict[str, slice]:
+    """Named slices of one tile's phase row (see the module docstring)."""
+    m = k * (k - 1) // 2
+    return {"v_theta": slice(0, m), "v_phi": slice(m, 2 * m), "v_screen": slice(2 * m, 2 * m + k),
+            "sigma": slice(2 * m + k, 2 * m + 2 * k), "u_theta": slice(2 * m + 2 * k, 3 * m + 2 * k),
+            "u_phi": slice(3 * m + 2 * k, 4 * m + 2 * k), "u_screen": slice(4 * m + 2 * k, 4 * m + 3 * k)}
+
+
+def phases_per_tile(k: int) -> int:
+    """Programmed phases (= heaters) per tile: 2K(K-1) mesh phases + 2K screen phases + K attenuators."""
+    return 2 * k * (k - 1) + 3 * k
+
+
+@dataclass(frozen=True, eq=False)
+class LayerMapping:
+    """One weight matrix on photonic tiles."""
+
+    name: str
+    shape: tuple[int, int]
+    """(out_features, in_features) of W."""
+    mvms_per_inference: int
+    tile: int
+    """K."""
+    mesh: str
+    grid: tuple[int, int]
+    """(ceil(out/K), ceil(in/K)) tile grid, allocated or not."""
+    tile_rows: np.ndarray
+    """(T,) int64 tile-row index (output block) of each allocated tile."""
+    tile_cols: np.ndarray
+    """(T,) int64 tile-column index (input block)."""
+    phases: np.ndarray
+    """(T, 2K(K-1)+3K) float64 programmed phases, rad (layout in the module docstring)."""
+    gains: np.ndarray
+    """(T,) float64 per-tile gain = largest singular value of the tile."""
+    reference_phases: np.ndarray | None = None
+    """Phases as first mapped (before any pruning), for :func:`matrix_error`; None means ``phases``."""
+
+    @property
+    def tiles(self) -> int:
+        return int(self.phases.shape[0])
+
+    @property
+    def reference(self) -> np.ndarray:
+        return self.phases if self.reference_phases is None else self.reference_phases
+
+    def active_inputs(self) -> np.ndarray:
+        """(T,) unpadded input columns of each tile."""
+        return np.minimum(self.tile, self.shape[1] - self.tile_cols * self.tile)
+
+    def active_outputs(self) -> np.ndarray:
+        """(T,) unpadded output rows of each tile."""
+        return np.minimum(self.tile, self.shape[0] - self.tile_rows * self.tile)
+
+
+@dataclass(frozen=True, eq=False)
+class PhotonicMapping:
+    """A network mapped onto photonic tiles."""
+
+    config: PhotonicConfig
+    layers: tuple[LayerMapping, ...]
+    network: Any = field(default=None, repr=False)
+    """The :class:`hwsim.nn.Network` mapped (None for shape-only networks or bare matrices); ``run`` needs it."""
+
+    @property
+    def tiles(self) -> int:
+        return int(sum(l.tiles for l in self.layers))
+
+
+def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig) -> LayerMapping:
+    k = cfg.mesh.tile
+    mesh = cfg.mesh.mesh
+    m = k * (k - 1) // 2
+    nz = K.tile_nonzero(w, k)
+    tr, tc = np.nonzero(nz)
+    tr = tr.astype(np.int64)
+    tc = tc.astype(np.int64)
+    t_total = tr.shape[0]
+    sl = phase_slices(k)
+    phases = np.empty((t_total, phases_per_tile(k)))
+    gains = np.empty(t_total)
+    modes, _ = _layout(k, mesh)
+    code = K.MESH_CLEMENTS if mesh == "clements" else K.MESH_RECK
+    buf = np.empty((min(CHUNK_TILES, max(t_total, 1)), k, k))
+    for c0 in range(0, t_total, CHUNK_TILES):
+        c1 = min(t_total, c0 + CHUNK_TILES)
+        n = c1 - c0
+        B = buf[:n]
+        K.gather_tiles(w, k, tr[c0:c1], tc[c0:c1], B)
+        u, s, vt = np.linalg.svd(B)
+        g = s[:, 0]
+        gains[c0:c1] = g
+        ratio = np.clip(s / g[:, None], 0.0, 1.0)
+        th_att = 2.0 * np.arcsin(ratio)
+        out = phases[c0:c1]
+        th = np.empty((n, m))
+        ph = np.empty((n, m))
+        sc = np.empty((n, k))
+        err = np.empty(n)
+        K.decompose_real(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n))
+        _check_err(err, name)
+        out[:, sl["v_theta"]] = th
+        out[:, sl["v_phi"]] = ph
+        out[:, sl["v_screen"]] = np.mod(sc - (0.5 * th_att + 0.5 * math.pi), 2 * math.pi)
+        out[:, sl["sigma"]] = th_att
+        K.decompose_real(u, modes, code, th, ph, sc, err, _chunks(n))
+        _check_err(err, name)
+        out[:, sl["u_theta"]] = th
+        out[:, sl["u_phi"]] = ph
+        out[:, sl["u_screen"]] = sc
+    # np.mod can return exactly 2*pi for tiny negative inputs: fold it to 0
+    phases[phases >= 2 * math.pi] = 0.0
+    return LayerMapping(name, (int(w.shape[0]), int(w.shape[1])), int(mvms), k, mesh, (int(nz.shape[0]), int(nz.shape[1])),
+                        tr, tc, phases, gains)
+
+
+def _check_err(err: np.ndarray, name: str) -> None:
+    worst = float(err.max()) if err.size else 0.0
+    if not worst <= 1e-9:  # SVD factors are orthogonal to ~1e-15; anything else is a numerical failure
+        raise MappingError(f"layer {name!r}: SVD factor not orthogonal to 1e-9 (distance {worst:.3g})")
+
+
+def map(source: Any, config: PhotonicConfig | None = None) -> PhotonicMapping:  # noqa: A001 - API name
+    """Map every weighted layer of ``source`` (anything :func:`hwsim.iter_matrix_layers` takes).
+
+    Layers are consumed one at a time (shape-only networks stream), and only phases and gains are kept.
+    When ``source`` is a :class:`hwsim.nn.Network` it is kept for :func:`hwsim.photonic.run`.
+    """
+    cfg = config if config is not None else PhotonicConfig(preset="harris2014")
+    if not isinstance(cfg, PhotonicConfig):
+        raise ConfigError(f"config must be a PhotonicConfig, got {type(cfg).__name__}")
+    layers = []
+    for layer in iter_matrix_layers(source):
+        layers.append(_map_layer(layer.name, layer.weight, layer.mvms_per_inference, cfg))
+    network = source if hasattr(source, "forward") and hasattr(source, "weighted_layers") else None
+    return PhotonicMapping(cfg, tuple(layers), network)
+
+
+def layer_counts(layer: LayerMapping, push_pull: bool = False) -> dict[str, float]:
+    """Action and inventory counts of one layer (per inference where they are actions).
+
+    tiles, mzis (mesh MZIs + attenuators), phase_shifters (= heaters), heaters_on (phase != 0),
+    heater_pi_units (sum of phi/pi, or |phi|/pi for push-pull; times P_pi gives the static power),
+    optical_depth (MZI columns on the light path through V, attenuators and U), mvms,
+    dac_conversions and adc_conversions (unpadded inputs / outputs of every tile, per MVM x MVMs),
+    tile_mvms (laser on-time units: tiles x MVMs).
+    """
+    k = layer.tile
+    t = layer.tiles
+    pi_units, on = K.heater_power_sum(layer.phases, push_pull) if t else (0.0, 0)
+    mvms = layer.mvms_per_inference
+    return {
+        "tiles": t,
+        "mzis": t * (k * (k - 1) + k),
+        "phase_shifters": t * phases_per_tile(k),
+        "heaters_on": int(on),
+        "heater_pi_units": float(pi_units),
+        "optical_depth": 2 * mesh_depth(k, layer.mesh) + 1,
+        "mvms": mvms,
+        "dac_conversions": mvms * int(layer.active_inputs().sum()),
+        "adc_conversions": mvms * int(layer.active_outputs().sum()),
+        "tile_mvms": mvms * t,
+    }
+
+
+def iter_layer_tiles(layer: LayerMapping, phases: np.ndarray | None = None, kappa: np.ndarray | None = None,
+                     chunk: int = CHUNK_TILES) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield (tile slice, real tile matrices (n, K, K)) reconstructed from ``phases`` (default: the layer's)."""
+    k = layer.tile
+    ph = layer.phases if phases is None else phases
+    modes, _ = _layout(k, layer.mesh)
+    m = k * (k - 1) // 2
+    ncoup = 4 * m + 2 * k
+    for c0 in range(0, layer.tiles, chunk):
+        c1 = min(layer.tiles, c0 + chunk)
+        kap = np.full((c1 - c0, ncoup), 0.5) if kappa is None else np.ascontiguousarray(kappa[c0:c1])
+        out = np.empty((c1 - c0, k, k))
+        K.tiles_forward(np.ascontiguousarray(ph[c0:c1], dtype=np.float64), np.ascontiguousarray(layer.gains[c0:c1]),
+                        kap, modes, k, out, _chunks(c1 - c0))
+        yield slice(c0, c1), out
+
+
+def layer_matrix(layer: LayerMapping, phases: np.ndarray | None = None, kappa: np.ndarray | None = None) -> np.ndarray:
+    """The (out, in) float64 matrix the layer's meshes implement with ``phases`` (default: as programmed)
+    and coupler cross-powers ``kappa`` (default: ideal 0.5)."""
+    w = np.zeros(layer.shape)
+    for sl, tiles in iter_layer_tiles(layer, phases, kappa):
+        K.scatter_tiles(tiles, layer.tile, layer.tile_rows[sl], layer.tile_cols[sl], w)
+    return w
