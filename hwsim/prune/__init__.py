@@ -1,0 +1,29 @@
+"""Pruning front-end: criteria -> scores -> masks -> schedules, and hardware-aware pruning.
+
+Quick use::
+
+    import models, hwsim.prune as hp
+    net = models.get("lenet-300-100", pretrained=True)
+    train = models.fashion_mnist.load("train")
+    pruned = hp.one_shot(net, train, criterion="magnitude", sparsity=0.9, finetune_epochs=3)
+    hp.save(pruned, "lenet-90.npz")            # hwsim cost --weights lenet-90.npz ...
+
+Scores: :func:`score` (criteria in :data:`CRITERIA`, higher = keep). Masks: :func:`select` (per layer or
+global; unstructured, neurons/filters, inputs, blocks, crossbar tiles/rows/columns, N:M).
+Schedules: :func:`prune`, :func:`one_shot`, :func:`gradual`, :func:`iterative_magnitude`.
+"""
+from __future__ import annotations
+
+from .criteria import CRITERIA, activations, check_data, gradients, hessian_gradient_product, score
+from .io import apply_masks, load, load_masks, save
+from .schedules import PruneStep, finetune, gradual, iterative_magnitude, one_shot, prune, zhu_gupta_sparsity
+from .selection import SCOPES, STRUCTURES, check_masks, check_sparsity, select, sparsity_of
+
+__all__ = ["CRITERIA", "SCOPES", "STRUCTURES", "activations", "apply_masks", "check_data", "check_masks",
+           "check_sparsity", "finetune", "gradients", "gradual", "hessian_gradient_product", "iterative_magnitude",
+           "load", "load_masks", "one_shot", "prune", "PruneStep", "save", "score", "select", "sparsity_of",
+           "zhu_gupta_sparsity"]
+
+
+def _warmup() -> None:
+    """hwsim.prune has no numba kernels of its own (selection is vectorised numpy); it uses hwsim.nn's."""
