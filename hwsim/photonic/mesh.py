@@ -120,7 +120,7 @@ def mesh_layout(n: int, mesh: str = "clements") -> tuple[np.ndarray, np.ndarray]
 
 
 def mesh_depth(n: int, mesh: str = "clements") -> int:
-    """Optical depth in MZI columns: n for Clements, 2n-3 for Reck (n >= 2; 1 for n = 2)."""
+    """Optical depth in MZI columns: n for Clements, 2n-3 for Reck (both 1 for n = 2)."""
     _, cols = mesh_layout(n, mesh)
     return int(cols.max()) + 1
 

@@ -1,0 +1,173 @@
+"""Decomposition / reconstruction kernels against hand cases, the numpy oracle and random unitaries."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from hwsim.errors import ConfigError, MappingError
+from hwsim.photonic import MeshPhases, decompose, mesh_depth, mesh_layout, reconstruct
+from hwsim.photonic import _reference as R
+
+MESHES = ("clements", "reck")
+
+
+def haar(n, size, seed):
+    """Haar-random unitaries (QR of a complex Ginibre matrix with phase-fixed R, Mezzadri 2007)."""
+    rng = np.random.default_rng(seed)
+    z = (rng.standard_normal((size, n, n)) + 1j * rng.standard_normal((size, n, n))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    d = np.diagonal(r, axis1=-2, axis2=-1)
+    return q * (d / np.abs(d))[:, None, :]
+
+
+def phase_dist(a, b):
+    return float(np.max(np.abs(np.angle(np.exp(1j * (np.asarray(a) - np.asarray(b))))))) if np.size(a) else 0.0
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 16, 31, 32, 64])
+def test_haar_round_trip(mesh, n):
+    u = haar(n, 3, seed=n)
+    p = decompose(u, mesh)
+    assert np.max(np.abs(reconstruct(p) - u)) <= 1e-12
+    for a in (p.theta, p.phi, p.screen):
+        assert a.min() >= 0.0 and a.max() < 2 * math.pi
+    assert np.all(p.theta <= math.pi + 1e-15)  # theta = 2 atan2(.,.) in [0, pi]
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+@pytest.mark.parametrize("n", [2, 5, 12])
+def test_special_matrices_round_trip(mesh, n):
+    rng = np.random.default_rng(n)
+    perm = np.eye(n)[rng.permutation(n)]
+    diag = np.diag(np.exp(1j * rng.uniform(0, 2 * np.pi, n)))
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    for u in (np.eye(n), perm, diag, q, -np.eye(n), np.eye(n)[::-1]):
+        p = decompose(u, mesh)
+        assert np.max(np.abs(reconstruct(p) - u)) <= 1e-12
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+def test_identity_is_deterministic_and_real_path_matches_complex(mesh):
+    n = 6
+    a = decompose(np.eye(n), mesh)
+    b = decompose(np.eye(n), mesh)
+    assert np.array_equal(a.theta, b.theta) and np.array_equal(a.phi, b.phi) and np.array_equal(a.screen, b.screen)
+    q, _ = np.linalg.qr(np.random.default_rng(1).standard_normal((5, n, n)))
+    pr = decompose(q, mesh)
+    pc = decompose(q.astype(np.complex128), mesh)
+    assert phase_dist(pr.theta, pc.theta) < 1e-12
+    assert phase_dist(pr.phi, pc.phi) < 1e-12
+    assert phase_dist(pr.screen, pc.screen) < 1e-12
+
+
+def test_hand_two_mode_mzi():
+    # theta = pi: bar state, M = -diag(e^{i phi}, -1); theta = 0: cross state, M = i [[0, 1], [e^{i phi}, 0]]
+    for theta, phi, screen in ((math.pi, 0.3, (0.0, 0.0)), (0.0, 1.1, (0.2, 0.0)), (math.pi / 2, 0.0, (0.0, 0.0))):
+        p = MeshPhases("clements", 2, np.array([theta]), np.array([phi]), np.array(screen))
+        s, c = math.sin(theta / 2), math.cos(theta / 2)
+        m = 1j * np.exp(1j * theta / 2) * np.array([[np.exp(1j * phi) * s, c], [np.exp(1j * phi) * c, -s]])
+        expected = np.diag(np.exp(1j * np.array(screen))) @ m
+        assert np.allclose(reconstruct(p), expected, atol=1e-15)
+        # the physical device B diag(e^{i theta},1) B diag(e^{i phi},1) gives the same matrix
+        assert np.allclose(R.mzi(theta, phi), m, atol=1e-15)
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+def test_decompose_matches_oracle(mesh):
+    for n in (2, 3, 6, 9):
+        u = haar(n, 1, seed=100 + n)[0]
+        th, ph, sc = R.decompose(u, mesh)
+        p = decompose(u, mesh)
+        assert phase_dist(th, p.theta) < 1e-10
+        assert phase_dist(ph, p.phi) < 1e-10
+        assert phase_dist(sc, p.screen) < 1e-10
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+def test_reconstruct_matches_oracle_for_arbitrary_phases(mesh):
+    rng = np.random.default_rng(7)
+    n = 6
+    m = n * (n - 1) // 2
+    th, ph, sc = rng.uniform(-7, 7, (3, m)), rng.uniform(-7, 7, (3, m)), rng.uniform(-7, 7, (3, n))
+    got = reconstruct(MeshPhases(mesh, n, th, ph, sc))
+    for i in range(3):
+        assert np.allclose(got[i], R.reconstruct(th[i], ph[i], sc[i], mesh), atol=1e-13)
+
+
+def test_layout_depth_and_counts():
+    for n in (2, 3, 8, 16):
+        for mesh in MESHES:
+            modes, cols = mesh_layout(n, mesh)
+            assert modes.shape == (n * (n - 1) // 2,)
+            assert modes.min() >= 0 and modes.max() <= n - 2
+        assert mesh_depth(n, "clements") == (n if n > 2 else 1)
+        assert mesh_depth(n, "reck") == max(1, 2 * n - 3)
+
+
+def test_batched_shapes():
+    u = haar(4, 6, seed=3).reshape(2, 3, 4, 4)
+    p = decompose(u)
+    assert p.theta.shape == (2, 3, 6) and p.screen.shape == (2, 3, 4)
+    assert reconstruct(p).shape == (2, 3, 4, 4)
+    assert np.max(np.abs(reconstruct(p) - u)) < 1e-13
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 12), seed=st.integers(0, 2**32 - 1), mesh=st.sampled_from(MESHES))
+def test_property_random_unitary_round_trip(n, seed, mesh):
+    u = haar(n, 1, seed)[0]
+    p = decompose(u, mesh)
+    assert np.max(np.abs(reconstruct(p) - u)) <= 1e-12
+    assert p.phi.min() >= 0 and p.phi.max() < 2 * math.pi and p.screen.max() < 2 * math.pi
+
+
+# ---- bad input: one pytest.raises per case ---------------------------------------------------------------
+def test_non_unitary_says_how_far():
+    with pytest.raises(MappingError, match=r"not unitary.*distance 0\.5"):
+        decompose(np.diag([1.0, 1.0, 0.5]))
+
+
+def test_non_square():
+    with pytest.raises(MappingError, match="square"):
+        decompose(np.zeros((3, 4)))
+
+
+def test_nan():
+    u = np.eye(3)
+    u[0, 1] = np.nan
+    with pytest.raises(MappingError, match="NaN"):
+        decompose(u)
+
+
+def test_inf():
+    u = np.eye(3, dtype=complex)
+    u[2, 2] = np.inf
+    with pytest.raises(MappingError, match="NaN or inf"):
+        decompose(u)
+
+
+def test_too_small():
+    with pytest.raises(MappingError, match="at least 2"):
+        decompose(np.eye(1))
+
+
+def test_unknown_mesh():
+    with pytest.raises(ConfigError, match="unknown mesh"):
+        decompose(np.eye(2), "hexagonal")
+
+
+def test_layout_needs_two_modes():
+    with pytest.raises(ConfigError, match="n >= 2"):
+        mesh_layout(1)
+
+
+def test_reconstruct_bad_shapes():
+    with pytest.raises(MappingError, match="do not fit"):
+        reconstruct(MeshPhases("clements", 3, np.zeros(2), np.zeros(3), np.zeros(3)))
+
+
+def test_reconstruct_nan_phase():
+    with pytest.raises(MappingError, match="theta holds NaN"):
+        reconstruct(MeshPhases("clements", 2, np.array([np.nan]), np.zeros(1), np.zeros(2)))
