@@ -1,0 +1,176 @@
+"""Photonic phase pruning: the numpy mesh forward equals the back-end, exact phase gradients, criteria, fine-tuning."""
+import math
+
+import numpy as np
+import pytest
+from conftest import blobs, make_mlp
+
+photonic = pytest.importorskip("hwsim.photonic")
+from hwsim.errors import ConfigError, DataError  # noqa: E402
+from hwsim.photonic import MeshConfig, PhotonicConfig  # noqa: E402
+from hwsim.prune import photonic_phases as pp  # noqa: E402
+
+
+@pytest.mark.parametrize("mesh", ["clements", "reck"])
+@pytest.mark.parametrize("shape", [(7, 9), (4, 4), (1, 5)])
+def test_forward_matches_backend(mesh, shape):
+    w = np.random.default_rng(0).standard_normal(shape)
+    lm = photonic.map([w], PhotonicConfig(mesh=MeshConfig(tile=4, mesh=mesh))).layers[0]
+    np.testing.assert_allclose(pp.layer_matrix(lm), photonic.layer_matrix(lm), atol=1e-12)
+    np.testing.assert_allclose(pp.layer_matrix(lm), w, atol=1e-12)
+
+
+@pytest.mark.parametrize("mesh", ["clements", "reck"])
+def test_phase_and_gain_gradients_match_finite_differences(mesh):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((6, 5))
+    lm = photonic.map([w], PhotonicConfig(mesh=MeshConfig(tile=4, mesh=mesh))).layers[0]
+    G = rng.standard_normal(w.shape)
+    gp, gg = pp.phase_gradients(lm, G)
+    f = lambda p=None, g=None: float(np.sum(G * pp.layer_matrix(lm, p, g)))  # noqa: E731
+    eps = 1e-6
+    for t in range(lm.tiles):
+        for j in range(lm.phases.shape[1]):  # every phase of every tile
+            p1, p2 = lm.phases.copy(), lm.phases.copy()
+            p1[t, j] += eps
+            p2[t, j] -= eps
+            assert abs((f(p1) - f(p2)) / (2 * eps) - gp[t, j]) < 1e-7
+        g1, g2 = lm.gains.copy(), lm.gains.copy()
+        g1[t] += eps
+        g2[t] -= eps
+        assert abs((f(None, g1) - f(None, g2)) / (2 * eps) - gg[t]) < 1e-7
+
+
+def test_gradient_of_pruned_mapping_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    m = photonic.map([rng.standard_normal((4, 4))], PhotonicConfig(mesh=MeshConfig(tile=4)))
+    m = photonic.prune_phases(m, threshold=1.0)  # some attenuators may be switched off (A singular)
+    lm = m.layers[0]
+    G = rng.standard_normal((4, 4))
+    gp, _ = pp.phase_gradients(lm, G)
+    eps = 1e-6
+    for j in range(0, lm.phases.shape[1], 3):
+        p1, p2 = lm.phases.copy(), lm.phases.copy()
+        p1[0, j] += eps
+        p2[0, j] -= eps
+        fd = (np.sum(G * pp.layer_matrix(lm, p1)) - np.sum(G * pp.layer_matrix(lm, p2))) / (2 * eps)
+        assert abs(fd - gp[0, j]) < 1e-7
+
+
+def _fake_mapping(phases):
+    class L:  # only what the criteria read
+        pass
+
+    class M:
+        pass
+
+    lm = L()
+    lm.phases = np.asarray(phases, dtype=float)
+    lm.name = "x"
+    m = M()
+    m.layers = (lm,)
+    return m
+
+
+def test_phase_criteria_hand_case():
+    ph = [[0.1, math.pi, 2 * math.pi - 0.2, 0.0, 0.5]]
+    m = _fake_mapping(ph)
+    (mag,) = pp.phase_scores(m, "magnitude")
+    np.testing.assert_allclose(mag[0, [0, 1, 2, 4]], [0.1, math.pi, 0.2, 0.5])
+    assert np.isinf(mag[0, 3])  # heater already off
+    (pw,) = pp.phase_scores(m, "power")
+    np.testing.assert_allclose(pw[0, [0, 1, 2, 4]], [math.pi, math.pi, 0.2 * math.pi / (2 * math.pi - 0.2), math.pi])
+    # magnitude prunes the phase nearest 0 (0.1); power prefers the near-2pi heater (saves ~2 P_pi at 0.2 rad)
+    (mk,) = pp.select_phases(m, 0.25, "magnitude")
+    np.testing.assert_array_equal(mk, [[True, False, False, False, False]])
+    (mk,) = pp.select_phases(m, 0.25, "power")
+    np.testing.assert_array_equal(mk, [[False, False, True, False, False]])
+    g = np.array([[1.0, 0.0, 2.0, 5.0, 0.1]])
+    (sv,) = pp.phase_scores(m, "sensitivity", grads=[g])
+    np.testing.assert_allclose(sv[0, [0, 1, 2, 4]], [1.0 * 0.1 / (0.1 / math.pi), 0.0, 2.0 * 0.2 / ((2 * math.pi - 0.2) / math.pi),
+                                                      0.1 * 0.5 / (0.5 / math.pi)])
+
+
+def test_phase_pruning_saves_the_power_the_cost_model_reports():
+    rng = np.random.default_rng(3)
+    cfg = PhotonicConfig(mesh=MeshConfig(tile=4))
+    m = photonic.map([rng.standard_normal((8, 8))], cfg)
+    base = photonic.cost(m).total.static_power_w
+    masks = pp.select_phases(m, 0.3, "power")
+    pruned = photonic.prune_phases(m, masks)
+    saved_units = float(np.sum(pp.power_units(m.layers[0].phases)[masks[0]]))
+    p_pi = cfg.heater.p_pi_w
+    assert photonic.cost(pruned).total.static_power_w == pytest.approx(base - p_pi * saved_units, rel=1e-9)
+    # at equal pruned count the power-aware criterion saves more heater power than phase magnitude
+    mag = photonic.prune_phases(m, pp.select_phases(m, 0.3, "magnitude"))
+    assert photonic.cost(pruned).total.static_power_w < photonic.cost(mag).total.static_power_w
+
+
+def test_finetune_phases_keeps_pruned_heaters_off_and_lowers_loss():
+    net, (x, y) = make_mlp((8, 8, 4)), blobs(256)
+    from hwsim.prune import finetune
+
+    finetune(net, (x, y), epochs=10, lr=1e-2, batch_size=32)
+    cfg = PhotonicConfig(mesh=MeshConfig(tile=4))
+    m = photonic.map(net, cfg)
+    pruned = photonic.prune_phases(m, pp.select_phases(m, 0.3, "power"))
+    off = [l.phases == 0 for l in pruned.layers]
+
+    def loss(mp):
+        from hwsim.nn import softmax_cross_entropy
+
+        return softmax_cross_entropy(photonic.run(mp, x), y)[0]
+
+    tuned = pp.finetune_phases(pruned, (x, y), epochs=4, lr=5e-3, batch_size=32)
+    for o, l in zip(off, tuned.layers):
+        assert np.all(l.phases[o] == 0.0)
+        assert np.all((l.phases >= 0) & (l.phases < 2 * math.pi))
+    assert loss(tuned) < loss(pruned)
+
+
+def test_network_phase_gradients_shapes():
+    net, data = make_mlp((8, 8, 4)), blobs(64)
+    m = photonic.map(net, PhotonicConfig(mesh=MeshConfig(tile=4)))
+    g = pp.network_phase_gradients(m, data)
+    assert [a.shape for a in g] == [l.phases.shape for l in m.layers]
+    assert all(np.all(np.isfinite(a)) for a in g)
+
+
+# ---- bad input ---------------------------------------------------------------------------------------------------
+def test_unknown_phase_criterion():
+    with pytest.raises(ConfigError, match="unknown phase criterion 'heat'"):
+        pp.phase_scores(_fake_mapping([[1.0]]), "heat")
+
+
+def test_sensitivity_without_grads():
+    with pytest.raises(ConfigError, match="needs grads"):
+        pp.phase_scores(_fake_mapping([[1.0]]), "sensitivity")
+
+
+def test_sensitivity_grads_wrong_shape():
+    with pytest.raises(DataError, match="grads shape"):
+        pp.phase_scores(_fake_mapping([[1.0, 2.0]]), "sensitivity", grads=[np.ones((1, 3))])
+
+
+def test_phase_fraction_out_of_range():
+    with pytest.raises(ConfigError, match=r"phase fraction must lie in \[0, 1\)"):
+        pp.select_phases(_fake_mapping([[1.0]]), 1.0)
+
+
+def test_gradient_of_wrong_shape():
+    lm = photonic.map([np.ones((4, 4))], PhotonicConfig(mesh=MeshConfig(tile=4))).layers[0]
+    with pytest.raises(DataError, match="gradient shape"):
+        pp.phase_gradients(lm, np.ones((3, 4)))
+
+
+def test_finetune_phases_needs_a_network():
+    m = photonic.map([np.ones((4, 4))], PhotonicConfig(mesh=MeshConfig(tile=4)))
+    with pytest.raises(ConfigError, match="needs a mapping of a hwsim.nn.Network"):
+        pp.finetune_phases(m, blobs(8))
+
+
+def test_finetune_phases_mislabelled_data():
+    net = make_mlp((8, 8, 4))
+    m = photonic.map(net, PhotonicConfig(mesh=MeshConfig(tile=4)))
+    with pytest.raises(DataError, match="labels must lie in"):
+        pp.finetune_phases(m, (np.zeros((2, 8)), np.array([0, 9])))
