@@ -1,0 +1,186 @@
+"""Photonic back-end benchmarks: prints medians and ratios side by side (run a few times: the machine is shared).
+
+    python benchmarks/bench_photonic.py [--quick] [--no-vgg]
+
+1. decompose + reconstruct (Clements, Haar-random complex unitaries), hwsim batched over many tiles vs the
+   `interferometer` package (PyPI, benchmark-only), per tile;
+2. map + cost of ResNet-50 shapes, 16 x 16 tiles (wall time);
+3. map + cost of VGG-16 shapes in a subprocess: wall time and peak RSS;
+4. static power vs weight sparsity (LeNet-300-100, trained weights): random unstructured vs all-zero tiles;
+5. LeNet-300-100 accuracy on hardware vs phase-noise sigma (full Fashion-MNIST test set).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import hwsim  # noqa: E402
+from hwsim import photonic as P  # noqa: E402
+
+
+def haar(n, size, seed):
+    rng = np.random.default_rng(seed)
+    z = (rng.standard_normal((size, n, n)) + 1j * rng.standard_normal((size, n, n))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    d = np.diagonal(r, axis1=-2, axis2=-1)
+    return q * (d / np.abs(d))[:, None, :]
+
+
+def median_time(fn, reps):
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def bench_mesh(quick: bool) -> None:
+    import interferometer as itf
+
+    print("## decompose + reconstruct per tile (Clements, complex Haar unitaries)")
+    print(f"{'N':>4} {'tiles':>7} {'hwsim us/tile':>14} {'interferometer us/tile':>23} {'ratio':>8} {'max err hwsim':>14}")
+    for n, tiles, itf_reps in ((8, 10000, 30), (16, 10000, 15), (32, 10000, 3), (64, 2000, 1)):
+        if quick:
+            tiles, itf_reps = max(200, tiles // 20), max(1, itf_reps // 3)
+        u = haar(n, tiles, seed=n)
+        P.reconstruct(P.decompose(u[:4]))
+        out = {}
+
+        def ours():
+            out["v"] = P.reconstruct(P.decompose(u))
+
+        t_ours = median_time(ours, 3) / tiles
+        err = float(np.max(np.abs(out["v"] - u)))
+        ts = []
+        for i in range(itf_reps):
+            t = time.perf_counter()
+            I = itf.square_decomposition(u[i])
+            I.calculate_transformation()
+            ts.append(time.perf_counter() - t)
+        t_itf = float(np.median(ts))
+        print(f"{n:>4} {tiles:>7} {t_ours * 1e6:>14.2f} {t_itf * 1e6:>23.1f} {t_itf / t_ours:>8.0f} {err:>14.2e}")
+
+
+def bench_resnet50(reps: int) -> None:
+    import models
+
+    net = models.get("resnet50")
+    cfg = P.resolve_config()
+    holder = {}
+
+    def run():
+        holder["r"] = P.cost(P.map(net, cfg))
+
+    t = median_time(run, reps)
+    r = holder["r"]
+    print(f"## ResNet-50 shapes, K = 16: map + cost median {t:.2f} s over {reps} runs; {r.total.tiles} tiles, "
+          f"static {r.total.static_power_w / 1e3:.1f} kW, energy {r.total.energy_j * 1e3:.3f} mJ/inference, "
+          f"area {r.total.area_mm2:.0f} mm^2")
+
+
+_VGG_CHILD = """
+import time, resource, sys
+sys.path.insert(0, {root!r})
+import hwsim, models
+from hwsim import photonic as P
+hwsim.warmup()
+t = time.perf_counter()
+r = P.cost(P.map(models.get("vgg16"), P.resolve_config()))
+dt = time.perf_counter() - t
+print(r.total.tiles, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, r.total.static_power_w)
+"""
+
+
+def bench_vgg16() -> None:
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    res = subprocess.run([sys.executable, "-c", _VGG_CHILD.format(root=root)], capture_output=True, text=True)
+    if res.returncode != 0:
+        print("## VGG-16: FAILED\n" + res.stderr[-2000:])
+        return
+    tiles, dt, rss_gb, static = res.stdout.split()[-4:]
+    print(f"## VGG-16 shapes, K = 16: {int(tiles)} tiles, map + cost {float(dt):.1f} s, "
+          f"peak RSS {float(rss_gb):.2f} GiB, static {float(static) / 1e3:.0f} kW")
+
+
+def bench_sparsity() -> None:
+    import models
+
+    net = models.get("lenet-300-100", pretrained=True)
+    ws = [l.weight.astype(np.float64) * l.mask for l in net.weighted_layers()]
+    cfg = P.resolve_config()
+    rng = np.random.default_rng(0)
+    base = P.cost(P.map(ws, cfg))
+    print("## static power vs weight sparsity (LeNet-300-100 trained weights, K = 16)")
+    print(f"{'pattern':<28}{'sparsity':>9}{'tiles':>7}{'static W':>12}{'ratio':>8}")
+    print(f"{'dense':<28}{0.0:>9.2f}{base.total.tiles:>7}{base.total.static_power_w:>12.1f}{1.0:>8.3f}")
+    for s in (0.5, 0.9):
+        w2 = [w * (rng.random(w.shape) >= s) for w in ws]
+        r = P.cost(P.map(w2, cfg))
+        print(f"{'random unstructured':<28}{s:>9.2f}{r.total.tiles:>7}{r.total.static_power_w:>12.1f}"
+              f"{r.total.static_power_w / base.total.static_power_w:>8.3f}")
+    for s in (0.5, 0.9):
+        w2 = []
+        for w in ws:
+            w = w.copy()
+            nr, nc = -(-w.shape[0] // 16), -(-w.shape[1] // 16)
+            zero = rng.random((nr, nc)) < s
+            for i, j in zip(*np.nonzero(zero)):
+                w[i * 16:(i + 1) * 16, j * 16:(j + 1) * 16] = 0
+            w2.append(w)
+        r = P.cost(P.map(w2, cfg))
+        print(f"{'all-zero 16x16 tiles':<28}{s:>9.2f}{r.total.tiles:>7}{r.total.static_power_w:>12.1f}"
+              f"{r.total.static_power_w / base.total.static_power_w:>8.3f}")
+    for thr in (0.05, 0.2):
+        m = P.prune_phases(P.map(ws, cfg), threshold=thr)
+        r = P.cost(m)
+        errs = P.matrix_error(m)
+        print(f"{'phases within %.2f rad of 0' % thr:<28}{'':>9}{r.total.tiles:>7}{r.total.static_power_w:>12.1f}"
+              f"{r.total.static_power_w / base.total.static_power_w:>8.3f}   ||dW||/||W|| "
+              + ", ".join(f"{k} {v:.3f}" for k, v in errs.items()))
+
+
+def bench_accuracy(quick: bool) -> None:
+    import models
+    from models import fashion_mnist
+
+    net = models.get("lenet-300-100", pretrained=True)
+    x, y = fashion_mnist.load("test")
+    if quick:
+        x, y = x[:2000], y[:2000]
+    m = P.map(net, P.resolve_config())
+    print(f"## LeNet-300-100 accuracy on hardware vs phase noise ({len(y)} test images, 3 chip seeds)")
+    print(f"float accuracy {net.accuracy(x, y):.4f}")
+    print(f"{'sigma rad':>10}{'mean acc':>10}{'min':>8}{'max':>8}")
+    for s in (0.0, 0.005, 0.01, 0.02, 0.05, 0.1):
+        accs = [P.accuracy(m, x, y, seed=k, noise=P.NoiseConfig(phase_noise_rad=s)) for k in range(3)]
+        print(f"{s:>10.3f}{np.mean(accs):>10.4f}{min(accs):>8.4f}{max(accs):>8.4f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-vgg", action="store_true")
+    args = ap.parse_args()
+    hwsim.warmup()
+    print(f"load average at start: {os.getloadavg()}")
+    bench_mesh(args.quick)
+    bench_resnet50(1 if args.quick else 3)
+    if not args.no_vgg:
+        bench_vgg16()
+    bench_sparsity()
+    bench_accuracy(args.quick)
+    print(f"load average at end: {os.getloadavg()}; peak RSS of this process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()
