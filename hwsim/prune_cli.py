@@ -1,0 +1,166 @@
+"""The ``hwsim prune`` subcommand: prune a zoo model, fine-tune, evaluate, save a ``.npz`` for ``hwsim cost --weights``.
+
+Wire it into :mod:`hwsim.cli` with ``from .prune_cli import add_prune_parser; add_prune_parser(sub)`` inside
+``build_parser`` (``sub`` being the subparsers object); the handler is set with ``set_defaults(func=...)``
+and returns 0, raising :class:`hwsim.errors.HwsimError` subclasses on bad input like every other command.
+
+Examples::
+
+    hwsim prune --model lenet-300-100 --criterion magnitude --sparsity 0.9 --finetune-epochs 3 --out p.npz
+    hwsim prune --model lenet-300-100 --schedule gradual --sparsity 0.9 --epochs 4 --out p.npz --json
+    hwsim prune --model lenet-300-100 --hardware reram --metric tiles --accuracy-floor 0.885 --out p.npz
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+SCHEDULES = ("one_shot", "gradual", "imp")
+
+
+def add_prune_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``hwsim prune`` on an argparse subparsers object; returns the new parser."""
+    from .prune import CRITERIA, SCOPES, STRUCTURES
+    from .prune.hardware_aware import METRICS
+
+    p = subparsers.add_parser("prune", help="prune a model (criteria, schedules, hardware-aware), fine-tune, "
+                              "evaluate, and save a weights .npz for 'hwsim cost --weights'")
+    p.add_argument("--model", required=True, help="trainable zoo model (lenet-300-100, lenet5)")
+    p.add_argument("--weights", help="start from this weights .npz instead of the shipped pretrained weights")
+    p.add_argument("--out", required=True, help="output weights file (.npz: weights, biases, masks)")
+    p.add_argument("--criterion", default="magnitude", choices=CRITERIA)
+    p.add_argument("--sparsity", type=float, default=0.9, help="fraction of weights pruned, in [0, 1)")
+    p.add_argument("--scope", default="global", choices=SCOPES)
+    p.add_argument("--structure", default="unstructured", choices=STRUCTURES)
+    p.add_argument("--block", type=int, nargs=2, metavar=("B_OUT", "B_IN"), help="block shape for --structure block")
+    p.add_argument("--tile", type=int, nargs=2, metavar=("OUT", "IN"),
+                   help="tile geometry for --structure xbar_* (default: from --hardware's config)")
+    p.add_argument("--n", type=int, help="N of N:M (--structure nm)")
+    p.add_argument("--m", type=int, help="M of N:M (--structure nm)")
+    p.add_argument("--schedule", default="one_shot", choices=SCHEDULES)
+    p.add_argument("--finetune-epochs", type=int, default=2, dest="finetune_epochs",
+                   help="one_shot / hardware-aware: fine-tuning epochs")
+    p.add_argument("--epochs", type=int, default=4, help="gradual: total epochs; imp: epochs per round")
+    p.add_argument("--rounds", type=int, default=3, help="imp: pruning rounds")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--train-limit", type=int, dest="train_limit", help="use the first N training images only")
+    p.add_argument("--score-samples", type=int, default=5000, dest="score_samples",
+                   help="training samples used by data-driven criteria")
+    g = p.add_argument_group("hardware-aware pruning (needs --hardware and exactly one of --budget, --accuracy-floor)")
+    g.add_argument("--hardware", choices=["reram", "photonic"])
+    g.add_argument("--preset", help="hardware preset (default: the back-end's default)")
+    g.add_argument("--metric", default="tiles", choices=METRICS)
+    g.add_argument("--budget", type=float, help="maximum value of --metric (SI unit, or a tile count)")
+    g.add_argument("--accuracy-floor", type=float, dest="accuracy_floor",
+                   help="minimum validation accuracy, a fraction in (0, 1]")
+    p.add_argument("--data-dir", help="folder of Fashion-MNIST (or MNIST) IDX files")
+    p.add_argument("--limit", type=int, help="evaluate on the first N test images only")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_prune)
+    return p
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Handler of ``hwsim prune`` (see the module docstring)."""
+    import models
+    from models import fashion_mnist
+
+    from . import prune as hp
+    from .errors import ConfigError
+    from .nn import Network
+
+    net = models.get(args.model, pretrained=args.weights is None)
+    if not isinstance(net, Network):
+        raise ConfigError(f"model {args.model!r} is shape-only: pruning needs a trainable model")
+    if args.weights is not None:
+        net.load(args.weights)
+    hw_aware = args.budget is not None or args.accuracy_floor is not None
+    if hw_aware and args.hardware is None:
+        raise ConfigError("--budget / --accuracy-floor need --hardware reram|photonic")
+    train = fashion_mnist.load("train", args.data_dir, limit=args.train_limit)
+    xt, yt = fashion_mnist.load("test", args.data_dir, limit=args.limit)
+    base_acc = net.accuracy(xt, yt)
+    result: dict[str, Any] = {"model": args.model, "out": args.out, "baseline_accuracy": base_acc}
+    hw = None
+    cfg = None
+    if args.hardware is not None:
+        from .hardware import backend
+
+        hw = backend(args.hardware)
+        cfg = hw.resolve_config(args.preset) if args.preset is not None else hw.resolve_config()
+    tile = tuple(args.tile) if args.tile else None
+    if tile is None and args.structure.startswith("xbar_"):
+        if cfg is None:
+            raise ConfigError(f"--structure {args.structure} needs --tile OUT IN or --hardware to derive it")
+        tile = hp.hardware_unit(args.hardware, cfg)[1]
+    sel = {"block": tuple(args.block) if args.block else None, "tile": tile, "n": args.n, "m": args.m}
+    sel = {k: v for k, v in sel.items() if v is not None}
+    if hw_aware:
+        r = hp.optimize(net, args.hardware, train, metric=args.metric, budget=args.budget,
+                        accuracy_floor=args.accuracy_floor, config=cfg, criterion=args.criterion,
+                        finetune_epochs=args.finetune_epochs, lr=args.lr, seed=args.seed,
+                        progress=not args.json)
+        pruned = r.network
+        result.update({"hardware": args.hardware, "metric": args.metric, "layer_sparsity": list(r.sparsity),
+                       "baseline_" + args.metric: hp.metric_of(r.baseline_report, args.metric),
+                       args.metric: hp.metric_of(r.report, args.metric), "saving": r.saving,
+                       "val_accuracy": r.val_accuracy, "baseline_val_accuracy": r.baseline_val_accuracy})
+    elif args.schedule == "one_shot":
+        pruned = hp.one_shot(net, (train[0][:args.score_samples], train[1][:args.score_samples]),
+                             criterion=args.criterion, sparsity=args.sparsity, scope=args.scope,
+                             structure=args.structure, finetune_epochs=args.finetune_epochs, train_data=train,
+                             lr=args.lr, seed=args.seed, **sel)
+    elif args.schedule == "gradual":
+        pruned, _ = hp.gradual(net, train, final_sparsity=args.sparsity, criterion=args.criterion, scope=args.scope,
+                               structure=args.structure, epochs=args.epochs, lr=args.lr, seed=args.seed,
+                               score_samples=args.score_samples, **sel)
+    else:
+        if args.criterion != "magnitude" or args.structure != "unstructured":
+            raise ConfigError("--schedule imp is iterative *magnitude* pruning of single weights: use "
+                              "--criterion magnitude --structure unstructured")
+        pruned, _ = hp.iterative_magnitude(net, train, final_sparsity=args.sparsity, rounds=args.rounds,
+                                           epochs_per_round=args.epochs, scope=args.scope, lr=args.lr,
+                                           seed=args.seed)
+    path = hp.save(pruned, args.out)
+    result.update({"out": str(path), "sparsity": pruned.sparsity(), "accuracy": pruned.accuracy(xt, yt),
+                   "n": int(len(yt)),
+                   "layers": [{"name": l.name, "shape": list(l.shape), "sparsity": 1.0 - float(l.mask.mean())}
+                              for l in pruned.weighted_layers()]})
+    if hw is not None:
+        rep = hw.cost(hw.map(pruned, cfg))
+        base = hw.cost(hw.map(net, cfg))
+        result["report"] = {"total": rep.total.to_dict(), "baseline_total": base.total.to_dict()}
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+    else:
+        print(f"{args.model}: sparsity {result['sparsity'] * 100:.2f}%  test accuracy {result['accuracy'] * 100:.2f}% "
+              f"(unpruned {base_acc * 100:.2f}%, {result['n']} images)  -> {path}")
+        for l in result["layers"]:
+            print(f"  {l['name']:<8} {l['shape'][0]:>5} x {l['shape'][1]:<5} sparsity {l['sparsity'] * 100:6.2f}%")
+        if "report" in result:
+            t, b = result["report"]["total"], result["report"]["baseline_total"]
+            print(f"  {args.hardware}: tiles {b['tiles']} -> {t['tiles']}, static power {b['static_power_w']:.4g} W -> "
+                  f"{t['static_power_w']:.4g} W, energy {b['energy_j']:.4g} J -> {t['energy_j']:.4g} J per inference")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (``python -m hwsim.prune_cli ...``) until the lead wires the subcommand into hwsim.cli."""
+    from .errors import HwsimError
+
+    ap = argparse.ArgumentParser(prog="hwsim")
+    sub = ap.add_subparsers(dest="command", required=True)
+    add_prune_parser(sub)
+    args = ap.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except HwsimError as exc:
+        print(f"hwsim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
