@@ -1,0 +1,40 @@
+"""ReRAM crossbar accelerator model (ISAAC / NeuroSim lineage) with sparse-aware mapping.
+
+The three verbs of the design: :func:`map` (weights -> crossbars, exact action counts), :func:`cost` (counts ->
+:class:`hwsim.report.Report`) and :func:`run` (the network evaluated through the crossbars).
+"""
+from __future__ import annotations
+
+from .config import (MAPPING_MODES, PRESETS, AdcConfig, Component, CrossbarConfig, MappingConfig, NonIdealityConfig,
+                     PeripheralsConfig, PrecisionConfig, ReramConfig, SystemConfig, config_from_dict, config_to_dict,
+                     get_preset, load_toml, resolve_config)
+from .cost import cost, isaac_operating_point
+from .mapping import LayerMapping, ReramMapping, map
+from .run import accuracy, run
+
+__all__ = ["MAPPING_MODES", "PRESETS", "AdcConfig", "Component", "CrossbarConfig", "MappingConfig",
+           "NonIdealityConfig", "PeripheralsConfig", "PrecisionConfig", "ReramConfig", "SystemConfig",
+           "config_from_dict", "config_to_dict", "get_preset", "load_toml", "resolve_config", "cost",
+           "isaac_operating_point", "LayerMapping", "ReramMapping", "map", "run", "accuracy"]
+
+
+def _warmup() -> None:
+    """Compile every kernel of this package on tiny inputs."""
+    import numpy as np
+
+    from . import _kernels as K
+
+    w = np.array([[0.5, 0.0], [-1.0, 0.25]])
+    K.absmax(w)
+    K.absmax(w.astype(np.float32))
+    q = np.empty((2, 2), dtype=np.int32)
+    K.quantize(w, 1.0, 7, q)
+    K.quantize(w.astype(np.float32), 1.0, 7, q)
+    for dt in (np.float64, np.float32):
+        rownz = np.zeros((1, 2), dtype=np.uint8)
+        colnz = np.zeros((1, 2), dtype=np.uint8)
+        rowlev = np.zeros((1, 2), dtype=np.int64)
+        K.scan_layer(w.astype(dt), 1.0, 7, 2, 8, 4, 2, 2, True, 8, np.zeros(2, dtype=np.int64), rownz, colnz, rowlev)
+    P = np.zeros((2, 2), dtype=np.float32)
+    y = np.zeros((1, 1))
+    K.adc_accumulate(P, 1, 2, 1.0, 255.0, np.ones(2), np.zeros(2, dtype=np.int64), np.ones(2), y)

@@ -1,0 +1,596 @@
+"""Configuration of the ReRAM crossbar simulator: nested frozen dataclasses, presets, TOML loading.
+
+Units are plain SI and named in every field (``_s``, ``_j``, ``_w``, ``_hz``, ``_ohm``, ``_v``), except areas in
+``mm2`` (as in :class:`hwsim.report.Report`). Every default carries its source; values that are our own choice are
+marked *assumption* with the reasoning.
+
+Sources used below:
+
+* [ISAAC]  A. Shafiee et al., "ISAAC: a CNN accelerator with in-situ analog arithmetic in crossbars", ISCA 2016,
+  Table 6 (per-component power and area of an IMA and of a tile; 8 crossbars per IMA, 12 IMAs per tile).
+* [ACC]    Accelergy-Project/hwcomponents-library, ``library/isaac.py`` (per-action energies derived from [ISAAC]
+  Table 6: ADC 1.666666667 pJ/conversion at 8 bit, scaled 0.79-2.38 pJ for 4-10 bit after Saberi et al. 2011;
+  1-bit DAC 0.41667 pJ; shift-add 0.021 pJ; eDRAM 20.45 pJ per 256-bit access; bus 0.054 pJ/bit; router
+  20.74 pJ per 256-bit transfer).
+* [PUMA]   A. Ankit et al., "PUMA", ASPLOS 2019; puma-simulator ``include/constants.py`` (leakage: ADC 0.2 mW,
+  DAC 0.000390625 mW, shift-add (sna) 0.005 mW, 64 KB eDRAM 0.46 mW).
+* [NS]     DNN+NeuroSim V1.4 default ``Param.cpp``: 128x128 sub-arrays, cellBit 1, 8 columns per ADC (column mux),
+  4-bit ADC, R_on 100 kOhm, R_off 1.7 MOhm (on/off 17), read voltage 0.5 V, read pulse 10 ns, 8-bit weights and
+  inputs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..errors import ConfigError
+
+MAPPING_MODES = ("dense", "skip_empty", "compact", "ou")
+"""Sparse-aware mapping modes (see :mod:`hwsim.reram.mapping`)."""
+SIGNED_MODES = ("differential", "offset")
+VARIATION_KINDS = ("lognormal", "gaussian")
+
+#: [ACC] ISAAC ADC energy per conversion by resolution, J (8 bit from ISAAC Table 6: 16 mW / (8 ADCs x 1.2 GS/s);
+#: other resolutions scaled by Accelergy after Saberi et al. 2011).
+ADC_ENERGY_BY_BITS_J = {4: 0.79e-12, 5: 0.99e-12, 6: 1.20e-12, 7: 1.42e-12, 8: 1.666666667e-12,
+                        9: 1.969078145e-12, 10: 2.379022742e-12}
+#: [ACC] ISAAC ADC area by resolution, mm^2 (8 bit: 9600 um^2 / 8 ADCs, [ISAAC] Table 6).
+ADC_AREA_BY_BITS_MM2 = {4: 361.04e-6, 5: 476.91e-6, 6: 626.91e-6, 7: 845.18e-6, 8: 1200e-6,
+                        9: 1827.911647e-6, 10: 3002.008032e-6}
+
+
+def adc_energy_j(bits: int) -> float:
+    """ADC energy per conversion at ``bits`` from [ACC]'s table; outside 4-10 bit scaled by 2^bits from the nearest
+    end (assumption: Accelergy scales ADC energy with ``pow_base(2)`` of the resolution)."""
+    if bits in ADC_ENERGY_BY_BITS_J:
+        return ADC_ENERGY_BY_BITS_J[bits]
+    ref = 4 if bits < 4 else 10
+    return ADC_ENERGY_BY_BITS_J[ref] * 2.0 ** (bits - ref)
+
+
+def adc_area_mm2(bits: int) -> float:
+    """ADC area at ``bits`` from [ACC]'s table; outside 4-10 bit scaled by 2^bits (assumption, as energy)."""
+    if bits in ADC_AREA_BY_BITS_MM2:
+        return ADC_AREA_BY_BITS_MM2[bits]
+    ref = 4 if bits < 4 else 10
+    return ADC_AREA_BY_BITS_MM2[ref] * 2.0 ** (bits - ref)
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+def _pos_int(name: str, v: Any) -> None:
+    _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{name} must be a positive integer, got {v!r}")
+
+
+def _pos(name: str, v: Any) -> None:
+    _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
+           f"{name} must be a finite number > 0, got {v!r}")
+
+
+def _nonneg(name: str, v: Any) -> None:
+    _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0,
+           f"{name} must be a finite number >= 0, got {v!r}")
+
+
+def _prob(name: str, v: Any) -> None:
+    _check(isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0,
+           f"{name} must lie in [0, 1], got {v!r}")
+
+
+# ---- technology blocks -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CrossbarConfig:
+    """One crossbar array and its cells."""
+
+    rows: int = 128
+    """Wordlines (inputs) per crossbar. [ISAAC] Sec. 6 / Table 6: 128x128."""
+    cols: int = 128
+    """Bitlines (weight slices) per crossbar. [ISAAC] Table 6: 128x128."""
+    bits_per_cell: int = 2
+    """Bits stored per cell. [ISAAC] Table 6: 2 bits per cell."""
+    read_time_s: float = 100e-9
+    """Duration of one crossbar read (one input-bit cycle), s. [ISAAC] Sec. 5: 100 ns crossbar read."""
+    read_voltage_v: float = 0.086
+    """Read voltage on a driven row for a '1' input digit, V. Assumption: ISAAC gives no device voltages; 0.086 V
+    with [NS]'s cell (100 kOhm / 1.7 MOhm), mid-scale conductance and input activity 0.5 reproduces ISAAC Table 6's
+    crossbar power of 0.3 mW per array (2.4 mW per 8 arrays) within 1%."""
+    r_on_ohm: float = 100e3
+    """Low-resistance (on) state, Ohm. Assumption for ISAAC (no device data in the paper): [NS] R_on 100 kOhm."""
+    r_off_ohm: float = 1.7e6
+    """High-resistance (off) state, Ohm. Assumption for ISAAC: [NS] R_off 1.7 MOhm."""
+    area_mm2: float = 0.0002 / 8
+    """Area of one crossbar array, mm^2. [ISAAC] Table 6: 8 arrays, 0.0002 mm^2."""
+
+    def __post_init__(self) -> None:
+        _pos_int("crossbar.rows", self.rows)
+        _pos_int("crossbar.cols", self.cols)
+        _pos_int("crossbar.bits_per_cell", self.bits_per_cell)
+        _check(self.bits_per_cell <= 8, f"crossbar.bits_per_cell must be <= 8, got {self.bits_per_cell}")
+        _pos("crossbar.read_time_s", self.read_time_s)
+        _pos("crossbar.read_voltage_v", self.read_voltage_v)
+        _pos("crossbar.r_on_ohm", self.r_on_ohm)
+        _pos("crossbar.r_off_ohm", self.r_off_ohm)
+        _check(self.r_off_ohm > self.r_on_ohm,
+               f"crossbar.r_off_ohm ({self.r_off_ohm}) must exceed r_on_ohm ({self.r_on_ohm})")
+        _nonneg("crossbar.area_mm2", self.area_mm2)
+
+
+@dataclass(frozen=True)
+class PrecisionConfig:
+    """Number formats of weights and inputs and how signs are encoded."""
+
+    weight_bits: int = 16
+    """Signed weight precision, bits (symmetric: integers in [-(2^(b-1)-1), 2^(b-1)-1]). [ISAAC] Sec. 4: 16 bit."""
+    input_bits: int = 16
+    """Unsigned input precision, bits. [ISAAC] Sec. 4: 16-bit inputs."""
+    dac_bits: int = 1
+    """Input bits applied per crossbar cycle. [ISAAC] Table 6: 1-bit DACs (bit-serial inputs)."""
+    signed: str = "offset"
+    """'differential' (G+/G- column pairs, magnitude sliced, weight_bits-1 bits) or 'offset' (weights stored as
+    q + 2^(b-1), the offset removed digitally with the sum of the inputs). [ISAAC] Sec. 5 stores weights with a
+    bias of 2^15 and subtracts it digitally, i.e. 'offset'."""
+
+    def __post_init__(self) -> None:
+        _pos_int("precision.weight_bits", self.weight_bits)
+        _pos_int("precision.input_bits", self.input_bits)
+        _pos_int("precision.dac_bits", self.dac_bits)
+        _check(2 <= self.weight_bits <= 16, f"precision.weight_bits must lie in [2, 16], got {self.weight_bits}")
+        _check(self.input_bits <= 16, f"precision.input_bits must be <= 16, got {self.input_bits}")
+        _check(self.dac_bits <= self.input_bits,
+               f"precision.dac_bits ({self.dac_bits}) must not exceed input_bits ({self.input_bits})")
+        _check(self.signed in SIGNED_MODES, f"precision.signed must be one of {SIGNED_MODES}, got {self.signed!r}")
+
+
+@dataclass(frozen=True)
+class AdcConfig:
+    """Column analog-to-digital converters."""
+
+    bits: int = 8
+    """Resolution, bits. [ISAAC] Table 6: 8-bit ADC."""
+    cols_per_adc: int = 128
+    """Adjacent columns sharing one ADC. [ISAAC] Table 6: 8 ADCs per IMA of 8 crossbars, one per 128 columns."""
+    sample_rate_hz: float = 1.2e9
+    """Conversions per second of one ADC. [ISAAC] Table 6: 1.2 GS/s."""
+    energy_per_conversion_j: float | None = None
+    """Energy per conversion, J; None takes [ACC]'s table at ``bits`` (8 bit: 1.6667 pJ)."""
+    leakage_w: float = 0.2e-3
+    """Leakage per ADC, W. [PUMA] constants.py adc_pow_leak 0.2 mW (ISAAC lists none)."""
+    area_mm2: float | None = None
+    """Area per ADC, mm^2; None takes [ACC]'s table at ``bits`` (8 bit: 0.0012 mm^2 = 0.0096 / 8, [ISAAC])."""
+    range_fraction: float = 1.0
+    """Full scale of the ADC as a fraction of the largest possible column sum of one read; < 1 clips large sums
+    to gain resolution (assumption: a free design knob, 1.0 = never clip)."""
+
+    def __post_init__(self) -> None:
+        _pos_int("adc.bits", self.bits)
+        _check(self.bits <= 16, f"adc.bits must be <= 16, got {self.bits}")
+        _pos_int("adc.cols_per_adc", self.cols_per_adc)
+        _pos("adc.sample_rate_hz", self.sample_rate_hz)
+        if self.energy_per_conversion_j is not None:
+            _nonneg("adc.energy_per_conversion_j", self.energy_per_conversion_j)
+        _nonneg("adc.leakage_w", self.leakage_w)
+        if self.area_mm2 is not None:
+            _nonneg("adc.area_mm2", self.area_mm2)
+        _check(isinstance(self.range_fraction, (int, float)) and not isinstance(self.range_fraction, bool)
+               and 0.0 < self.range_fraction <= 1.0, f"adc.range_fraction must lie in (0, 1], got {self.range_fraction!r}")
+
+    @property
+    def conversion_energy_j(self) -> float:
+        return adc_energy_j(self.bits) if self.energy_per_conversion_j is None else float(self.energy_per_conversion_j)
+
+    @property
+    def adc_area_mm2(self) -> float:
+        return adc_area_mm2(self.bits) if self.area_mm2 is None else float(self.area_mm2)
+
+
+@dataclass(frozen=True)
+class Component:
+    """A peripheral component: energy per action, leakage and area per instance, instances per crossbar."""
+
+    energy_per_action_j: float = 0.0
+    """Energy of one action (conversion, sample, bit, access), J."""
+    leakage_w: float = 0.0
+    """Leakage power of one instance, W."""
+    area_mm2: float = 0.0
+    """Area of one instance, mm^2."""
+    instances_per_crossbar: float = 1.0
+    """Instances attributed to one crossbar (fractions = shared by several crossbars). Ignored for DACs (one per
+    row) and sample-and-holds (one per column)."""
+
+    def __post_init__(self) -> None:
+        _nonneg("energy_per_action_j", self.energy_per_action_j)
+        _nonneg("leakage_w", self.leakage_w)
+        _nonneg("area_mm2", self.area_mm2)
+        _nonneg("instances_per_crossbar", self.instances_per_crossbar)
+
+
+# Operating point of [ISAAC] used to turn its Table 6 powers into energies per action (as [ACC] does):
+# one crossbar cycle = 128 columns / 1.2 GS/s = 106.67 ns; one 16-bit MVM = 16 cycles = 1.7067 us; per crossbar and
+# MVM 128 x 16 input bits and 16 outputs x 16 bits move through the buffers.
+_ISAAC_CYCLE_S = 128 / 1.2e9
+_ISAAC_MVM_S = 16 * _ISAAC_CYCLE_S
+_ISAAC_IN_BITS = 128 * 16
+_ISAAC_OUT_BITS = 16 * 16
+
+
+@dataclass(frozen=True)
+class PeripheralsConfig:
+    """Digital and mixed-signal periphery of a crossbar; every entry is a :class:`Component`."""
+
+    dac: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=0.41667e-12, leakage_w=0.390625e-6, area_mm2=0.00017 / 1024))
+    """1-bit DAC, one per row; action = one conversion (one driven row in one cycle). Energy [ACC] 0.41667 pJ
+    (= [ISAAC] 4 mW / 1024 DACs x 106.67 ns); leakage [PUMA] 0.39 uW; area [ISAAC] 0.00017 mm^2 per 8x128."""
+    sample_hold: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=10e-6 / 1024 * _ISAAC_CYCLE_S, leakage_w=0.0, area_mm2=0.00004 / 1024))
+    """Sample-and-hold, one per column; action = one sampled column. Energy: [ISAAC] 10 uW per 8x128 S+H spread
+    over one 106.67 ns cycle (derived, as [ACC] derives the others); area [ISAAC] 0.00004 mm^2 per 8x128."""
+    shift_add: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=0.021e-12, leakage_w=5e-6, area_mm2=0.00024 / 4, instances_per_crossbar=0.5))
+    """Shift-and-add unit; action = merging one ADC output. Energy [ACC] 0.021 pJ; leakage [PUMA] sna 5 uW;
+    [ISAAC] Table 6: 4 units (0.00024 mm^2) per IMA of 8 crossbars."""
+    input_register: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=1.24e-3 / 8 * _ISAAC_MVM_S / _ISAAC_IN_BITS, area_mm2=0.0021 / 8))
+    """IMA input register (2 KB per 8 crossbars); action = one input bit delivered to a driven row. Energy derived
+    from [ISAAC] Table 6 (1.24 mW per IMA) at its operating point (16384 bits per 1.7067 us)."""
+    output_register: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=0.23e-3 / 8 * _ISAAC_MVM_S / _ISAAC_OUT_BITS, area_mm2=0.00077 / 8))
+    """IMA output register (256 B per 8 crossbars); action = one output bit of one crossbar. Energy derived from
+    [ISAAC] Table 6 (0.23 mW per IMA, 2048 bits per 1.7067 us)."""
+    buffer: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=20.45e-12, leakage_w=0.46e-3, area_mm2=0.083, instances_per_crossbar=1 / 96))
+    """Tile eDRAM (64 KB per 96 crossbars); action = one ``access_bits`` access; every bit moved to or from a
+    crossbar is written once and read once. Energy [ACC] 20.45 pJ / 256 bit; leakage [PUMA] 0.46 mW per 64 KB;
+    area [ISAAC] 0.083 mm^2."""
+    bus: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=0.054e-12, area_mm2=0.090, instances_per_crossbar=1 / 96))
+    """eDRAM-to-IMA bus (one per 96 crossbars); action = one bit moved. Energy [ACC] 0.054 pJ/bit; area [ISAAC]
+    0.090 mm^2."""
+    router: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=20.74e-12, area_mm2=0.151 / 4, instances_per_crossbar=1 / 96))
+    """On-chip router (one per 4 tiles of 96 crossbars); action = one ``access_bits`` transfer. Energy [ACC]
+    20.74 pJ / 256 bit; area [ISAAC] 0.151 mm^2 per 4 tiles."""
+    output_unit: Component = field(default_factory=lambda: Component(
+        energy_per_action_j=(0.52e-3 + 0.05e-3 + 0.4e-3 + 1.68e-3) * _ISAAC_MVM_S / (96 * _ISAAC_OUT_BITS),
+        area_mm2=0.0006 + 0.00006 + 0.00024 + 0.0032, instances_per_crossbar=1 / 96))
+    """Tile-level sigmoid, shift-add, max-pool and 3 KB output register; action = one output bit. Energy derived
+    from [ISAAC] Table 6 (0.52 + 0.05 + 0.4 + 1.68 mW per tile); area [ISAAC] sum of the four rows."""
+    access_bits: int = 256
+    """Width of one buffer access / router flit, bits. [ACC]: 256-bit eDRAM and router."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "access_bits":
+                _pos_int("peripherals.access_bits", v)
+            elif not isinstance(v, Component):
+                raise ConfigError(f"peripherals.{f.name} must be a component table, got {type(v).__name__}")
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    """How weights are laid out on crossbars."""
+
+    mode: str = "skip_empty"
+    """'dense', 'skip_empty', 'compact' or 'ou' (see hwsim.reram.mapping). Assumption: skip_empty is the default
+    because it is what any sparse-aware controller does for free."""
+    ou_rows: int = 8
+    """Operation-unit rows ('ou' mode). Yang et al., "Sparse ReRAM Engine" (SRE), ISCA 2019: 8x8 OUs...16x16."""
+    ou_cols: int = 8
+    """Operation-unit columns ('ou' mode). SRE (ISCA 2019)."""
+
+    def __post_init__(self) -> None:
+        _check(self.mode in MAPPING_MODES, f"unknown mapping mode {self.mode!r}; choose one of {', '.join(MAPPING_MODES)}")
+        _pos_int("mapping.ou_rows", self.ou_rows)
+        _pos_int("mapping.ou_cols", self.ou_cols)
+
+
+@dataclass(frozen=True)
+class NonIdealityConfig:
+    """Device non-idealities applied by ``run`` (the cost model is unaffected)."""
+
+    sigma: float = 0.0
+    """Relative conductance variation (std of the log for 'lognormal', of G/G_nominal for 'gaussian')."""
+    variation: str = "lognormal"
+    """'lognormal' (G = G_nom exp(sigma z)) or 'gaussian' (G = G_nom (1 + sigma z), clipped at 0)."""
+    p_sa0: float = 0.0
+    """Probability that a cell is stuck at G_off (SA0)."""
+    p_sa1: float = 0.0
+    """Probability that a cell is stuck at G_on (SA1)."""
+
+    def __post_init__(self) -> None:
+        _nonneg("nonideal.sigma", self.sigma)
+        _check(self.variation in VARIATION_KINDS,
+               f"nonideal.variation must be one of {VARIATION_KINDS}, got {self.variation!r}")
+        _prob("nonideal.p_sa0", self.p_sa0)
+        _prob("nonideal.p_sa1", self.p_sa1)
+        _check(self.p_sa0 + self.p_sa1 <= 1.0, f"nonideal.p_sa0 + p_sa1 must be <= 1, got {self.p_sa0 + self.p_sa1}")
+
+    @property
+    def ideal(self) -> bool:
+        return self.sigma == 0.0 and self.p_sa0 == 0.0 and self.p_sa1 == 0.0
+
+
+@dataclass(frozen=True)
+class SystemConfig:
+    """System-level modelling choices."""
+
+    power_gating: bool = True
+    """Allocated crossbars whose weights are all zero ('dense' mode) are power-gated: no leakage. False makes
+    them leak like the others."""
+    pipeline_layers: bool = True
+    """Layers run as an inter-layer pipeline ([ISAAC] Sec. 3): network latency = slowest layer + one MVM of every
+    other layer (pipeline fill). False: layers run one after another (sum of layer latencies)."""
+    input_activity: float = 0.5
+    """Mean (v / V_read)^2 over driven rows and cycles, for array energy. Assumption: random input bits, half of
+    them '1' with a 1-bit DAC."""
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.power_gating, bool), f"system.power_gating must be true/false, got {self.power_gating!r}")
+        _check(isinstance(self.pipeline_layers, bool),
+               f"system.pipeline_layers must be true/false, got {self.pipeline_layers!r}")
+        _prob("system.input_activity", self.input_activity)
+
+
+@dataclass(frozen=True)
+class ReramConfig:
+    """The whole ReRAM accelerator model."""
+
+    crossbar: CrossbarConfig = field(default_factory=CrossbarConfig)
+    precision: PrecisionConfig = field(default_factory=PrecisionConfig)
+    adc: AdcConfig = field(default_factory=AdcConfig)
+    peripherals: PeripheralsConfig = field(default_factory=PeripheralsConfig)
+    mapping: MappingConfig = field(default_factory=MappingConfig)
+    nonideal: NonIdealityConfig = field(default_factory=NonIdealityConfig)
+    system: SystemConfig = field(default_factory=SystemConfig)
+    preset: str | None = None
+    """Name of the preset this configuration started from (informational)."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "preset":
+                _check(v is None or isinstance(v, str), f"preset must be a string, got {v!r}")
+            elif not isinstance(v, f.default_factory):  # type: ignore[arg-type]
+                raise ConfigError(f"{f.name} must be a {f.default_factory.__name__}, got {type(v).__name__}")
+        b, bpc = self.precision.weight_bits, self.crossbar.bits_per_cell
+        _check(bpc <= b, f"crossbar.bits_per_cell ({bpc}) must not exceed precision.weight_bits ({b})")
+        if self.mapping.mode == "ou":
+            _check(self.crossbar.rows % self.mapping.ou_rows == 0,
+                   f"mapping.ou_rows ({self.mapping.ou_rows}) must divide crossbar.rows ({self.crossbar.rows})")
+            _check(self.crossbar.cols % self.mapping.ou_cols == 0,
+                   f"mapping.ou_cols ({self.mapping.ou_cols}) must divide crossbar.cols ({self.crossbar.cols})")
+
+    # ---- derived geometry (used by the mapper and by the pruning front-end) -----------------------------------
+    @property
+    def rows(self) -> int:
+        """Crossbar rows R (inputs per crossbar)."""
+        return self.crossbar.rows
+
+    @property
+    def cols(self) -> int:
+        """Crossbar columns C."""
+        return self.crossbar.cols
+
+    @property
+    def magnitude_bits(self) -> int:
+        """Bits stored per weight: weight_bits - 1 (differential magnitude) or weight_bits (offset)."""
+        return self.precision.weight_bits - 1 if self.precision.signed == "differential" else self.precision.weight_bits
+
+    @property
+    def slices(self) -> int:
+        """Cells (columns) per stored number: ceil(magnitude_bits / bits_per_cell)."""
+        return -(-self.magnitude_bits // self.crossbar.bits_per_cell)
+
+    @property
+    def columns_per_weight(self) -> int:
+        """Crossbar columns one weight occupies: 2 x slices (differential) or slices (offset)."""
+        return 2 * self.slices if self.precision.signed == "differential" else self.slices
+
+    @property
+    def weights_per_crossbar_column_block(self) -> float:
+        """Weights (outputs) per crossbar row: cols / columns_per_weight."""
+        return self.cols / self.columns_per_weight
+
+    @property
+    def cycles_per_mvm(self) -> int:
+        """Input cycles per MVM: ceil(input_bits / dac_bits)."""
+        return -(-self.precision.input_bits // self.precision.dac_bits)
+
+    @property
+    def levels(self) -> int:
+        """Highest cell level 2^bits_per_cell - 1."""
+        return 2 ** self.crossbar.bits_per_cell - 1
+
+    @property
+    def g_on_s(self) -> float:
+        return 1.0 / self.crossbar.r_on_ohm
+
+    @property
+    def g_off_s(self) -> float:
+        return 1.0 / self.crossbar.r_off_ohm
+
+    @property
+    def adcs_per_crossbar(self) -> int:
+        return -(-self.cols // self.adc.cols_per_adc)
+
+    @property
+    def conversion_time_s(self) -> float:
+        return 1.0 / self.adc.sample_rate_hz
+
+    @property
+    def offset_value(self) -> int:
+        """Digital offset added to every weight in 'offset' mode: 2^(weight_bits-1)."""
+        return 2 ** (self.precision.weight_bits - 1)
+
+    def __str__(self) -> str:
+        diffs = _diff(self, ReramConfig(), "")
+        head = f"ReramConfig(preset={self.preset!r}"
+        return head + (", " + ", ".join(diffs) if diffs else "") + ")"
+
+
+def _diff(a: Any, b: Any, prefix: str) -> list[str]:
+    out = []
+    for f in fields(a):
+        if f.name == "preset":
+            continue
+        va, vb = getattr(a, f.name), getattr(b, f.name)
+        if dataclasses.is_dataclass(va):
+            out += _diff(va, vb, prefix + f.name + ".")
+        elif va != vb:
+            out.append(f"{prefix}{f.name}={va!r}")
+    return out
+
+
+# ---- presets -----------------------------------------------------------------------------------------------------
+def isaac() -> ReramConfig:
+    """ISAAC-like ([ISAAC], ISCA 2016): 128x128 crossbars, 2 bits/cell, 16-bit weights (offset encoding) and inputs
+    fed 1 bit per cycle, one 8-bit 1.2 GS/s ADC per crossbar, 100 ns read; energies per action from [ACC];
+    leakage from [PUMA] (ISAAC lists none)."""
+    return ReramConfig(preset="isaac")
+
+
+def neurosim() -> ReramConfig:
+    """DNN+NeuroSim V1.4 defaults ([NS]): 128x128, 1 bit/cell, 8-bit weights and inputs, 8 columns per 4-bit ADC,
+    R_on 100 kOhm / R_off 1.7 MOhm, 0.5 V read, 10 ns pulse. Peripheral energies are ISAAC's ([ACC]; the 4-bit ADC
+    energy and area from [ACC]'s scaled table), leakage from [PUMA] -- an assumption, since NeuroSim computes its
+    own circuit-level numbers that we do not reimplement."""
+    return ReramConfig(
+        crossbar=CrossbarConfig(rows=128, cols=128, bits_per_cell=1, read_time_s=10e-9, read_voltage_v=0.5,
+                                r_on_ohm=100e3, r_off_ohm=1.7e6),
+        precision=PrecisionConfig(weight_bits=8, input_bits=8, dac_bits=1, signed="differential"),
+        # Assumption: NeuroSim's multilevel sense-amp ADC converts one column per 1 ns (10 per 10 ns read pulse).
+        adc=AdcConfig(bits=4, cols_per_adc=8, sample_rate_hz=1e9),
+        preset="neurosim")
+
+
+def default() -> ReramConfig:
+    """The default: ISAAC-like hardware at 8-bit weights and inputs with differential column pairs (assumption:
+    8-bit is what pruned-network studies use; 16-bit ISAAC is available as 'isaac')."""
+    return ReramConfig(precision=PrecisionConfig(weight_bits=8, input_bits=8, dac_bits=1, signed="differential"),
+                       preset="default")
+
+
+PRESETS: dict[str, Callable[[], ReramConfig]] = {"default": default, "isaac": isaac, "neurosim": neurosim}
+"""Preset name -> zero-argument constructor."""
+
+
+# ---- TOML / dict loading -----------------------------------------------------------------------------------------
+def _type_ok(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    return False
+
+
+def _merge(obj: Any, data: Mapping[str, Any], path: str) -> Any:
+    """Return ``obj`` (a dataclass) with the fields in ``data`` replaced; unknown or mistyped keys raise."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path or 'config'} must be a table, got {type(data).__name__}")
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else key
+        if key not in names or key == "preset":
+            allowed = ", ".join(sorted(n for n in names if n != "preset"))
+            raise ConfigError(f"unknown config key {where!r}; allowed here: {allowed}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = _merge(current, value, where)
+        else:
+            if not _type_ok(value, hints[key]):
+                raise ConfigError(f"config key {where!r} must be of type {hints[key]}, got {value!r} "
+                                  f"({type(value).__name__})")
+            wants_float = _type_ok(1.5, hints[key])
+            changes[key] = float(value) if (wants_float and isinstance(value, int)
+                                            and not isinstance(value, bool)) else value
+    try:
+        return replace(obj, **changes)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:  # pragma: no cover - defensive
+        raise ConfigError(f"invalid values in {path or 'config'}: {exc}") from None
+
+
+def config_from_dict(data: Mapping[str, Any], base: ReramConfig | None = None) -> ReramConfig:
+    """Build a config from nested dict ``data`` (TOML layout). A top-level ``preset`` key names the base."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config must be a table, got {type(data).__name__}")
+    data = dict(data)
+    preset = data.pop("preset", None)
+    if preset is not None:
+        if not isinstance(preset, str):
+            raise ConfigError(f"config key 'preset' must be a string, got {preset!r}")
+        base = get_preset(preset)
+    cfg = base if base is not None else default()
+    return _merge(cfg, data, "")
+
+
+def load_toml(path: str | Path) -> ReramConfig:
+    """Load a TOML config file (unknown keys are an error)."""
+    import tomllib
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(p)!r} is not valid TOML: {exc}") from None
+    return config_from_dict(data)
+
+
+def get_preset(name: str) -> ReramConfig:
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ConfigError(f"unknown ReRAM preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]()
+
+
+def resolve_config(preset: str | None = None, config_file: str | Path | None = None, *, mapping: str | None = None,
+                   adc_bits: int | None = None, sigma: float | None = None) -> ReramConfig:
+    """The configuration the CLI asks for: a preset or a TOML file (mutually exclusive; neither = 'default'),
+    then overrides (None keeps the value)."""
+    if preset is not None and config_file is not None:
+        raise ConfigError("preset and config_file are mutually exclusive")
+    cfg = load_toml(config_file) if config_file is not None else get_preset(preset or "default")
+    if mapping is not None:
+        cfg = replace(cfg, mapping=replace(cfg.mapping, mode=mapping))
+    if adc_bits is not None:
+        if isinstance(adc_bits, bool) or not isinstance(adc_bits, int):
+            raise ConfigError(f"adc_bits must be an integer, got {adc_bits!r}")
+        cfg = replace(cfg, adc=replace(cfg.adc, bits=adc_bits))
+    if sigma is not None:
+        cfg = replace(cfg, nonideal=replace(cfg.nonideal, sigma=sigma))
+    return cfg
+
+
+def config_to_dict(cfg: ReramConfig) -> dict[str, Any]:
+    """The resolved configuration as a JSON-able nested dict (plus derived geometry under 'derived')."""
+    if not isinstance(cfg, ReramConfig):
+        raise ConfigError(f"expected a ReramConfig, got {type(cfg).__name__}")
+    d = dataclasses.asdict(cfg)
+    d["adc"]["energy_per_conversion_j"] = cfg.adc.conversion_energy_j
+    d["adc"]["area_mm2"] = cfg.adc.adc_area_mm2
+    d["derived"] = {"columns_per_weight": cfg.columns_per_weight, "slices": cfg.slices,
+                    "cycles_per_mvm": cfg.cycles_per_mvm, "adcs_per_crossbar": cfg.adcs_per_crossbar,
+                    "g_on_s": cfg.g_on_s, "g_off_s": cfg.g_off_s}
+    return d

@@ -1,0 +1,162 @@
+"""Costs of a mapping: a per-component table (energy per action, leakage, area) applied to the mapper's counts.
+
+Per layer and inference (n = MVMs per inference, counts per MVM from :mod:`hwsim.reram.mapping`):
+
+* array energy = n * activity * V_read^2 * t_read * (G_off * cells_driven + (G_on - G_off) / L * levels_driven)
+  (V^2 G t over the cells of the driven rows, once per input cycle; a cell at level l of L has
+  G = G_off + l (G_on - G_off) / L);
+* DAC, ADC, sample-and-hold, shift-add, registers, buffer, bus, router, output unit, index: energy per action x
+  count;
+* latency = n * cycles * read time of the slowest crossbar per cycle; layers are pipelined (ISAAC) or sequential;
+* static power = leakage of one crossbar and its periphery x leaking crossbars (allocated ones; with
+  ``power_gating = False`` also the unallocated ones of the dense footprint) + index storage;
+* energy of a component = dynamic + its static power x the layer latency; area = allocated crossbars x area per
+  crossbar + index storage.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from ..report import ComponentCost, LayerReport, Report
+from .config import ReramConfig, config_to_dict
+from .mapping import LayerMapping, ReramMapping
+
+COMPONENTS = ("array", "dac", "adc", "sample_hold", "shift_add", "input_register", "output_register", "buffer",
+              "bus", "router", "output_unit", "index")
+
+#: Index metadata is stored in eDRAM: [ISAAC] Table 6, 0.083 mm^2 per 64 KB; leakage [PUMA] 0.46 mW per 64 KB.
+_EDRAM_BITS = 64 * 1024 * 8
+
+
+def per_crossbar(cfg: ReramConfig) -> dict[str, tuple[float, float]]:
+    """(leakage W, area mm^2) of one crossbar and its share of the periphery, per component."""
+    p = cfg.peripherals
+    n_adc = cfg.adcs_per_crossbar
+    out = {"array": (0.0, cfg.crossbar.area_mm2),
+           "dac": (cfg.rows * p.dac.leakage_w, cfg.rows * p.dac.area_mm2),
+           "adc": (n_adc * cfg.adc.leakage_w, n_adc * cfg.adc.adc_area_mm2),
+           "sample_hold": (cfg.cols * p.sample_hold.leakage_w, cfg.cols * p.sample_hold.area_mm2)}
+    for name in ("shift_add", "input_register", "output_register", "buffer", "bus", "router", "output_unit"):
+        c = getattr(p, name)
+        out[name] = (c.instances_per_crossbar * c.leakage_w, c.instances_per_crossbar * c.area_mm2)
+    out["index"] = (0.0, 0.0)
+    return out
+
+
+def dynamic_energy_per_mvm(cfg: ReramConfig, counts: dict[str, int] | Any) -> dict[str, float]:
+    """Energy of one MVM per component, J."""
+    p = cfg.peripherals
+    dg = (cfg.g_on_s - cfg.g_off_s) / cfg.levels
+    v2t = cfg.system.input_activity * cfg.crossbar.read_voltage_v ** 2 * cfg.crossbar.read_time_s
+    e_bit_buffer = p.buffer.energy_per_action_j / p.access_bits
+    return {
+        "array": v2t * (cfg.g_off_s * counts["cells_driven"] + dg * counts["levels_driven"]),
+        "dac": p.dac.energy_per_action_j * counts["dac_conversions"],
+        "adc": cfg.adc.conversion_energy_j * counts["adc_conversions"],
+        "sample_hold": p.sample_hold.energy_per_action_j * counts["sample_holds"],
+        "shift_add": p.shift_add.energy_per_action_j * counts["shift_adds"],
+        "input_register": p.input_register.energy_per_action_j * counts["input_bits"],
+        "output_register": p.output_register.energy_per_action_j * counts["output_bits"],
+        "buffer": p.buffer.energy_per_action_j * counts["buffer_accesses"],
+        "bus": p.bus.energy_per_action_j * counts["bus_bits"],
+        "router": p.router.energy_per_action_j * counts["router_flits"],
+        "output_unit": p.output_unit.energy_per_action_j * counts["output_bits"],
+        "index": e_bit_buffer * counts["index_bits_read"],
+    }
+
+
+def layer_report(lm: LayerMapping, cfg: ReramConfig) -> LayerReport:
+    """Cost of one mapped layer."""
+    n = lm.mvms_per_inference
+    latency = n * lm.mvm_latency_s
+    dyn = dynamic_energy_per_mvm(cfg, lm.counts)
+    xbar = per_crossbar(cfg)
+    # gated: all-zero crossbars (allocated only in 'dense' mode) do not leak; ungated: the whole dense footprint
+    # (allocated or not) leaks.
+    leaking = lm.tiles - lm.empty_tiles_allocated if cfg.system.power_gating else max(lm.footprint_tiles, lm.tiles)
+    breakdown = {}
+    for name in COMPONENTS:
+        leak_x, area_x = xbar[name]
+        static = leak_x * leaking
+        area = area_x * lm.tiles
+        if name == "index":
+            static = cfg.peripherals.buffer.leakage_w * lm.index_bits_stored / _EDRAM_BITS
+            area = cfg.peripherals.buffer.area_mm2 * lm.index_bits_stored / _EDRAM_BITS
+        breakdown[name] = ComponentCost(energy_j=n * dyn[name] + static * latency, static_power_w=static,
+                                        area_mm2=area)
+    counts = {k: v * n for k, v in lm.counts.items()}
+    counts.update({"tiles_allocated": lm.tiles, "footprint_tiles": lm.footprint_tiles,
+                   "tiles_leaking": leaking, "nonzero_weights": lm.nonzero_weights,
+                   "index_bits_stored": lm.index_bits_stored, "cycles_per_mvm": lm.cycles_per_mvm})
+    return LayerReport(
+        name=lm.name, shape=lm.shape, mvms_per_inference=n, tiles=lm.tiles, latency_s=latency,
+        energy_j=sum(c.energy_j for c in breakdown.values()),
+        static_power_w=sum(c.static_power_w for c in breakdown.values()),
+        area_mm2=sum(c.area_mm2 for c in breakdown.values()), breakdown=breakdown, counts=counts)
+
+
+def network_latency(mapping: ReramMapping) -> tuple[float, float]:
+    """(latency of one inference, pipeline interval) in s."""
+    lat = [l.mvms_per_inference * l.mvm_latency_s for l in mapping.layers]
+    one = [l.mvm_latency_s for l in mapping.layers]
+    if not lat:
+        return 0.0, 0.0
+    if not mapping.config.system.pipeline_layers:
+        return float(sum(lat)), float(sum(lat))
+    k = max(range(len(lat)), key=lambda i: lat[i])
+    return float(lat[k] + sum(one) - one[k]), float(lat[k])
+
+
+def cost(mapping: ReramMapping) -> Report:
+    """The Report of a mapping (hardware 'reram')."""
+    if not isinstance(mapping, ReramMapping):
+        raise ConfigError(f"cost() needs a ReramMapping from hwsim.reram.map, got {type(mapping).__name__}")
+    cfg = mapping.config
+    layers = [layer_report(l, cfg) for l in mapping.layers]
+    latency, interval = network_latency(mapping)
+    extra = {"pipelined": cfg.system.pipeline_layers, "pipeline_interval_s": interval,
+             "throughput_inferences_per_s": (1.0 / interval) if interval > 0 else None,
+             "mapping_modes": {l.name: l.mode for l in mapping.layers}}
+    return Report.from_layers("reram", cfg.preset, config_to_dict(cfg), layers, latency_s=latency, extra=extra)
+
+
+# ---- ISAAC Table 6 reproduction --------------------------------------------------------------------------------
+#: [ISAAC] Table 6, power per IMA (8 crossbars), W.
+ISAAC_IMA_POWER_W = {"adc": 16e-3, "dac": 4e-3, "sample_hold": 10e-6, "array": 2.4e-3, "shift_add": 0.2e-3,
+                     "input_register": 1.24e-3, "output_register": 0.23e-3}
+ISAAC_IMA_TOTAL_W = 24.07e-3
+#: [ISAAC] Table 6, tile-level power (12 IMAs = 96 crossbars), W: eDRAM 20.7 mW, bus 7 mW, router 42 mW / 4 tiles,
+#: sigmoid 0.52 + shift-add 0.05 + max-pool 0.4 + output register 1.68 mW.
+ISAAC_TILE_POWER_W = {"buffer": 20.7e-3, "bus": 7e-3, "router": 10.5e-3, "output_unit": 2.65e-3}
+ISAAC_TILE_TOTAL_W = 330e-3
+ISAAC_TILE_AREA_MM2 = 0.372
+
+
+def isaac_operating_point(cfg: ReramConfig | None = None, seed: int = 0) -> dict[str, Any]:
+    """Per-component power of one ISAAC tile (96 crossbars) running back-to-back MVMs on a fully used layer.
+
+    The layer is 1536 x 128 (in x out) of uniformly random 16-bit weights: 12 x 8 = 96 fully used crossbars at
+    mean mid-scale conductance. Power = energy per MVM / MVM time. Returns ``{"ima_w": {...}, "tile_w": {...},
+    "tile_total_w": float, "ima_total_w": float, "tile_area_mm2": float}`` to compare with ISAAC Table 6.
+    """
+    import numpy as np
+
+    from .config import isaac
+    from .mapping import map as map_
+
+    cfg = cfg or isaac()
+    rng = np.random.default_rng(seed)
+    n_in, n_out = 12 * cfg.rows, 8 * cfg.cols // cfg.columns_per_weight
+    w = rng.uniform(-1.0, 1.0, size=(n_out, n_in))
+    w[0, 0] = 1.0
+    lm = map_([w], cfg).layers[0]
+    t = lm.mvm_latency_s
+    dyn = dynamic_energy_per_mvm(cfg, lm.counts)
+    scale = 96 / lm.tiles
+    power = {k: v / t * scale for k, v in dyn.items()}
+    ima = {k: power[k] / 12 for k in ISAAC_IMA_POWER_W}
+    tile = {k: power[k] for k in ISAAC_TILE_POWER_W}
+    area = sum(a for _, a in per_crossbar(cfg).values()) * 96
+    return {"ima_w": ima, "tile_w": tile, "ima_total_w": sum(ima.values()),
+            "tile_total_w": sum(power.values()), "tile_area_mm2": area, "tiles": lm.tiles, "mvm_time_s": t}

@@ -1,0 +1,284 @@
+"""The network evaluated through the crossbars: quantization, bit-serial inputs, bit-sliced weights, per-read ADC
+conversion with finite resolution and clipping, conductance variation, stuck-at faults, finite on/off ratio.
+
+Numerics of one layer y = W x (the hook replaces ``cols @ W.T``):
+
+1. Inputs: each input vector is split into its positive and negative parts (each run through the crossbars,
+   results subtracted) and quantized to ``input_bits`` unsigned integers with a per-vector scale
+   (dynamic fixed point; assumption). Digits of ``dac_bits`` are applied one cycle each.
+2. Weights: q = round(W / s) in ``weight_bits``, stored as cell levels (differential pairs or offset code, see
+   :mod:`hwsim.reram.mapping`). Programmed conductance G = G_off + level (G_on - G_off) / L, then variation
+   (lognormal G exp(sigma z) or gaussian G (1 + sigma z)), then stuck-at faults (SA0 -> G_off, SA1 -> G_on).
+3. A crossbar read sums digit x G over the rows it drives, per column. The periphery subtracts the nominal G_off
+   baseline (calibrated reference: exact for nominal cells, so a finite on/off ratio matters only with variation
+   and faults) and the ADC converts in level units: full scale FS = rows x L x (2^dac_bits - 1) x range_fraction
+   (rows = R, or ou_rows in 'ou' mode), LSB = 2^max(0, ceil(log2(FS + 1)) - adc_bits), codes clipped to
+   [0, 2^adc_bits - 1]. Shift-and-add merges slices, cycles and crossbars; the offset code's contribution is
+   removed digitally from the sum of the driven inputs.
+4. Which rows are summed together, which are driven and which columns converted follow the mapping mode
+   (empty tiles, rows and columns are skipped, compact tiles gather their packed rows, 'ou' reads one
+   operation unit at a time).
+
+When the hardware is ideal (no variation or faults) and every ADC resolves every level without clipping, the
+result equals the exact integer product and is computed as one matrix product (tested against the bit-serial
+path).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import DataError, MappingError
+from . import _kernels as K
+from .config import ReramConfig
+from .mapping import LayerMapping, ReramMapping, compact_layout, ou_layout, quantize_matrix, zero_levels
+
+
+def physical_levels(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell levels (in, out*cpw), the digital weight (coefficient) of every column and its output index."""
+    bpc, ns, mask = cfg.crossbar.bits_per_cell, cfg.slices, (1 << cfg.crossbar.bits_per_cell) - 1
+    out_f, in_f = q.shape
+    cpw = cfg.columns_per_weight
+    lv = np.zeros((in_f, out_f * cpw), dtype=np.int32)
+    coef = np.zeros(cpw)
+    if cfg.precision.signed == "differential":
+        mag, pos = np.abs(q).T, (q > 0).T
+        for s in range(ns):
+            sl = (mag >> (bpc * s)) & mask
+            lv[:, 2 * s::cpw] = np.where(pos, sl, 0)
+            lv[:, 2 * s + 1::cpw] = np.where(pos, 0, sl)
+            coef[2 * s], coef[2 * s + 1] = 2.0 ** (bpc * s), -(2.0 ** (bpc * s))
+    else:
+        u = (q + cfg.offset_value).T
+        for s in range(ns):
+            lv[:, s::cpw] = (u >> (bpc * s)) & mask
+            coef[s] = 2.0 ** (bpc * s)
+    return lv, np.tile(coef, out_f), np.repeat(np.arange(out_f, dtype=np.int64), cpw)
+
+
+def effective_levels(lv: np.ndarray, cfg: ReramConfig, rng: np.random.Generator) -> np.ndarray:
+    """Programmed levels after variation and faults, in level units relative to the nominal G_off (float32)."""
+    ni = cfg.nonideal
+    if ni.ideal:
+        return lv.astype(np.float32)
+    g_on, g_off = cfg.g_on_s, cfg.g_off_s
+    dg = (g_on - g_off) / cfg.levels
+    g = g_off + lv * dg
+    if ni.sigma > 0:
+        z = rng.standard_normal(lv.shape)
+        g = g * np.exp(ni.sigma * z) if ni.variation == "lognormal" else np.maximum(g * (1.0 + ni.sigma * z), 0.0)
+    if ni.p_sa0 > 0 or ni.p_sa1 > 0:
+        u = rng.random(lv.shape)
+        g = np.where(u < ni.p_sa0, g_off, g)
+        g = np.where((u >= ni.p_sa0) & (u < ni.p_sa0 + ni.p_sa1), g_on, g)
+    return ((g - g_off) / dg).astype(np.float32)
+
+
+@dataclass
+class _Group:
+    """One set of crossbar reads that are converted together: driven input rows x converted columns."""
+
+    rows: Any  # slice or index array into the layer's inputs
+    G: np.ndarray  # (rows, cols) float32 effective levels; undriven rows zeroed
+    coef: np.ndarray  # (cols,) digital weight of each column
+    jidx: np.ndarray  # (cols,) output of each column
+    corr: Optional[np.ndarray]  # (out,) offset correction per unit of summed input, or None
+    corr_rows: Any  # rows (within the group) whose inputs enter the offset correction
+
+
+def adc_params(cfg: ReramConfig, rows_per_read: int) -> tuple[float, float, float]:
+    """(lsb, maxcode, full scale) of the ADC in level units for reads of ``rows_per_read`` rows."""
+    fs_full = rows_per_read * cfg.levels * (2 ** cfg.precision.dac_bits - 1)
+    fs = max(1.0, math.floor(fs_full * cfg.adc.range_fraction))
+    needed = math.ceil(math.log2(fs + 1))
+    lsb = float(2 ** max(0, needed - cfg.adc.bits))
+    return lsb, float(2 ** cfg.adc.bits - 1), float(fs_full)
+
+
+class LayerEngine:
+    """A layer programmed on crossbars, ready to multiply input batches."""
+
+    def __init__(self, weight: np.ndarray, lm: LayerMapping, cfg: ReramConfig, rng: np.random.Generator):
+        self.cfg = cfg
+        self.out_f, self.in_f = weight.shape
+        if (self.out_f, self.in_f) != tuple(lm.shape):
+            raise MappingError(f"layer {lm.name!r}: network weight shape {weight.shape} differs from the mapped "
+                               f"shape {lm.shape}; map the network again")
+        q, self.scale = quantize_matrix(weight, cfg)
+        self.q = q
+        mode = lm.mode
+        rows_per_read = cfg.mapping.ou_rows if mode == "ou" else cfg.rows
+        self.lsb, self.maxcode, fs_full = adc_params(cfg, rows_per_read)
+        self.exact = cfg.nonideal.ideal and self.lsb == 1.0 and self.maxcode >= fs_full
+        self.groups: list[_Group] = []
+        if self.exact:
+            self.qT = q.T.astype(np.float64)
+            return
+        lv, coef, jidx = physical_levels(q, cfg)
+        G = effective_levels(lv, cfg, rng)
+        offset = cfg.precision.signed == "offset"
+        off_col = np.tile(zero_levels(cfg), self.out_f) * coef if offset else None
+        self._build_groups(mode, q, G, coef, jidx, off_col)
+        self._merge_groups()
+
+    def _merge_groups(self) -> None:
+        """Concatenate the columns of groups that read the same contiguous rows (one matrix product per row
+        range; the ADC acts per column, so this changes no result)."""
+        merged: dict[tuple[int, int], list[_Group]] = {}
+        rest: list[_Group] = []
+        for g in self.groups:
+            if isinstance(g.rows, slice):
+                merged.setdefault((g.rows.start, g.rows.stop), []).append(g)
+            else:
+                rest.append(g)
+        self.blocks = []
+        for (r0, r1), gs in merged.items():
+            self.blocks.append((slice(r0, r1), np.ascontiguousarray(np.concatenate([g.G for g in gs], axis=1)),
+                                np.concatenate([g.coef for g in gs]), np.concatenate([g.jidx for g in gs])))
+        for g in rest:
+            self.blocks.append((g.rows, g.G, g.coef, g.jidx))
+
+    def _add(self, rows, G, cols, coef, jidx, off_col, corr_rows=slice(None)) -> None:
+        corr = None
+        if off_col is not None:
+            corr = np.bincount(jidx[cols], weights=off_col[cols], minlength=self.out_f)
+        self.groups.append(_Group(rows, np.ascontiguousarray(G, dtype=np.float32), coef[cols].copy(),
+                                  jidx[cols].copy(), corr, corr_rows))
+
+    def _build_groups(self, mode, q, G, coef, jidx, off_col) -> None:
+        cfg = self.cfg
+        R, C, cpw = cfg.rows, cfg.cols, cfg.columns_per_weight
+        ncols = self.out_f * cpw
+        nz = q != 0
+        if mode in ("dense", "skip_empty"):
+            for r0 in range(0, self.in_f, R):
+                r1 = min(r0 + R, self.in_f)
+                blk = nz[:, r0:r1]
+                for k0 in range(0, ncols, C):
+                    k1 = min(k0 + C, ncols)
+                    cols = np.arange(k0, k1)
+                    if mode == "dense":
+                        self._add(slice(r0, r1), G[r0:r1, k0:k1], cols, coef, jidx, off_col)
+                        continue
+                    j0, j1 = k0 // cpw, (k1 - 1) // cpw + 1
+                    sub = blk[j0:j1]
+                    if not sub.any():
+                        continue  # empty tile: not allocated
+                    driven = sub.any(axis=0)
+                    conv = cols[sub.any(axis=1)[jidx[cols] - j0]]
+                    g = G[r0:r1][:, conv].copy()
+                    g[~driven] = 0.0
+                    self._add(slice(r0, r1), g, conv, coef, jidx, off_col, corr_rows=driven)
+        elif mode == "compact":
+            for outs, chunks in compact_layout(q, cfg):
+                ocols = (outs[:, None] * cpw + np.arange(cpw)[None, :]).ravel()
+                for rows in chunks:
+                    conv_out = nz[outs][:, rows].any(axis=1)
+                    cols = ocols[np.repeat(conv_out, cpw)]
+                    self._add(rows, G[rows][:, cols], cols, coef, jidx, off_col)
+        elif mode == "ou":
+            lay = ou_layout(q, cfg)
+            our, ouc = cfg.mapping.ou_rows, cfg.mapping.ou_cols
+            for rb in range(lay.nonzero.shape[0]):
+                cbs = np.flatnonzero(lay.nonzero[rb])
+                if len(cbs) == 0:
+                    continue
+                cols = (cbs[:, None] * ouc + np.arange(ouc)[None, :]).ravel()
+                cols = cols[cols < ncols]
+                r0, r1 = rb * our, min((rb + 1) * our, self.in_f)
+                self._add(slice(r0, r1), G[r0:r1][:, cols], cols, coef, jidx, off_col)
+        else:  # pragma: no cover - config validation forbids it
+            raise MappingError(f"unknown mapping mode {mode!r}")
+
+    def _quantize_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        imax = 2 ** self.cfg.precision.input_bits - 1
+        sx = x.max(axis=1) / imax
+        sx[sx <= 0] = 1.0
+        xq = np.clip(np.floor(x / sx[:, None] + 0.5), 0, imax).astype(np.int64)
+        return xq, sx
+
+    def _unsigned(self, x: np.ndarray) -> np.ndarray:
+        xq, sx = self._quantize_inputs(x)
+        if self.exact:
+            y = xq.astype(np.float64) @ self.qT
+        else:
+            y = self._bit_serial(xq)
+        return y * sx[:, None]
+
+    def _bit_serial(self, xq: np.ndarray) -> np.ndarray:
+        cfg = self.cfg
+        n = xq.shape[0]
+        db = cfg.precision.dac_bits
+        cycles = cfg.cycles_per_mvm
+        dmask = (1 << db) - 1
+        D = np.empty((cycles * n, self.in_f), dtype=np.float32)
+        for t in range(cycles):
+            D[t * n:(t + 1) * n] = (xq >> (db * t)) & dmask
+        cyc_w = 2.0 ** (db * np.arange(cycles))
+        y = np.zeros((n, self.out_f))
+        xf = xq.astype(np.float64)
+        for rows, G, coef, jidx in self.blocks:
+            P = D[:, rows] @ G
+            K.adc_accumulate(P, n, cycles, self.lsb, self.maxcode, coef, jidx, cyc_w, y)
+        for g in self.groups:
+            if g.corr is not None:
+                xs = xf[:, g.rows]
+                s = xs.sum(axis=1) if isinstance(g.corr_rows, slice) else xs[:, g.corr_rows].sum(axis=1)
+                y -= np.outer(s, g.corr)
+        return y
+
+    def __call__(self, cols: np.ndarray) -> np.ndarray:
+        x = np.asarray(cols, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.in_f:
+            raise DataError(f"crossbar layer expects inputs of shape (n, {self.in_f}), got {x.shape}")
+        if np.any(x < 0):
+            y = self._unsigned(np.maximum(x, 0.0)) - self._unsigned(np.maximum(-x, 0.0))
+        else:
+            y = self._unsigned(x)
+        return (y * self.scale).astype(cols.dtype if np.asarray(cols).dtype.kind == "f" else np.float32)
+
+
+def _rng(seed: Any) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise DataError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def engines(mapping: ReramMapping, seed: Any = None) -> list[LayerEngine]:
+    """Program every layer of the mapped network (samples variation and faults once, seeded)."""
+    if not isinstance(mapping, ReramMapping):
+        raise MappingError(f"run() needs a ReramMapping from hwsim.reram.map, got {type(mapping).__name__}")
+    net = mapping.network
+    if net is None:
+        raise MappingError("this mapping was made from bare matrices or a shape-only network; run() needs a "
+                           "hwsim.nn.Network (map the network itself)")
+    layers = net.weighted_layers()
+    if len(layers) != len(mapping.layers):
+        raise MappingError(f"the network has {len(layers)} weighted layers but the mapping {len(mapping.layers)}")
+    rngs = _rng(seed).spawn(len(layers))
+    return [LayerEngine(l.effective_weight(), lm, mapping.config, r) for l, lm, r in zip(layers, mapping.layers, rngs)]
+
+
+def run(mapping: ReramMapping, x: np.ndarray, *, seed: Any = None, batch_size: int = 1000) -> np.ndarray:
+    """Logits of ``x`` computed by the mapped network on the crossbars. Same seed, same result."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
+    eng = engines(mapping, seed)
+    return mapping.network.predict(x, matmul=lambda i, cols: eng[i](cols), batch_size=int(batch_size))
+
+
+def accuracy(mapping: ReramMapping, x: np.ndarray, y: np.ndarray, *, seed: Any = None,
+             batch_size: int = 1000) -> float:
+    """Top-1 accuracy of the mapped network on the crossbars."""
+    y = np.asarray(y)
+    if y.shape != (len(x),):
+        raise DataError(f"labels shape {y.shape} does not match {len(x)} inputs")
+    if len(x) == 0:
+        raise DataError("cannot compute accuracy on an empty data set")
+    logits = run(mapping, x, seed=seed, batch_size=batch_size)
+    return float(np.mean(logits.argmax(axis=1) == y))
