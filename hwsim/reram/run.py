@@ -101,7 +101,8 @@ def adc_params(cfg: ReramConfig, rows_per_read: int) -> tuple[float, float, floa
 class LayerEngine:
     """A layer programmed on crossbars, ready to multiply input batches."""
 
-    def __init__(self, weight: np.ndarray, lm: LayerMapping, cfg: ReramConfig, rng: np.random.Generator):
+    def __init__(self, weight: np.ndarray, lm: LayerMapping, cfg: ReramConfig, rng: np.random.Generator,
+                 bit_serial: bool = False):
         self.cfg = cfg
         self.out_f, self.in_f = weight.shape
         if (self.out_f, self.in_f) != tuple(lm.shape):
@@ -112,7 +113,7 @@ class LayerEngine:
         mode = lm.mode
         rows_per_read = cfg.mapping.ou_rows if mode == "ou" else cfg.rows
         self.lsb, self.maxcode, fs_full = adc_params(cfg, rows_per_read)
-        self.exact = cfg.nonideal.ideal and self.lsb == 1.0 and self.maxcode >= fs_full
+        self.exact = cfg.nonideal.ideal and self.lsb == 1.0 and self.maxcode >= fs_full and not bit_serial
         self.groups: list[_Group] = []
         if self.exact:
             self.qT = q.T.astype(np.float64)
