@@ -107,6 +107,19 @@ def _val_loss_acc(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 
     return loss / len(x), correct / len(x)
 
 
+def _recover(net: Network, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int, lr: float,
+             rng: np.random.Generator) -> None:
+    from ..nn import Adam
+
+    opt = Adam(net, lr=lr)
+    for _ in range(steps):
+        idx = rng.integers(0, len(x), size=min(batch_size, len(x)))
+        logits = net.forward(x[idx], train=True, validate=False)
+        _, g = softmax_cross_entropy(logits, y[idx])
+        net.backward(g)
+        opt.step()
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One allocation on the Lagrangian hull."""
@@ -186,12 +199,15 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
              levels: Sequence[float] = DEFAULT_LEVELS, finetune_epochs: int = 2, lr: float = 1e-3,
              batch_size: int = 128, val_data: Any = None, val_samples: int = 5000,
              train_samples: Optional[int] = None, seed: int | np.random.Generator = 0,
-             max_trials: int = 6, progress: bool = False) -> HardwareAwareResult:
+             max_trials: int = 6, recovery_steps: int = 0, progress: bool = False) -> HardwareAwareResult:
     """Prune ``network`` for ``hardware`` ("reram", "photonic" or a back-end module) with ``config``.
 
     Give exactly one of ``accuracy_floor`` (minimum validation accuracy, a fraction in (0, 1]) and
     ``budget`` (maximum value of ``metric``, in its SI unit or tile count). See the module docstring for the
-    algorithm. ``structure``/``tile`` override the hardware's pruning unit.
+    algorithm. ``structure``/``tile`` override the hardware's pruning unit. ``recovery_steps`` > 0 measures
+    each sensitivity after that many Adam minibatch steps on the training split (a short recovery), which
+    ranks layers by how much accuracy fine-tuning can win back rather than by the raw damage; 0 measures
+    the damage directly.
     """
     if not isinstance(network, Network):
         raise ConfigError(f"optimize needs a trainable hwsim.nn.Network, got {type(network).__name__}")
@@ -204,8 +220,9 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
     if budget is not None and not (isinstance(budget, (int, float)) and np.isfinite(budget) and budget >= 0):
         raise ConfigError(f"budget must be a finite number >= 0 (in the metric's unit), got {budget!r}")
     lv = sorted({check_sparsity(s, "level") for s in levels} | {0.0})
-    if int(max_trials) < 1 or int(finetune_epochs) < 0:
-        raise ConfigError(f"max_trials must be >= 1 and finetune_epochs >= 0, got {max_trials}, {finetune_epochs}")
+    if int(max_trials) < 1 or int(finetune_epochs) < 0 or int(recovery_steps) < 0:
+        raise ConfigError(f"max_trials must be >= 1, finetune_epochs and recovery_steps >= 0, got {max_trials}, "
+                          f"{finetune_epochs}, {recovery_steps}")
     hw_name, be = _backend(hardware)
     cfg = config if config is not None else be.resolve_config()
     if structure is None:
@@ -245,16 +262,23 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
             w = np.where(m, layer.effective_weight(), 0).astype(np.float64)
             costs[li, si] = _layer_metric(be, cfg, layer, w, metric)
             if s > 0:
-                old = layer.mask
-                layer.mask = m  # temporarily, restored below; forward uses effective_weight()
-                try:
-                    loss, _ = _val_loss_acc(network, xv, yv)
-                finally:
-                    layer.mask = old
+                if recovery_steps:
+                    probe = network.copy()
+                    probe.weighted_layers()[li].set_mask(m)
+                    _recover(probe, xt, yt, int(recovery_steps), batch_size, lr, rng)
+                    loss, _ = _val_loss_acc(probe, xv, yv)
+                else:
+                    old = layer.mask
+                    layer.mask = m  # temporarily, restored below; forward uses effective_weight()
+                    try:
+                        loss, _ = _val_loss_acc(network, xv, yv)
+                    finally:
+                        layer.mask = old
                 sens[li, si] = loss - base_loss
         level_masks.append(per)
         log(f"layer {layer.name}: cost {costs[li].round(6).tolist()} dloss {sens[li].round(4).tolist()}")
     hull = lagrangian_hull(costs, sens)
+    log(f"hull: {len(hull)} candidates")
     baseline_report = be.cost(be.map(network, cfg))
 
     def build(idx: tuple[int, ...]) -> Network:

@@ -131,3 +131,19 @@ def test_mislabelled_data():
 def test_not_a_network():
     with pytest.raises(ConfigError, match="trainable"):
         hp.optimize([np.ones((4, 4))], "photonic", blobs(50), accuracy_floor=0.5)
+
+
+def test_recovery_steps_lower_measured_sensitivity():
+    net, data = _tiny_trained()
+    cfg = photonic.PhotonicConfig(mesh=photonic.MeshConfig(tile=4))
+    kw = dict(metric="tiles", budget=1e9, config=cfg, finetune_epochs=0, batch_size=32, val_samples=200,
+              levels=(0.5, 0.75))
+    raw = hp.optimize(net, "photonic", data, **kw)
+    rec = hp.optimize(net, "photonic", data, recovery_steps=30, **kw)
+    assert rec.sensitivity[:, 1:].sum() < raw.sensitivity[:, 1:].sum()
+    np.testing.assert_array_equal(rec.layer_costs, raw.layer_costs)
+
+
+def test_negative_recovery_steps():
+    with pytest.raises(ConfigError, match="recovery_steps"):
+        hp.optimize(make_mlp(), "photonic", blobs(50), accuracy_floor=0.5, recovery_steps=-1)
