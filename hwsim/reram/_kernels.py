@@ -101,3 +101,57 @@ def adc_accumulate(P, n, cycles, lsb, maxcode, coef, jidx, cyc_w, y):
                 elif code > maxcode:
                     code = maxcode
                 y[r, jidx[c]] += code * wt * coef[c]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, y, scratch, T):
+    """Bit-serial crossbar reads with 1-bit inputs, ADC and shift-add, for one group of rows.
+
+    ``X`` (n, rows) holds the unsigned integer inputs of the group's rows; cycle t drives row i when bit t of
+    X[r, i] is 1, and column c reads ``sum_i bit_t(X[r, i]) G[i, c]`` (level units). The read is converted and
+    merged as in :func:`adc_accumulate`. Reads are summed from tables of all 16 subsets of 4 rows ("four
+    Russians"), built per block of columns. ``scratch`` is (n, block) and ``T`` (ceil(rows/4), 16, block)
+    float32 workspace.
+    """
+    n, nrows = X.shape
+    ncols = G.shape[1]
+    nch = (nrows + 3) // 4
+    blk = T.shape[2]
+    for c0 in range(0, ncols, blk):
+        w = min(blk, ncols - c0)
+        for ch in range(nch):
+            for k in range(w):
+                T[ch, 0, k] = 0.0
+            for p in range(1, 16):
+                low = p & (-p)
+                b = 0 if low == 1 else (1 if low == 2 else (2 if low == 4 else 3))
+                i = 4 * ch + b
+                prev = p & (p - 1)
+                if i < nrows:
+                    for k in range(w):
+                        T[ch, p, k] = T[ch, prev, k] + G[i, c0 + k]
+                else:
+                    for k in range(w):
+                        T[ch, p, k] = T[ch, prev, k]
+        for r in prange(n):
+            acc = scratch[r]
+            for t in range(cycles):
+                for k in range(w):
+                    acc[k] = 0.0
+                for ch in range(nch):
+                    p = 0
+                    for b in range(4):
+                        i = 4 * ch + b
+                        if i < nrows:
+                            p |= ((X[r, i] >> t) & 1) << b
+                    if p != 0:
+                        for k in range(w):
+                            acc[k] += T[ch, p, k]
+                wt = cyc_w[t] * lsb
+                for k in range(w):
+                    code = math.floor(acc[k] / lsb + 0.5)
+                    if code < 0.0:
+                        code = 0.0
+                    elif code > maxcode:
+                        code = maxcode
+                    y[r, jidx[c0 + k]] += code * wt * coef[c0 + k]

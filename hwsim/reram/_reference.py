@@ -68,3 +68,10 @@ def adc_accumulate(P, n, cycles, lsb, maxcode, coef, jidx, cyc_w, out_f):
         contrib = codes[t * n:(t + 1) * n] * coef[None, :] * cyc_w[t]
         np.add.at(y.T, jidx, contrib.T)
     return y
+
+
+def bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, out_f):
+    n = X.shape[0]
+    D = np.concatenate([((X >> t) & 1) for t in range(cycles)], axis=0).astype(np.float64)
+    P = D @ G.astype(np.float64)
+    return adc_accumulate(P, n, cycles, lsb, maxcode, coef, jidx, cyc_w, out_f)

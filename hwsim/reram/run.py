@@ -215,15 +215,24 @@ class LayerEngine:
         db = cfg.precision.dac_bits
         cycles = cfg.cycles_per_mvm
         dmask = (1 << db) - 1
-        D = np.empty((cycles * n, self.in_f), dtype=np.float32)
-        for t in range(cycles):
-            D[t * n:(t + 1) * n] = (xq >> (db * t)) & dmask
+        if db != 1:
+            D = np.empty((cycles * n, self.in_f), dtype=np.float32)
+            for t in range(cycles):
+                D[t * n:(t + 1) * n] = (xq >> (db * t)) & dmask
         cyc_w = 2.0 ** (db * np.arange(cycles))
         y = np.zeros((n, self.out_f))
         xf = xq.astype(np.float64)
-        for rows, G, coef, jidx in self.blocks:
-            P = D[:, rows] @ G
-            K.adc_accumulate(P, n, cycles, self.lsb, self.maxcode, coef, jidx, cyc_w, y)
+        if db == 1:  # table-driven numba kernel (1-bit inputs)
+            blk = 256
+            scratch = np.empty((n, blk), dtype=np.float32)
+            for rows, G, coef, jidx in self.blocks:
+                T = np.empty(((G.shape[0] + 3) // 4, 16, blk), dtype=np.float32)
+                K.bitserial_adc(np.ascontiguousarray(xq[:, rows]), G, cycles, self.lsb, self.maxcode, coef, jidx,
+                                cyc_w, y, scratch, T)
+        else:
+            for rows, G, coef, jidx in self.blocks:
+                P = D[:, rows] @ G
+                K.adc_accumulate(P, n, cycles, self.lsb, self.maxcode, coef, jidx, cyc_w, y)
         for g in self.groups:
             if g.corr is not None:
                 xs = xf[:, g.rows]
