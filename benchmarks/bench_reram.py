@@ -1,0 +1,137 @@
+"""Benchmarks of hwsim.reram (print medians and ratios measured in the same run).
+
+    python benchmarks/bench_reram.py [--quick] [--section mapcost|run|sweep|vgg]
+
+* map+cost of ResNet-50 shapes (25.5M weights, 90% random pruning) in every mapping mode, beside the floor
+  (np.count_nonzero of every layer) and the numpy reference of the mapper kernel (on a subset of layers);
+* run of LeNet-300-100 over the Fashion-MNIST test set (bit-serial path and ideal exact path);
+* accuracy vs ADC bits and vs conductance variation sigma;
+* VGG-16 shapes (138M weights) map+cost peak memory (max RSS, in a fresh subprocess).
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def median_time(fn, repeat=5):
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def bench_mapcost(repeat):
+    import models
+    import hwsim.reram as rr
+    from hwsim.reram import _reference as ref
+    from hwsim.reram.mapping import quantization, zero_levels
+
+    layers = list(models.get("resnet50").matrix_layers(seed=0, sparsity=0.9))
+    n = sum(l.weight.size for l in layers)
+    floor = median_time(lambda: [np.count_nonzero(l.weight) for l in layers], repeat)
+    print(f"ResNet-50 shapes: {len(layers)} layers, {n / 1e6:.1f}M weights, 90% random pruning")
+    print(f"  floor (np.count_nonzero of every layer): {floor * 1e3:8.1f} ms")
+    for mode in rr.MAPPING_MODES:
+        cfg = rr.resolve_config("default", mapping=mode)
+        t = median_time(lambda: rr.cost(rr.map(layers, cfg)), repeat if mode in ("dense", "skip_empty") else 3)
+        tiles = rr.cost(rr.map(layers, cfg)).total.tiles
+        print(f"  map+cost {mode:<10} {t * 1e3:8.1f} ms   {t / floor:6.1f}x floor   tiles {tiles}")
+    # mapper kernel vs its numpy reference, on the layers up to ~2M weights (the oracle materialises every cell)
+    cfg = rr.get_preset("default")
+    sub = [l for l in layers if l.weight.size <= 600_000][:12]
+    ns = sum(l.weight.size for l in sub)
+
+    def oracle():
+        for l in sub:
+            s, qmax = quantization(l.weight, cfg)
+            ref.scan_layer(l.weight, 1 / s, qmax, cfg.rows, cfg.cols, cfg.columns_per_weight, cfg.slices,
+                           cfg.crossbar.bits_per_cell, True, cfg.offset_value, zero_levels(cfg))
+
+    t_ref = median_time(oracle, 3)
+    t_k = median_time(lambda: rr.map(sub, cfg), repeat)
+    print(f"  mapper on {len(sub)} layers ({ns / 1e6:.2f}M weights): kernel {t_k * 1e3:.1f} ms, numpy reference "
+          f"{t_ref * 1e3:.1f} ms, ratio {t_ref / t_k:.1f}x")
+
+
+def bench_run(limit):
+    import models
+    from models import fashion_mnist
+    import hwsim.reram as rr
+
+    net = models.get("lenet-300-100", pretrained=True)
+    x, y = fashion_mnist.load("test", limit=limit)
+    t = time.perf_counter()
+    acc_f = net.accuracy(x, y)
+    t_f = time.perf_counter() - t
+    print(f"LeNet-300-100, {len(y)} Fashion-MNIST test images: float {acc_f * 100:.2f}% in {t_f:.2f} s")
+    for label, kw in (("default preset (8-bit ADC, bit-serial path)", {}),
+                      ("ideal 8-bit (9-bit ADC, exact path)", {"adc_bits": 9}),
+                      ("ideal 8-bit + sigma 0.05 (bit-serial path)", {"adc_bits": 9, "sigma": 0.05})):
+        m = rr.map(net, rr.resolve_config("default", **kw))
+        t = time.perf_counter()
+        acc = rr.accuracy(m, x, y, seed=0)
+        dt = time.perf_counter() - t
+        print(f"  run {label:<45} {acc * 100:6.2f}%  {dt:6.2f} s  ({dt / t_f:.0f}x float)")
+
+
+def bench_sweep(limit):
+    import models
+    from models import fashion_mnist
+    import hwsim.reram as rr
+
+    net = models.get("lenet-300-100", pretrained=True)
+    x, y = fashion_mnist.load("test", limit=limit)
+    print(f"Accuracy of LeNet-300-100 on {len(y)} test images, default preset (8-bit weights/inputs, 2 bits/cell, "
+          f"128x128, skip_empty), float {net.accuracy(x, y) * 100:.2f}%")
+    for bits in (4, 5, 6, 7, 8, 9):
+        acc = rr.accuracy(rr.map(net, rr.resolve_config("default", adc_bits=bits)), x, y, seed=0)
+        print(f"  ADC bits {bits}: {acc * 100:.2f}%")
+    for sigma in (0.0, 0.02, 0.05, 0.1, 0.2, 0.3):
+        acc = rr.accuracy(rr.map(net, rr.resolve_config("default", adc_bits=9, sigma=sigma)), x, y, seed=0)
+        print(f"  sigma {sigma:4.2f} (lognormal, 9-bit ADC): {acc * 100:.2f}%")
+
+
+def vgg_child():
+    import models
+    import hwsim.reram as rr
+
+    t = time.perf_counter()
+    r = rr.cost(rr.map(models.get("vgg16").matrix_layers(seed=0, sparsity=0.9), rr.get_preset("default")))
+    dt = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    print(f"VGG-16 shapes (138M weights, 90% random, weights drawn layer by layer): map+cost incl. generation "
+          f"{dt:.1f} s, tiles {r.total.tiles}, peak RSS {rss:.2f} GB")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--section", choices=["mapcost", "run", "sweep", "vgg", "all"], default="all")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--vgg-child", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.vgg_child:
+        vgg_child()
+        return
+    import hwsim
+
+    hwsim.warmup()
+    if a.section in ("mapcost", "all"):
+        bench_mapcost(3 if a.quick else 7)
+    if a.section in ("run", "all"):
+        bench_run(2000 if a.quick else None)
+    if a.section in ("sweep", "all"):
+        bench_sweep(2000 if a.quick else None)
+    if a.section in ("vgg", "all"):
+        subprocess.run([sys.executable, __file__, "--vgg-child"], check=True)
+
+
+if __name__ == "__main__":
+    main()
