@@ -1,0 +1,77 @@
+"""`hwsim prune` subcommand (standalone entry until wired into hwsim.cli) and its output file for `hwsim cost`."""
+import json
+
+import numpy as np
+import pytest
+
+from hwsim import cli
+from hwsim import prune_cli
+from hwsim.weights_io import read_weights
+
+
+@pytest.fixture(scope="module")
+def have_data():
+    from models import fashion_mnist
+
+    try:
+        fashion_mnist.find_data_dir()
+    except Exception:  # pragma: no cover - the CI installs dataset-fashion-mnist
+        pytest.skip("Fashion-MNIST not installed")
+
+
+def test_prune_cli_writes_a_file_hwsim_cost_accepts(tmp_path, capsys, have_data):
+    out = tmp_path / "p.npz"
+    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--criterion", "magnitude", "--sparsity", "0.8",
+                         "--structure", "xbar_tiles", "--hardware", "reram", "--finetune-epochs", "0",
+                         "--train-limit", "2000", "--limit", "500", "--out", str(out), "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["sparsity"] == pytest.approx(0.8, abs=0.02)
+    assert res["report"]["total"]["tiles"] < res["report"]["baseline_total"]["tiles"]
+    wf = read_weights(out)
+    assert [w.shape for _, w in wf.weights] == [(300, 784), (100, 300), (10, 100)]
+    assert cli.main(["cost", "--hardware", "reram", "--weights", str(out), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["total"]["tiles"] == res["report"]["total"]["tiles"]
+    assert cli.main(["evaluate", "--model", "lenet-300-100", "--weights", str(out), "--limit", "500", "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["accuracy"] == pytest.approx(res["accuracy"])
+
+
+def test_prune_cli_nm_text_output(tmp_path, capsys, have_data):
+    out = tmp_path / "nm.npz"
+    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--structure", "nm", "--n", "2", "--m", "4",
+                         "--finetune-epochs", "0", "--train-limit", "1000", "--limit", "200", "--out", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "sparsity 50.00%" in text and "fc1" in text
+    w = dict(read_weights(out).weights)["fc1"]
+    assert np.all((w.reshape(300, -1, 4) != 0).sum(axis=2) <= 2)
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--sparsity", "1.0"], "sparsity must lie in"),
+    (["--sparsity", "-0.1"], "sparsity must lie in"),
+    (["--structure", "block", "--block", "400", "4"], "larger than layer"),
+    (["--structure", "xbar_tiles"], "needs --tile"),
+    (["--accuracy-floor", "0.8"], "need --hardware"),
+    (["--schedule", "imp", "--criterion", "snip"], "iterative \\*magnitude\\*"),
+])
+def test_prune_cli_bad_input(tmp_path, capsys, have_data, argv, msg):
+    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--finetune-epochs", "0", "--train-limit", "500",
+                         "--limit", "100", "--out", str(tmp_path / "x.npz")] + argv)
+    assert rc == 2
+    import re
+
+    assert re.search(msg, capsys.readouterr().err)
+
+
+def test_prune_cli_shape_only_model(tmp_path, capsys):
+    rc = prune_cli.main(["prune", "--model", "vgg16", "--out", str(tmp_path / "x.npz")])
+    assert rc == 2
+    assert "shape-only" in capsys.readouterr().err
+
+
+def test_prune_cli_unknown_criterion(tmp_path):
+    with pytest.raises(SystemExit):
+        prune_cli.main(["prune", "--model", "lenet-300-100", "--criterion", "lottery", "--out", str(tmp_path / "x.npz")])
