@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hw_args(p, required=True)
     p.set_defaults(func=cmd_cost)
 
+    from .prune_cli import add_prune_parser
+
+    add_prune_parser(sub)
+
     p = sub.add_parser("demo", help="the main job: model zoo, accuracy of the shipped weights, report and plots")
     p.add_argument("--out", default="hwsim-out", help="output folder")
     p.add_argument("--data-dir")
