@@ -58,16 +58,18 @@ def plot_accuracy_vs_sparsity(rows: list[dict], baseline: float, ax=None, key: s
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs per point")
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--sparsities", type=float, nargs="+", default=list(SPARSITIES))
     ap.add_argument("--criteria", nargs="+", default=list(hp.CRITERIA))
     ap.add_argument("--score-samples", type=int, default=5000)
+    ap.add_argument("--train-samples", type=int, default=None, help="fine-tune on the first N training images")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="prune_sweep")
     a = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     net = models.get("lenet-300-100", pretrained=True)
     train = fashion_mnist.load("train")
+    ft_data = train if a.train_samples is None else (train[0][:a.train_samples], train[1][:a.train_samples])
     xt, yt = fashion_mnist.load("test")
     base = net.accuracy(xt, yt)
     idx = np.random.default_rng(a.seed).choice(len(train[0]), a.score_samples, replace=False)
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             p = hp.prune(net, scores=scores, criterion=crit, sparsity=s, **kw)
             acc0 = p.accuracy(xt, yt)
             t1 = time.perf_counter()
-            hp.finetune(p, train, epochs=a.epochs, lr=a.lr, seed=a.seed)
+            hp.finetune(p, ft_data, epochs=a.epochs, lr=a.lr, seed=a.seed)
             acc1 = p.accuracy(xt, yt)
             row = {"criterion": crit, "selection": "neuron/layer" if structured else "unstructured/global",
                    "target_sparsity": s, "sparsity": p.sparsity(), "acc_pruned": acc0, "acc_finetuned": acc1,
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{crit:>16} {s:5.2f} -> {row['sparsity']:.4f}  pruned {acc0:.4f}  finetuned {acc1:.4f}  "
                   f"({row['finetune_s']:.1f} s)", flush=True)
     meta = {"model": "lenet-300-100", "dataset": "fashion-mnist", "baseline_accuracy": base, "n_test": int(len(yt)),
-            "epochs": a.epochs, "lr": a.lr, "score_samples": a.score_samples, "seed": a.seed,
+            "epochs": a.epochs, "train_samples": len(ft_data[0]), "lr": a.lr, "score_samples": a.score_samples, "seed": a.seed,
             "seconds": time.perf_counter() - t_all}
     with open(OUT / f"{a.tag}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))

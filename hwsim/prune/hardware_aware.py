@@ -43,7 +43,7 @@ from ..nn import Network, softmax_cross_entropy
 from ..report import Report
 from ..workload import MatrixLayer
 from .criteria import check_data, score
-from .schedules import finetune
+from .schedules import finetune, gradual
 from .selection import check_sparsity, select
 
 METRICS = ("tiles", "static_power_w", "energy_j", "latency_s", "area_mm2")
@@ -199,7 +199,8 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
              levels: Sequence[float] = DEFAULT_LEVELS, finetune_epochs: int = 2, lr: float = 1e-3,
              batch_size: int = 128, val_data: Any = None, val_samples: int = 5000,
              train_samples: Optional[int] = None, seed: int | np.random.Generator = 0,
-             max_trials: int = 6, recovery_steps: int = 0, progress: bool = False) -> HardwareAwareResult:
+             max_trials: int = 6, recovery_steps: int = 0, schedule: str = "one_shot",
+             progress: bool = False) -> HardwareAwareResult:
     """Prune ``network`` for ``hardware`` ("reram", "photonic" or a back-end module) with ``config``.
 
     Give exactly one of ``accuracy_floor`` (minimum validation accuracy, a fraction in (0, 1]) and
@@ -207,7 +208,9 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
     algorithm. ``structure``/``tile`` override the hardware's pruning unit. ``recovery_steps`` > 0 measures
     each sensitivity after that many Adam minibatch steps on the training split (a short recovery), which
     ranks layers by how much accuracy fine-tuning can win back rather than by the raw damage; 0 measures
-    the damage directly.
+    the damage directly. ``schedule``: "one_shot" (prune to the candidate, then fine-tune) or "gradual"
+    (reach each layer's candidate sparsity along a Zhu & Gupta cubic ramp over the first half of the
+    ``finetune_epochs``, then fine-tune; gentler for coarse units such as whole tiles).
     """
     if not isinstance(network, Network):
         raise ConfigError(f"optimize needs a trainable hwsim.nn.Network, got {type(network).__name__}")
@@ -219,6 +222,8 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
         raise ConfigError(f"accuracy_floor must be a fraction in (0, 1], got {accuracy_floor!r}")
     if budget is not None and not (isinstance(budget, (int, float)) and np.isfinite(budget) and budget >= 0):
         raise ConfigError(f"budget must be a finite number >= 0 (in the metric's unit), got {budget!r}")
+    if schedule not in ("one_shot", "gradual"):
+        raise ConfigError(f"unknown schedule {schedule!r}; choose 'one_shot' or 'gradual'")
     lv = sorted({check_sparsity(s, "level") for s in levels} | {0.0})
     if int(max_trials) < 1 or int(finetune_epochs) < 0 or int(recovery_steps) < 0:
         raise ConfigError(f"max_trials must be >= 1, finetune_epochs and recovery_steps >= 0, got {max_trials}, "
@@ -282,6 +287,12 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
     baseline_report = be.cost(be.map(network, cfg))
 
     def build(idx: tuple[int, ...]) -> Network:
+        if schedule == "gradual" and finetune_epochs:
+            kw = {"tile": tile} if tile is not None else {}
+            net, _ = gradual(network, (xt, yt), final_sparsity=[lv[i] for i in idx], criterion=criterion,
+                             scope="layer", structure=structure, epochs=int(finetune_epochs), lr=lr,
+                             batch_size=batch_size, seed=rng, ramp_fraction=0.5, **kw)
+            return net
         net = network.copy()
         net.set_masks([level_masks[li][si] for li, si in enumerate(idx)])
         if finetune_epochs:

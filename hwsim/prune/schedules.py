@@ -68,35 +68,74 @@ def prune(network: Network, data: Any = None, *, criterion: str = "magnitude", s
 
 
 def finetune(network: Network, train_data: Any, *, epochs: int = 1, lr: float = 1e-3, batch_size: int = 128,
-             seed: int | np.random.Generator = 0, cosine: bool = True) -> Network:
+             seed: int | np.random.Generator = 0, cosine: bool = True, teacher: Optional[Network] = None,
+             alpha: float = 0.5, temperature: float = 4.0) -> Network:
     """Train ``network`` in place with Adam (masks fixed) for ``epochs``; cosine learning-rate decay by default.
 
+    With a ``teacher`` network (e.g. the unpruned original) the loss is knowledge distillation (Hinton et al.
+    2015, "Distilling the knowledge in a neural network", sec. 2): (1 - alpha) CE(y, s) + alpha T^2
+    KL(softmax(t/T) || softmax(s/T)), whose gradient w.r.t. the student logits s is
+    (1 - alpha)(softmax(s) - onehot(y)) + alpha T (softmax(s/T) - softmax(t/T)) per sample.
     Returns the network.
     """
     if int(epochs) < 0:
         raise ConfigError(f"epochs must be >= 0, got {epochs}")
     x, y = _train_data(network, train_data)
     n_ep = int(epochs)
-    sched: Optional[Callable[[int], float]] = None
-    if cosine and n_ep > 0:
-        sched = lambda e: 0.5 * (1 + math.cos(math.pi * e / n_ep))  # noqa: E731
-    fit(network, x, y, epochs=n_ep, batch_size=batch_size, optimizer=Adam(network, lr=lr), seed=seed,
-        lr_schedule=sched)
+    if teacher is None:
+        sched: Optional[Callable[[int], float]] = None
+        if cosine and n_ep > 0:
+            sched = lambda e: 0.5 * (1 + math.cos(math.pi * e / n_ep))  # noqa: E731
+        fit(network, x, y, epochs=n_ep, batch_size=batch_size, optimizer=Adam(network, lr=lr), seed=seed,
+            lr_schedule=sched)
+        return network
+    if not isinstance(teacher, Network):
+        raise ConfigError(f"teacher must be a hwsim.nn.Network, got {type(teacher).__name__}")
+    if not (0.0 <= alpha <= 1.0) or not (temperature > 0 and np.isfinite(temperature)):
+        raise ConfigError(f"distillation needs alpha in [0, 1] and temperature > 0, got {alpha}, {temperature}")
+    if int(batch_size) < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    t_logits = teacher.predict(x).astype(np.float64)
+    pt = _softmax(t_logits / temperature)
+    rng = np.random.default_rng(seed)
+    opt = Adam(network, lr=lr)
+    for e in range(n_ep):
+        if cosine:
+            opt.lr = lr * 0.5 * (1 + math.cos(math.pi * e / n_ep))
+        order = rng.permutation(len(x))
+        for i in range(0, len(x), int(batch_size)):
+            idx = order[i:i + int(batch_size)]
+            logits = network.forward(x[idx], train=True, validate=False)
+            _, g_ce = softmax_cross_entropy(logits, y[idx])
+            g_kd = temperature * (_softmax(logits.astype(np.float64) / temperature) - pt[idx]) / len(idx)
+            network.backward(((1 - alpha) * g_ce + alpha * g_kd).astype(logits.dtype))
+            opt.step()
+    opt.lr = lr
     return network
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def one_shot(network: Network, data: Any = None, *, criterion: str = "magnitude", sparsity: Sparsity = 0.5,
              scope: str = "layer", structure: str = "unstructured", finetune_epochs: int = 0,
              train_data: Any = None, lr: float = 1e-3, batch_size: int = 128,
-             seed: int | np.random.Generator = 0, n_samples: Optional[int] = None, **select_kw: Any) -> Network:
-    """Prune once (criterion scored on ``data``) and fine-tune ``finetune_epochs`` on ``train_data`` (default ``data``)."""
+             seed: int | np.random.Generator = 0, n_samples: Optional[int] = None, distill: bool = False,
+             **select_kw: Any) -> Network:
+    """Prune once (criterion scored on ``data``) and fine-tune ``finetune_epochs`` on ``train_data`` (default ``data``).
+
+    ``distill``: fine-tune by knowledge distillation from the unpruned ``network`` (see :func:`finetune`).
+    """
     if int(finetune_epochs) < 0:
         raise ConfigError(f"finetune_epochs must be >= 0, got {finetune_epochs}")
     pruned = prune(network, data, criterion=criterion, sparsity=sparsity, scope=scope, structure=structure,
                    seed=seed, n_samples=n_samples, **select_kw)
     if finetune_epochs:
         td = train_data if train_data is not None else data
-        finetune(pruned, td, epochs=finetune_epochs, lr=lr, batch_size=batch_size, seed=seed)
+        finetune(pruned, td, epochs=finetune_epochs, lr=lr, batch_size=batch_size, seed=seed,
+                 teacher=network if distill else None)
     return pruned
 
 
@@ -123,7 +162,7 @@ def _step(net: Network, opt: Adam, x: np.ndarray, y: np.ndarray, idx: np.ndarray
     return loss
 
 
-def gradual(network: Network, train_data: Any, *, final_sparsity: float, initial_sparsity: float = 0.0,
+def gradual(network: Network, train_data: Any, *, final_sparsity: Sparsity, initial_sparsity: float = 0.0,
             criterion: str = "magnitude", scope: str = "layer", structure: str = "unstructured",
             epochs: int = 3, ramp_fraction: float = 0.6, frequency: int = 100, lr: float = 1e-3,
             batch_size: int = 128, seed: int | np.random.Generator = 0, score_samples: int = 2000,
@@ -132,12 +171,23 @@ def gradual(network: Network, train_data: Any, *, final_sparsity: float, initial
 
     Pruning events happen every ``frequency`` minibatches over the first ``ramp_fraction`` of the
     ``epochs * steps_per_epoch`` steps; data-driven criteria are re-scored on ``score_samples`` random
-    training samples at each event. Returns (pruned network, list of pruning events).
+    training samples at each event. ``final_sparsity`` may be one float, or one per layer (with
+    ``scope="layer"``: each layer follows its own cubic ramp from ``initial_sparsity``). Returns (pruned
+    network, list of pruning events; an event's ``target_sparsity`` is the weight-count-weighted mean target).
     """
-    s_f = check_sparsity(final_sparsity, "final_sparsity")
+    per_layer = isinstance(final_sparsity, (Sequence, np.ndarray)) and not isinstance(final_sparsity, str)
+    n_layers = len(network.weighted_layers()) if isinstance(network, Network) else 0
+    if per_layer:
+        if scope != "layer":
+            raise ConfigError("per-layer final sparsities need scope='layer'")
+        finals = [check_sparsity(v, f"final_sparsity of layer {i}") for i, v in enumerate(final_sparsity)]
+        if len(finals) != n_layers:
+            raise ConfigError(f"got {len(finals)} final sparsities for {n_layers} weighted layers")
+    else:
+        finals = [check_sparsity(final_sparsity, "final_sparsity")]
     s_i = check_sparsity(initial_sparsity, "initial_sparsity")
-    if s_i > s_f:
-        raise ConfigError(f"initial_sparsity {s_i} exceeds final_sparsity {s_f}")
+    if s_i > min(finals):
+        raise ConfigError(f"initial_sparsity {s_i} exceeds final_sparsity {min(finals)}")
     if int(epochs) < 1 or int(frequency) < 1 or int(batch_size) < 1:
         raise ConfigError(f"epochs, frequency and batch_size must be >= 1, got {epochs}, {frequency}, {batch_size}")
     if not (0.0 < ramp_fraction <= 1.0):
@@ -154,27 +204,33 @@ def gradual(network: Network, train_data: Any, *, final_sparsity: float, initial
     events: list[PruneStep] = []
     batches = _minibatches(len(x), int(batch_size), rng)
     needs_data = criterion in NEEDS_LABELS or criterion in NEEDS_INPUTS
+    sizes = np.array([l.weight.size for l in net.weighted_layers()], dtype=np.float64)
 
-    def prune_to(t: int, target: float) -> None:
+    def targets_at(t: int) -> list[float]:
+        return [zhu_gupta_sparsity(t, s_i, f, 0, n_events, int(frequency)) for f in finals]
+
+    def prune_to(t: int, targets: list[float]) -> None:
         data = None
         if needs_data:
             idx = rng.choice(len(x), size=min(score_samples, len(x)), replace=False)
             data = (x[idx], y[idx])
         sc = score(net, data, criterion, seed=rng)
-        masks = select(sc, target, scope=scope, structure=structure, masks=net.masks(), **select_kw)
+        masks = select(sc, targets if per_layer else targets[0], scope=scope, structure=structure,
+                       masks=net.masks(), **select_kw)
         net.set_masks(masks)
-        events.append(PruneStep(t, target, sparsity_of(masks)))
+        mean_t = float(np.dot(targets, sizes) / sizes.sum()) if per_layer else targets[0]
+        events.append(PruneStep(t, mean_t, sparsity_of(masks)))
 
     for t in range(total):
         if t % frequency == 0 and t // frequency <= n_events:
-            prune_to(t, zhu_gupta_sparsity(t, s_i, s_f, 0, n_events, int(frequency)))
+            prune_to(t, targets_at(t))
         # cosine decay over the fine-tuning tail only
         if t > n_events * frequency:
             tail = total - n_events * frequency
             opt.lr = lr * 0.5 * (1 + math.cos(math.pi * (t - n_events * frequency) / max(tail, 1)))
         _step(net, opt, x, y, next(batches))
-    if not events or events[-1].target_sparsity < s_f - 1e-12:
-        prune_to(total, s_f)  # too few steps to reach the end of the ramp
+    if not events or t // frequency < n_events:
+        prune_to(total, finals)  # too few steps to reach the end of the ramp
     if val_data is not None:
         xv, yv = _train_data(net, val_data)
         last = events[-1]

@@ -147,3 +147,19 @@ def test_recovery_steps_lower_measured_sensitivity():
 def test_negative_recovery_steps():
     with pytest.raises(ConfigError, match="recovery_steps"):
         hp.optimize(make_mlp(), "photonic", blobs(50), accuracy_floor=0.5, recovery_steps=-1)
+
+
+def test_optimize_gradual_schedule_reaches_candidate():
+    net, data = _tiny_trained()
+    cfg = photonic.PhotonicConfig(mesh=photonic.MeshConfig(tile=4))
+    base = photonic.cost(photonic.map(net, cfg)).total.tiles
+    r = hp.optimize(net, "photonic", data, metric="tiles", budget=base // 2, config=cfg, finetune_epochs=2,
+                    batch_size=32, val_samples=200, levels=(0.25, 0.5, 0.75), schedule="gradual")
+    assert r.report.total.tiles <= base // 2
+    for l, s in zip(r.network.weighted_layers(), r.sparsity):
+        assert 1 - l.mask.mean() >= s - 1e-9
+
+
+def test_unknown_schedule():
+    with pytest.raises(ConfigError, match="unknown schedule 'cyclic'"):
+        hp.optimize(make_mlp(), "photonic", blobs(50), accuracy_floor=0.5, schedule="cyclic")

@@ -204,3 +204,50 @@ def test_imp_rewind_beyond_round():
 def test_imp_negative_sparsity():
     with pytest.raises(ConfigError, match="final_sparsity must lie in"):
         hp.iterative_magnitude(make_mlp(), blobs(10), final_sparsity=-0.5)
+
+
+def test_gradual_per_layer_targets():
+    net, data = make_mlp(), blobs(320)
+    p, events = hp.gradual(net, data, final_sparsity=[0.75, 0.25], epochs=2, batch_size=32, frequency=4,
+                           ramp_fraction=0.5)
+    s = [1 - l.mask.mean() for l in p.weighted_layers()]
+    assert s[0] == pytest.approx(0.75, abs=0.03) and s[1] == pytest.approx(0.25, abs=0.05)
+    sizes = [48, 24]
+    assert events[-1].target_sparsity == pytest.approx((0.75 * 48 + 0.25 * 24) / 72)
+
+
+def test_gradual_per_layer_wrong_count():
+    with pytest.raises(ConfigError, match="got 3 final sparsities for 2"):
+        hp.gradual(make_mlp(), blobs(10), final_sparsity=[0.5, 0.5, 0.5])
+
+
+def test_gradual_per_layer_needs_layer_scope():
+    with pytest.raises(ConfigError, match="scope='layer'"):
+        hp.gradual(make_mlp(), blobs(10), final_sparsity=[0.5, 0.5], scope="global")
+
+
+def test_distillation_gradient_hand_case():
+    # one sample, student = teacher: the KD term vanishes and only (1 - alpha) CE remains
+    from conftest import make_dense
+
+    net = make_dense([[1.0, 0.0], [0.0, 0.5]])
+    x, y = np.array([[1.0, 2.0]]), np.array([0])
+    s = make_dense([[1.0, 0.0], [0.0, 0.5]])
+    hp.finetune(s, (x, y), epochs=1, lr=0.1, batch_size=1, cosine=False, teacher=net, alpha=1.0)
+    np.testing.assert_allclose(s.weighted_layers()[0].weight, net.weighted_layers()[0].weight)  # zero gradient
+    s2 = make_dense([[1.0, 0.0], [0.0, 0.5]])
+    hp.finetune(s2, (x, y), epochs=1, lr=0.1, batch_size=1, cosine=False, teacher=net, alpha=0.0)
+    assert not np.allclose(s2.weighted_layers()[0].weight, net.weighted_layers()[0].weight)
+
+
+def test_distillation_keeps_pruned_weights_zero():
+    net, data = make_mlp(), blobs(200)
+    p = hp.one_shot(net, data, criterion="magnitude", sparsity=0.7, finetune_epochs=2, distill=True, batch_size=16)
+    m = hp.prune(net, criterion="magnitude", sparsity=0.7).masks()
+    _pruned_stay_zero(p, m)
+
+
+def test_distillation_bad_alpha():
+    net, data = make_mlp(), blobs(20)
+    with pytest.raises(ConfigError, match="alpha"):
+        hp.finetune(net.copy(), data, teacher=net, alpha=1.5)
