@@ -18,6 +18,23 @@ METRIC_UNITS: dict[str, tuple[str, float]] = {
 }
 
 
+_PREFIXES = ((1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1.0, ""), (1e3, "k"))
+_SI_UNITS = {"static_power_w": ("static power", "W"), "energy_j": ("energy per inference", "J"),
+             "latency_s": ("latency per inference", "s")}
+
+
+def scaled_unit(metric: str, largest: float) -> tuple[str, float]:
+    """(axis label, factor from SI) with the SI prefix that puts ``largest`` (SI) between 1 and 1000."""
+    if metric not in _SI_UNITS:
+        return METRIC_UNITS[metric]
+    name, unit = _SI_UNITS[metric]
+    scale, prefix = _PREFIXES[0]
+    for s, p in _PREFIXES:
+        if abs(largest) >= s:
+            scale, prefix = s, p
+    return f"{name} ({prefix}{unit})", 1.0 / scale
+
+
 def _axes(ax: Any = None) -> Any:
     if ax is not None:
         return ax
@@ -48,15 +65,19 @@ def plot_metric_vs_sparsity(series: Mapping[str, Sequence[tuple[float, Report]]]
                             relative: bool = False, title: str | None = None) -> Any:
     """One line per label: ``metric`` against weight sparsity (%). ``relative`` divides by the first point."""
     ax = _axes(ax)
-    for label, pts in series.items():
+    styles = ["-", "--", "-.", ":"]
+    markers = ["o", "s", "^", "v", "D", "x", "+", "*"]
+    for i, (label, pts) in enumerate(series.items()):
         pts = sorted(pts, key=lambda p: p[0])
         xs = [100 * s for s, _ in pts]
         ys = [total_metric(r, metric) for _, r in pts]
         if relative and ys and ys[0]:
             ys = [100 * y / ys[0] for y in ys]
-        ax.plot(xs, ys, marker="o", ms=3.5, label=label)
+        # distinct marker and dash per line so that coinciding curves stay visible
+        ax.plot(xs, ys, linestyle=styles[i % len(styles)], marker=markers[i % len(markers)], ms=4,
+                mfc="none", label=label)
     ax.set_xlabel("weight sparsity (%)")
-    ax.set_ylabel(f"{metric_label(metric).split(' (')[0]} (% of dense)" if relative else metric_label(metric))
+    ax.set_ylabel(f"{metric_label(metric).split(' (')[0]} (% of unpruned)" if relative else metric_label(metric))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:
@@ -69,14 +90,17 @@ def plot_breakdown(report: Report, quantity: str = "energy_j", ax: Any = None, t
     import numpy as np
 
     ax = _axes(ax)
-    label, factor = METRIC_UNITS[quantity]
+    label, factor = scaled_unit(quantity, max((getattr(l, quantity) for l in report.layers), default=0.0))
     comps = list(report.breakdown())
     names = [l.name for l in report.layers]
     bottom = np.zeros(len(names))
-    for comp in comps:
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab20"].colors
+    for ci, comp in enumerate(comps):
         vals = np.array([getattr(l.breakdown.get(comp), quantity, 0.0) if comp in l.breakdown else 0.0
                          for l in report.layers]) * factor
-        ax.bar(names, vals, bottom=bottom, label=comp)
+        ax.bar(names, vals, bottom=bottom, label=comp, color=colors[ci % len(colors)])
         bottom += vals
     ax.set_ylabel(label)
     ax.set_xlabel("layer")
