@@ -61,9 +61,14 @@ def epochs() -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-epoch", action="store_true")
+    ap.add_argument("--no-kernels", action="store_true")
     a = ap.parse_args()
-    print(machine())
+    import os
+
+    print(machine(), f"| load average {os.getloadavg()[0]:.2f} | OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     hwsim.warmup()
-    kernels()
+    if not a.no_kernels:
+        kernels()
     if not a.no_epoch:
         epochs()
