@@ -50,7 +50,7 @@ def run_model(name: str, a: argparse.Namespace, train, test) -> dict:
     r = hp.optimize(net, "reram", train, metric="tiles", accuracy_floor=base_val - a.margin, config=cfg,
                     finetune_epochs=a.epochs, levels=LEVELS, val_samples=a.val_samples,
                     train_samples=a.train_samples, recovery_steps=a.recovery_steps, max_trials=a.max_trials,
-                    lr=a.lr, seed=a.seed, progress=True)
+                    lr=a.lr, seed=a.seed, schedule=a.schedule, sort_neurons=a.sort_neurons, progress=True)
     t_opt = time.perf_counter() - t0
     hw = r.network
     s = hw.sparsity()
@@ -88,13 +88,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["lenet-300-100", "lenet5"])
     ap.add_argument("--preset", default="default")
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--margin", type=float, default=0.0075, help="allowed validation accuracy drop (fraction)")
     ap.add_argument("--val-samples", type=int, default=5000, dest="val_samples")
     ap.add_argument("--train-samples", type=int, default=None, dest="train_samples")
-    ap.add_argument("--recovery-steps", type=int, default=0, dest="recovery_steps")
+    ap.add_argument("--recovery-steps", type=int, default=50, dest="recovery_steps")
     ap.add_argument("--max-trials", type=int, default=5, dest="max_trials")
+    ap.add_argument("--schedule", default="gradual", choices=["one_shot", "gradual"])
+    ap.add_argument("--no-sort-neurons", action="store_false", dest="sort_neurons",
+                    help="do not reorder hidden neurons by norm before tile pruning")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="prune_reram")
     a = ap.parse_args(argv)

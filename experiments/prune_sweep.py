@@ -64,21 +64,32 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--score-samples", type=int, default=5000)
     ap.add_argument("--train-samples", type=int, default=None, help="fine-tune on the first N training images")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tag", default="prune_sweep")
+    ap.add_argument("--tag", default=None)
+    ap.add_argument("--at-init", action="store_true", dest="at_init",
+                    help="prune the untrained network (seed --seed) and train it from scratch --epochs epochs: "
+                         "the setting SNIP and GraSP were designed for (GraSP with temperature 200, as in the paper)")
     a = ap.parse_args(argv)
+    a.tag = a.tag or ("prune_sweep_init" if a.at_init else "prune_sweep")
     OUT.mkdir(parents=True, exist_ok=True)
-    net = models.get("lenet-300-100", pretrained=True)
+    net = models.get("lenet-300-100", pretrained=not a.at_init, seed=a.seed)
     train = fashion_mnist.load("train")
     ft_data = train if a.train_samples is None else (train[0][:a.train_samples], train[1][:a.train_samples])
     xt, yt = fashion_mnist.load("test")
-    base = net.accuracy(xt, yt)
+    if a.at_init:  # the reference is the same network trained densely with the same budget
+        dense = net.copy()
+        hp.finetune(dense, train if a.train_samples is None else (train[0][:a.train_samples], train[1][:a.train_samples]),
+                    epochs=a.epochs, lr=a.lr, seed=a.seed)
+        base = dense.accuracy(xt, yt)
+    else:
+        base = net.accuracy(xt, yt)
     idx = np.random.default_rng(a.seed).choice(len(train[0]), a.score_samples, replace=False)
     score_data = (train[0][idx], train[1][idx])
     rows = []
     t_all = time.perf_counter()
     for crit in a.criteria:
         t0 = time.perf_counter()
-        scores = hp.score(net, score_data, crit, seed=a.seed)
+        kw_s = {"temperature": 200.0} if (a.at_init and crit == "grasp") else {}
+        scores = hp.score(net, score_data, crit, seed=a.seed, **kw_s)
         t_score = time.perf_counter() - t0
         for s in a.sparsities:
             structured = crit in STRUCTURED
@@ -96,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{crit:>16} {s:5.2f} -> {row['sparsity']:.4f}  pruned {acc0:.4f}  finetuned {acc1:.4f}  "
                   f"({row['finetune_s']:.1f} s)", flush=True)
     meta = {"model": "lenet-300-100", "dataset": "fashion-mnist", "baseline_accuracy": base, "n_test": int(len(yt)),
-            "epochs": a.epochs, "train_samples": len(ft_data[0]), "lr": a.lr, "score_samples": a.score_samples, "seed": a.seed,
+            "epochs": a.epochs, "train_samples": len(ft_data[0]), "at_init": a.at_init, "lr": a.lr, "score_samples": a.score_samples, "seed": a.seed,
             "seconds": time.perf_counter() - t_all}
     with open(OUT / f"{a.tag}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -108,9 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True, sharey=True)
     plot_accuracy_vs_sparsity(rows, base, axes[0], "acc_pruned").set_title("after pruning (no fine-tuning)")
     plot_accuracy_vs_sparsity(rows, base, axes[1], "acc_finetuned").set_title(
-        f"after {a.epochs} epoch(s) of fine-tuning (masks fixed)")
+        f"after {a.epochs} epoch(s) of {'training' if a.at_init else 'fine-tuning'} (masks fixed)")
     axes[0].set_ylim(0, 100)
-    fig.suptitle("LeNet-300-100 on Fashion-MNIST (10k test images): accuracy vs sparsity per criterion")
+    axes[0].set_title("at initialization (untrained)" if a.at_init else "after pruning (no fine-tuning)")
+    what = "pruned at initialization, trained from scratch" if a.at_init else "pruned after training (shipped weights)"
+    fig.suptitle(f"LeNet-300-100 on Fashion-MNIST (10k test images), {what}: accuracy vs sparsity per criterion")
     fig.savefig(OUT / f"{a.tag}.png", dpi=120)
     # zoomed view of the fine-tuned accuracies
     ax = plot_accuracy_vs_sparsity(rows, base, None, "acc_finetuned")

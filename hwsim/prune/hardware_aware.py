@@ -85,6 +85,42 @@ def hardware_unit(hardware: str | ModuleType, config: Any) -> tuple[str, tuple[i
     raise ConfigError(f"no pruning unit known for hardware {name!r}")
 
 
+def sort_hidden_neurons(network: Network) -> Network:
+    """A function-preserving copy of ``network`` whose hidden dense neurons are sorted by decreasing L2 norm.
+
+    For every Dense layer followed (through element-wise layers only, e.g. ReLU) by another Dense layer,
+    its output neurons (rows, with mask and bias) are reordered by decreasing row L2 norm, and the next
+    layer's input columns are reordered the same way, so the network computes exactly the same function.
+    Strong neurons then share crossbar column strips and weak ones fill whole strips and whole input
+    blocks of the next layer, which tile-aligned pruning can free: a permutation is free on a crossbar
+    (it is only the order in which outputs are written to the next layer's input buffer). Convolutions are
+    left in place.
+    """
+    from ..nn import Dense, ReLU
+
+    if not isinstance(network, Network):
+        raise ConfigError(f"sort_hidden_neurons needs a hwsim.nn.Network, got {type(network).__name__}")
+    net = network.copy()
+    layers = net.layers
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Dense):
+            continue
+        j = i + 1
+        while j < len(layers) and isinstance(layers[j], ReLU):
+            j += 1
+        if j >= len(layers) or not isinstance(layers[j], Dense):
+            continue
+        nxt = layers[j]
+        order = np.argsort(-np.sqrt(np.sum(layer.effective_weight().astype(np.float64) ** 2, axis=1)),
+                           kind="stable")
+        layer.weight, layer.mask, layer.bias = layer.weight[order], layer.mask[order], layer.bias[order]
+        nxt.weight, nxt.mask = nxt.weight[:, order], nxt.mask[:, order]
+        layer.grad_weight = np.zeros_like(layer.weight)
+        layer.grad_bias = np.zeros_like(layer.bias)
+        nxt.grad_weight = np.zeros_like(nxt.weight)
+    return net
+
+
 def metric_of(report: Report, metric: str) -> float:
     """A Report total by metric name."""
     if metric not in METRICS:
@@ -200,7 +236,7 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
              batch_size: int = 128, val_data: Any = None, val_samples: int = 5000,
              train_samples: Optional[int] = None, seed: int | np.random.Generator = 0,
              max_trials: int = 6, recovery_steps: int = 0, schedule: str = "one_shot",
-             progress: bool = False) -> HardwareAwareResult:
+             sort_neurons: bool = False, progress: bool = False) -> HardwareAwareResult:
     """Prune ``network`` for ``hardware`` ("reram", "photonic" or a back-end module) with ``config``.
 
     Give exactly one of ``accuracy_floor`` (minimum validation accuracy, a fraction in (0, 1]) and
@@ -210,7 +246,9 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
     ranks layers by how much accuracy fine-tuning can win back rather than by the raw damage; 0 measures
     the damage directly. ``schedule``: "one_shot" (prune to the candidate, then fine-tune) or "gradual"
     (reach each layer's candidate sparsity along a Zhu & Gupta cubic ramp over the first half of the
-    ``finetune_epochs``, then fine-tune; gentler for coarse units such as whole tiles).
+    ``finetune_epochs``, then fine-tune; gentler for coarse units such as whole tiles). ``sort_neurons``
+    first reorders hidden dense neurons by norm (:func:`sort_hidden_neurons`, function-preserving), so that
+    whole tiles of weak neurons can be freed; the returned network is the reordered one.
     """
     if not isinstance(network, Network):
         raise ConfigError(f"optimize needs a trainable hwsim.nn.Network, got {type(network).__name__}")
@@ -252,6 +290,8 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
             import sys
             print(msg, file=sys.stderr, flush=True)
 
+    if sort_neurons:
+        network = sort_hidden_neurons(network)
     layers = network.weighted_layers()
     sc = score(network, (xt[:5000], yt[:5000]), criterion, seed=rng)
     base_loss, base_acc = _val_loss_acc(network, xv, yv)

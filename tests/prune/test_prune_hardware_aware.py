@@ -163,3 +163,20 @@ def test_optimize_gradual_schedule_reaches_candidate():
 def test_unknown_schedule():
     with pytest.raises(ConfigError, match="unknown schedule 'cyclic'"):
         hp.optimize(make_mlp(), "photonic", blobs(50), accuracy_floor=0.5, schedule="cyclic")
+
+
+def test_sort_hidden_neurons_preserves_function_and_orders_rows():
+    from hwsim.nn import Dense, Network, ReLU
+
+    net = Network([Dense(5, 6, "a", seed=1), ReLU(), Dense(6, 4, "b", seed=2), ReLU(), Dense(4, 3, "c", seed=3)],
+                  (5,)).astype(np.float64)
+    net.weighted_layers()[0].bias[:] = np.arange(6)
+    net.set_masks([np.random.default_rng(0).random(l.shape) > 0.3 for l in net.weighted_layers()])
+    s = hp.sort_hidden_neurons(net)
+    x = np.random.default_rng(1).standard_normal((7, 5))
+    np.testing.assert_allclose(s.forward(x), net.forward(x), rtol=1e-12, atol=1e-12)
+    for l in s.weighted_layers()[:2]:
+        norms = np.linalg.norm(l.effective_weight(), axis=1)
+        assert np.all(np.diff(norms) <= 0)
+    np.testing.assert_array_equal(s.weighted_layers()[2].weight, net.weighted_layers()[2].weight[:, np.argsort(
+        -np.linalg.norm(net.weighted_layers()[1].effective_weight(), axis=1), kind="stable")])
