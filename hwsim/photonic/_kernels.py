@@ -454,6 +454,452 @@ def reconstruct(theta, phi, screen, modes, out, n_chunks):
 
 
 # --------------------------------------------------------------------------------------------------------
+# lane-batched kernels: LANES tiles side by side in the innermost (SIMD) dimension
+# --------------------------------------------------------------------------------------------------------
+# For small meshes the per-tile kernels above are latency bound: every nulling step depends on the previous one,
+# and the O(n) two-row updates are too short to vectorize well. The kernels below run the *same arithmetic* on
+# LANES tiles at once, scratch laid out (row, col, lane), so each scalar step of the algorithm becomes one SIMD
+# instruction over tiles (the mode pattern of a mesh is the same for every tile). Degenerate branches become
+# selects, and the libm calls (atan2, sin, cos) are moved out of the dependent chain into flat loops. Results
+# are bit-identical to the per-tile kernels (same IEEE operations in the same order, no fastmath), which the
+# tests check. Used for n <= LANE_MAX_N, where the (n, n, LANES) scratch stays in L1/L2. error_model="numpy":
+# a division by zero in the branch a select discards gives inf instead of raising (and keeps loops vectorizable).
+LANES = 32
+LANE_MAX_N = 32
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lanes_commute_and_physical(th, ph, sc, modes, kr, acc):
+    """Lane version of :func:`_commute_left` then :func:`_reduced_to_physical` on (m, L) / (n, L) arrays."""
+    m_total = th.shape[0]
+    n = sc.shape[0]
+    for k in range(kr, m_total):
+        m = modes[k]
+        for l in range(LANES):
+            a = sc[m, l]
+            b = sc[m + 1, l]
+            sc[m, l] = b - ph[k, l]
+            ph[k, l] = _wrap(a - b)
+    for j in range(n):
+        for l in range(LANES):
+            acc[j, l] = 0.0
+    for k in range(m_total):
+        m = modes[k]
+        for l in range(LANES):
+            gk = 0.5 * th[k, l] + HALF_PI
+            a = acc[m, l] - gk
+            b = acc[m + 1, l] - gk
+            ph[k, l] = _wrap(ph[k, l] + a - b)
+            acc[m, l] = b
+            acc[m + 1, l] = b
+    for j in range(n):
+        for l in range(LANES):
+            sc[j, l] = _wrap(sc[j, l] + acc[j, l])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lanes_col_op_c(Sr, Si, r, c, yth, xth, yph, xph, k, co_r, co_i, cs):
+    """Lane version of :func:`_col_op_c`; the angles' atan2 arguments go to (yth, xth), (yph, xph)[k]."""
+    sr_ = co_r[0]
+    si_ = co_i[0]
+    cr_ = co_r[1]
+    ci_ = co_i[1]
+    s_ = cs[0]
+    c_ = cs[1]
+    for l in range(LANES):
+        ar = Sr[r, c, l]
+        ai = Si[r, c, l]
+        br = Sr[r, c + 1, l]
+        bi = Si[r, c + 1, l]
+        aa = math.sqrt(ar * ar + ai * ai)
+        bb = math.sqrt(br * br + bi * bi)
+        yth[k, l] = bb
+        xth[k, l] = aa
+        deg = aa == 0.0 or bb == 0.0
+        inv = 1.0 / (aa * bb)
+        er = 1.0 if deg else -(ar * br + ai * bi) * inv
+        ei = 0.0 if deg else -(ar * bi - ai * br) * inv
+        yph[k, l] = 0.0 if deg else -ei
+        xph[k, l] = er
+        h = math.sqrt(aa * aa + bb * bb)
+        s = 0.0 if h == 0.0 else bb / h
+        co = 1.0 if h == 0.0 else aa / h
+        sr_[l] = s * er
+        si_[l] = s * ei
+        cr_[l] = co * er
+        ci_[l] = co * ei
+        s_[l] = s
+        c_[l] = co
+    for q in range(r + 1):
+        for l in range(LANES):
+            xr = Sr[q, c, l]
+            xi = Si[q, c, l]
+            vr = Sr[q, c + 1, l]
+            vi = Si[q, c + 1, l]
+            Sr[q, c, l] = sr_[l] * xr - si_[l] * xi + c_[l] * vr
+            Si[q, c, l] = sr_[l] * xi + si_[l] * xr + c_[l] * vi
+            Sr[q, c + 1, l] = cr_[l] * xr - ci_[l] * xi - s_[l] * vr
+            Si[q, c + 1, l] = cr_[l] * xi + ci_[l] * xr - s_[l] * vi
+    for l in range(LANES):
+        Sr[r, c, l] = 0.0
+        Si[r, c, l] = 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lanes_row_op_c(Sr, Si, r, c, n, yth, xth, yph, xph, k, co_r, co_i, cs):
+    """Lane version of :func:`_row_op_c`."""
+    sr_ = co_r[0]
+    si_ = co_i[0]
+    cr_ = co_r[1]
+    ci_ = co_i[1]
+    s_ = cs[0]
+    c_ = cs[1]
+    for l in range(LANES):
+        ur0 = Sr[r - 1, c, l]
+        ui0 = Si[r - 1, c, l]
+        vr0 = Sr[r, c, l]
+        vi0 = Si[r, c, l]
+        uu = math.sqrt(ur0 * ur0 + ui0 * ui0)
+        vv = math.sqrt(vr0 * vr0 + vi0 * vi0)
+        yth[k, l] = uu
+        xth[k, l] = vv
+        deg = uu == 0.0 or vv == 0.0
+        inv = 1.0 / (uu * vv)
+        er = 1.0 if deg else (vr0 * ur0 + vi0 * ui0) * inv
+        ei = 0.0 if deg else (vi0 * ur0 - vr0 * ui0) * inv
+        yph[k, l] = ei
+        xph[k, l] = er
+        h = math.sqrt(uu * uu + vv * vv)
+        s = 0.0 if h == 0.0 else uu / h
+        co = 1.0 if h == 0.0 else vv / h
+        sr_[l] = s * er
+        si_[l] = s * ei
+        cr_[l] = co * er
+        ci_[l] = co * ei
+        s_[l] = s
+        c_[l] = co
+    for q in range(c, n):
+        for l in range(LANES):
+            xr = Sr[r - 1, q, l]
+            xi = Si[r - 1, q, l]
+            vr = Sr[r, q, l]
+            vi = Si[r, q, l]
+            Sr[r - 1, q, l] = sr_[l] * xr - si_[l] * xi + c_[l] * vr
+            Si[r - 1, q, l] = sr_[l] * xi + si_[l] * xr + c_[l] * vi
+            Sr[r, q, l] = cr_[l] * xr - ci_[l] * xi - s_[l] * vr
+            Si[r, q, l] = cr_[l] * xi + ci_[l] * xr - s_[l] * vi
+    for l in range(LANES):
+        Sr[r, c, l] = 0.0
+        Si[r, c, l] = 0.0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def decompose_complex_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
+    """:func:`decompose_complex` with LANES tiles per SIMD step (same outputs, bit for bit)."""
+    t_total = U.shape[0]
+    n = U.shape[1]
+    m_total = theta.shape[1]
+    n_blocks = (t_total + LANES - 1) // LANES
+    n_chunks = min(n_blocks, max(1, n_chunks))
+    for ch in prange(n_chunks):
+        Sr = np.empty((n, n, LANES))
+        Si = np.empty((n, n, LANES))
+        yth = np.empty((m_total, LANES))
+        xth = np.empty((m_total, LANES))
+        yph = np.empty((m_total, LANES))
+        xph = np.empty((m_total, LANES))
+        sc = np.empty((n, LANES))
+        acc = np.empty((n, LANES))
+        co_r = np.empty((2, LANES))
+        co_i = np.empty((2, LANES))
+        cs = np.empty((2, LANES))
+        b0 = ch * n_blocks // n_chunks
+        b1 = (ch + 1) * n_blocks // n_chunks
+        for blk in range(b0, b1):
+            t0 = blk * LANES
+            nl = min(LANES, t_total - t0)
+            for i in range(n):
+                for j in range(n):
+                    for l in range(LANES):
+                        if l < nl:
+                            Sr[i, j, l] = U[t0 + l, i, j].real
+                            Si[i, j, l] = U[t0 + l, i, j].imag
+                        else:
+                            Sr[i, j, l] = 1.0 if i == j else 0.0
+                            Si[i, j, l] = 0.0
+            kr = 0
+            kl = m_total - 1
+            if mesh == MESH_CLEMENTS:
+                for i in range(1, n):
+                    if i % 2 == 1:
+                        for j in range(i):
+                            _lanes_col_op_c(Sr, Si, n - 1 - j, i - 1 - j, yth, xth, yph, xph, kr, co_r, co_i, cs)
+                            kr += 1
+                    else:
+                        for j in range(1, i + 1):
+                            _lanes_row_op_c(Sr, Si, n + j - i - 1, j - 1, n, yth, xth, yph, xph, kl, co_r, co_i, cs)
+                            kl -= 1
+            else:
+                for r in range(n - 1, 0, -1):
+                    for c in range(r):
+                        _lanes_col_op_c(Sr, Si, r, c, yth, xth, yph, xph, kr, co_r, co_i, cs)
+                        kr += 1
+            # the libm calls, out of the dependent chain
+            for k in range(m_total):
+                for l in range(LANES):
+                    yth[k, l] = 2.0 * math.atan2(yth[k, l], xth[k, l])
+                    yph[k, l] = _wrap(math.atan2(yph[k, l], xph[k, l]))
+            for j in range(n):
+                for l in range(LANES):
+                    sc[j, l] = math.atan2(Si[j, j, l], Sr[j, j, l])
+            for l in range(nl):
+                e = 0.0
+                for j in range(n):
+                    e = max(e, abs(math.sqrt(Sr[j, j, l] * Sr[j, j, l] + Si[j, j, l] * Si[j, j, l]) - 1.0))
+                    for q in range(j + 1, n):
+                        e = max(e, math.sqrt(Sr[j, q, l] * Sr[j, q, l] + Si[j, q, l] * Si[j, q, l]))
+                err[t0 + l] = e
+            _lanes_commute_and_physical(yth, yph, sc, modes, kr, acc)
+            for l in range(nl):
+                for k in range(m_total):
+                    theta[t0 + l, k] = yth[k, l]
+                    phi[t0 + l, k] = yph[k, l]
+                for j in range(n):
+                    screen[t0 + l, j] = sc[j, l]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lanes_col_op_r(S, r, c, yth, xth, sgn, k, cs):
+    """Lane version of :func:`_col_op_r`; sgn[k] = 1.0 where phi = pi (a and b share a sign)."""
+    s_ = cs[0]
+    c_ = cs[1]
+    sn_ = cs[2]
+    cn_ = cs[3]
+    for l in range(LANES):
+        a = S[r, c, l]
+        b = S[r, c + 1, l]
+        aa = abs(a)
+        bb = abs(b)
+        yth[k, l] = bb
+        xth[k, l] = aa
+        neg = (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0)
+        h = math.sqrt(aa * aa + bb * bb)
+        s = 0.0 if h == 0.0 else bb / h
+        co = 1.0 if h == 0.0 else aa / h
+        sgn[k, l] = 1.0 if neg else 0.0
+        s_[l] = s
+        c_[l] = co
+        sn_[l] = -s if neg else s
+        cn_[l] = -co if neg else co
+    for q in range(r + 1):
+        for l in range(LANES):
+            u = S[q, c, l]
+            v = S[q, c + 1, l]
+            S[q, c, l] = sn_[l] * u + c_[l] * v
+            S[q, c + 1, l] = cn_[l] * u - s_[l] * v
+    for l in range(LANES):
+        S[r, c, l] = 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lanes_row_op_r(S, r, c, n, yth, xth, sgn, k, cs):
+    """Lane version of :func:`_row_op_r`."""
+    s_ = cs[0]
+    c_ = cs[1]
+    sn_ = cs[2]
+    cn_ = cs[3]
+    for l in range(LANES):
+        u0 = S[r - 1, c, l]
+        v0 = S[r, c, l]
+        uu = abs(u0)
+        vv = abs(v0)
+        yth[k, l] = uu
+        xth[k, l] = vv
+        neg = (u0 > 0.0 and v0 < 0.0) or (u0 < 0.0 and v0 > 0.0)
+        h = math.sqrt(uu * uu + vv * vv)
+        s = 0.0 if h == 0.0 else uu / h
+        co = 1.0 if h == 0.0 else vv / h
+        sgn[k, l] = 1.0 if neg else 0.0
+        s_[l] = s
+        c_[l] = co
+        sn_[l] = -s if neg else s
+        cn_[l] = -co if neg else co
+    for q in range(c, n):
+        for l in range(LANES):
+            u = S[r - 1, q, l]
+            v = S[r, q, l]
+            S[r - 1, q, l] = sn_[l] * u + c_[l] * v
+            S[r, q, l] = cn_[l] * u - s_[l] * v
+    for l in range(LANES):
+        S[r, c, l] = 0.0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def decompose_real_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
+    """:func:`decompose_real` with LANES tiles per SIMD step (same outputs, bit for bit)."""
+    t_total = U.shape[0]
+    n = U.shape[1]
+    m_total = theta.shape[1]
+    n_blocks = (t_total + LANES - 1) // LANES
+    n_chunks = min(n_blocks, max(1, n_chunks))
+    for ch in prange(n_chunks):
+        S = np.empty((n, n, LANES))
+        yth = np.empty((m_total, LANES))
+        xth = np.empty((m_total, LANES))
+        sgn = np.empty((m_total, LANES))
+        sc = np.empty((n, LANES))
+        acc = np.empty((n, LANES))
+        cs = np.empty((4, LANES))
+        b0 = ch * n_blocks // n_chunks
+        b1 = (ch + 1) * n_blocks // n_chunks
+        for blk in range(b0, b1):
+            t0 = blk * LANES
+            nl = min(LANES, t_total - t0)
+            for i in range(n):
+                for j in range(n):
+                    for l in range(LANES):
+                        if l < nl:
+                            S[i, j, l] = U[t0 + l, i, j]
+                        else:
+                            S[i, j, l] = 1.0 if i == j else 0.0
+            kr = 0
+            kl = m_total - 1
+            if mesh == MESH_CLEMENTS:
+                for i in range(1, n):
+                    if i % 2 == 1:
+                        for j in range(i):
+                            _lanes_col_op_r(S, n - 1 - j, i - 1 - j, yth, xth, sgn, kr, cs)
+                            kr += 1
+                    else:
+                        for j in range(1, i + 1):
+                            _lanes_row_op_r(S, n + j - i - 1, j - 1, n, yth, xth, sgn, kl, cs)
+                            kl -= 1
+            else:
+                for r in range(n - 1, 0, -1):
+                    for c in range(r):
+                        _lanes_col_op_r(S, r, c, yth, xth, sgn, kr, cs)
+                        kr += 1
+            for k in range(m_total):
+                for l in range(LANES):
+                    yth[k, l] = 2.0 * math.atan2(yth[k, l], xth[k, l])
+                    xth[k, l] = math.pi if sgn[k, l] != 0.0 else 0.0
+            for j in range(n):
+                for l in range(LANES):
+                    sc[j, l] = math.pi if S[j, j, l] < 0.0 else 0.0
+            for l in range(nl):
+                e = 0.0
+                for j in range(n):
+                    e = max(e, abs(abs(S[j, j, l]) - 1.0))
+                    for q in range(j + 1, n):
+                        e = max(e, abs(S[j, q, l]))
+                err[t0 + l] = e
+            _lanes_commute_and_physical(yth, xth, sc, modes, kr, acc)
+            for l in range(nl):
+                for k in range(m_total):
+                    theta[t0 + l, k] = yth[k, l]
+                    phi[t0 + l, k] = xth[k, l]
+                for j in range(n):
+                    screen[t0 + l, j] = sc[j, l]
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def reconstruct_lanes(theta, phi, screen, modes, out, n_chunks):
+    """:func:`reconstruct` with LANES tiles per SIMD step (same outputs, bit for bit)."""
+    t_total = theta.shape[0]
+    n = screen.shape[1]
+    m_total = theta.shape[1]
+    n_blocks = (t_total + LANES - 1) // LANES
+    n_chunks = min(n_blocks, max(1, n_chunks))
+    for ch in prange(n_chunks):
+        Sr = np.empty((n, n, LANES))
+        Si = np.empty((n, n, LANES))
+        th = np.empty((m_total, LANES))
+        phr = np.empty((m_total, LANES))
+        sn = np.empty((m_total, LANES))
+        cn = np.empty((m_total, LANES))
+        er_ = np.empty((m_total, LANES))
+        ei_ = np.empty((m_total, LANES))
+        scr = np.empty((n, LANES))
+        acc = np.empty((n, LANES))
+        lo = np.empty(n, dtype=np.int64)
+        hi = np.empty(n, dtype=np.int64)
+        b0 = ch * n_blocks // n_chunks
+        b1 = (ch + 1) * n_blocks // n_chunks
+        for blk in range(b0, b1):
+            t0 = blk * LANES
+            nl = min(LANES, t_total - t0)
+            for k in range(m_total):
+                for l in range(LANES):
+                    th[k, l] = theta[t0 + l, k] if l < nl else 0.0
+                    phr[k, l] = phi[t0 + l, k] if l < nl else 0.0
+            for j in range(n):
+                for l in range(LANES):
+                    scr[j, l] = screen[t0 + l, j] if l < nl else 0.0
+                    acc[j, l] = 0.0
+            # physical -> reduced (as _physical_to_reduced), in place
+            for k in range(m_total):
+                m = modes[k]
+                for l in range(LANES):
+                    a = acc[m, l]
+                    b = acc[m + 1, l]
+                    phr[k, l] = phr[k, l] + a - b
+                    b = b + 0.5 * th[k, l] + HALF_PI
+                    acc[m, l] = b
+                    acc[m + 1, l] = b
+            for j in range(n):
+                for l in range(LANES):
+                    scr[j, l] = scr[j, l] + acc[j, l]
+            # the libm calls, out of the update chain
+            for k in range(m_total):
+                for l in range(LANES):
+                    sn[k, l] = math.sin(0.5 * th[k, l])
+                    cn[k, l] = math.cos(0.5 * th[k, l])
+                    er_[k, l] = math.cos(phr[k, l])
+                    ei_[k, l] = math.sin(phr[k, l])
+            for i in range(n):
+                for j in range(n):
+                    for l in range(LANES):
+                        Sr[i, j, l] = 0.0
+                        Si[i, j, l] = 0.0
+                for l in range(LANES):
+                    Sr[i, i, l] = 1.0
+                lo[i] = i
+                hi[i] = i + 1
+            for k in range(m_total):
+                m = modes[k]
+                a = min(lo[m], lo[m + 1])
+                b = max(hi[m], hi[m + 1])
+                lo[m] = a
+                lo[m + 1] = a
+                hi[m] = b
+                hi[m + 1] = b
+                s_ = sn[k]
+                c_ = cn[k]
+                er = er_[k]
+                ei = ei_[k]
+                for q in range(a, b):
+                    for l in range(LANES):
+                        xr = Sr[m, q, l]
+                        xi = Si[m, q, l]
+                        ur = xr * er[l] - xi * ei[l]
+                        ui = xr * ei[l] + xi * er[l]
+                        vr = Sr[m + 1, q, l]
+                        vi = Si[m + 1, q, l]
+                        Sr[m, q, l] = s_[l] * ur + c_[l] * vr
+                        Si[m, q, l] = s_[l] * ui + c_[l] * vi
+                        Sr[m + 1, q, l] = c_[l] * ur - s_[l] * vr
+                        Si[m + 1, q, l] = c_[l] * ui - s_[l] * vi
+            for l in range(nl):
+                for i in range(n):
+                    er = math.cos(scr[i, l])
+                    ei = math.sin(scr[i, l])
+                    for j in range(n):
+                        xr = Sr[i, j, l]
+                        xi = Si[i, j, l]
+                        out[t0 + l, i, j] = complex(xr * er - xi * ei, xr * ei + xi * er)
+
+
+# --------------------------------------------------------------------------------------------------------
 # mapping helpers
 # --------------------------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)

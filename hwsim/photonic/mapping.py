@@ -126,6 +126,8 @@ def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig) -> Laye
     gains = np.empty(t_total)
     modes, _ = _layout(k, mesh)
     code = K.MESH_CLEMENTS if mesh == "clements" else K.MESH_RECK
+    lanes = k <= K.LANE_MAX_N
+    dec = K.decompose_real_lanes if lanes else K.decompose_real
     buf = np.empty((min(CHUNK_TILES, max(t_total, 1)), k, k))
     for c0 in range(0, t_total, CHUNK_TILES):
         c1 = min(t_total, c0 + CHUNK_TILES)
@@ -142,13 +144,13 @@ def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig) -> Laye
         ph = np.empty((n, m))
         sc = np.empty((n, k))
         err = np.empty(n)
-        K.decompose_real(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n))
+        dec(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n, lanes))
         _check_err(err, name)
         out[:, sl["v_theta"]] = th
         out[:, sl["v_phi"]] = ph
         out[:, sl["v_screen"]] = np.mod(sc - (0.5 * th_att + 0.5 * math.pi), 2 * math.pi)
         out[:, sl["sigma"]] = th_att
-        K.decompose_real(u, modes, code, th, ph, sc, err, _chunks(n))
+        dec(np.ascontiguousarray(u), modes, code, th, ph, sc, err, _chunks(n, lanes))
         _check_err(err, name)
         out[:, sl["u_theta"]] = th
         out[:, sl["u_phi"]] = ph

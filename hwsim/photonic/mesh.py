@@ -70,11 +70,13 @@ class MeshPhases:
         return tuple(self.screen.shape[:-1])
 
 
-def _chunks(t: int) -> int:
-    """Number of tile chunks for the parallel kernels: a few per thread for load balance."""
+def _chunks(t: int, lanes: bool = False) -> int:
+    """Number of tile chunks for the parallel kernels: a few per thread for load balance (a lane kernel's
+    unit of work is a block of ``_kernels.LANES`` tiles)."""
     import numba
 
-    return max(1, min(int(t), 4 * numba.get_num_threads()))
+    units = -(-int(t) // K.LANES) if lanes else int(t)
+    return max(1, min(units, 4 * numba.get_num_threads()))
 
 
 def check_mesh(mesh: str) -> str:
@@ -168,12 +170,15 @@ def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> M
     err = np.zeros(t)
     modes, _ = _layout(n, mesh)
     if t:
+        lanes = n <= K.LANE_MAX_N
         if flat.dtype.kind == "c":
-            K.decompose_complex(np.ascontiguousarray(flat, dtype=np.complex128), modes, _MESH_CODE[mesh],
-                                theta, phi, screen, err, _chunks(t))
+            fn = K.decompose_complex_lanes if lanes else K.decompose_complex
+            fn(np.ascontiguousarray(flat, dtype=np.complex128), modes, _MESH_CODE[mesh], theta, phi, screen, err,
+               _chunks(t, lanes))
         else:
-            K.decompose_real(np.ascontiguousarray(flat, dtype=np.float64), modes, _MESH_CODE[mesh],
-                             theta, phi, screen, err, _chunks(t))
+            fn = K.decompose_real_lanes if lanes else K.decompose_real
+            fn(np.ascontiguousarray(flat, dtype=np.float64), modes, _MESH_CODE[mesh], theta, phi, screen, err,
+               _chunks(t, lanes))
         worst = float(err.max())
         if not worst <= atol:
             i = int(np.argmax(err))
@@ -212,6 +217,8 @@ def reconstruct(phases: MeshPhases) -> np.ndarray:
     out = np.empty((t, n, n), dtype=np.complex128)
     if t:
         modes, _ = _layout(n, phases.mesh)
-        K.reconstruct(np.ascontiguousarray(theta.reshape(t, m)), np.ascontiguousarray(phi.reshape(t, m)),
-                      np.ascontiguousarray(screen.reshape(t, n)), modes, out, _chunks(t))
+        lanes = n <= K.LANE_MAX_N
+        fn = K.reconstruct_lanes if lanes else K.reconstruct
+        fn(np.ascontiguousarray(theta.reshape(t, m)), np.ascontiguousarray(phi.reshape(t, m)),
+           np.ascontiguousarray(screen.reshape(t, n)), modes, out, _chunks(t, lanes))
     return out.reshape(batch + (n, n))

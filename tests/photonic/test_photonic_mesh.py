@@ -171,3 +171,45 @@ def test_reconstruct_bad_shapes():
 def test_reconstruct_nan_phase():
     with pytest.raises(MappingError, match="theta holds NaN"):
         reconstruct(MeshPhases("clements", 2, np.array([np.nan]), np.zeros(1), np.zeros(2)))
+
+
+# ---- lane-batched kernels (LANES tiles per SIMD step) against the per-tile kernels ----------------------------
+def _lane_inputs(n, t, seed):
+    rng = np.random.default_rng(seed)
+    u = haar(n, t, seed)
+    q, _ = np.linalg.qr(rng.standard_normal((t, n, n)))
+    # corner cases: identity, anti-diagonal, sign-flipped permutation, diagonal phases, exact zeros to null
+    specials_c = [np.eye(n), np.eye(n)[::-1], -np.eye(n)[rng.permutation(n)], np.diag(np.exp(1j * rng.uniform(0, 7, n)))]
+    specials_r = [np.eye(n), np.eye(n)[::-1], -np.eye(n)[rng.permutation(n)], np.diag(rng.choice([-1.0, 1.0], n))]
+    for i, s in enumerate(specials_c[:t]):
+        u[i] = s
+    for i, s in enumerate(specials_r[:t]):
+        q[i] = s
+    return u, q
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+@pytest.mark.parametrize("n,t", [(2, 1), (3, 5), (5, 33), (16, 70), (17, 31), (32, 40)])
+def test_lane_kernels_bit_identical_to_per_tile_kernels(mesh, n, t):
+    from hwsim.photonic import _kernels as K
+
+    modes, _ = mesh_layout(n, mesh)
+    code = K.MESH_CLEMENTS if mesh == "clements" else K.MESH_RECK
+    m = n * (n - 1) // 2
+    u, q = _lane_inputs(n, t, seed=n * 1000 + t)
+    for x, ref, lanes in ((u, K.decompose_complex, K.decompose_complex_lanes),
+                          (q, K.decompose_real, K.decompose_real_lanes)):
+        outs = []
+        for fn in (ref, lanes):
+            res = (np.empty((t, m)), np.empty((t, m)), np.empty((t, n)), np.empty(t))
+            fn(x, modes, code, *res, 3)
+            outs.append(res)
+        for a, b in zip(*outs):
+            assert np.array_equal(a, b)
+    rng = np.random.default_rng(t)
+    th, ph, sc = rng.uniform(-7, 7, (t, m)), rng.uniform(-7, 7, (t, m)), rng.uniform(-7, 7, (t, n))
+    a = np.empty((t, n, n), dtype=np.complex128)
+    b = np.empty_like(a)
+    K.reconstruct(th, ph, sc, modes, a, 3)
+    K.reconstruct_lanes(th, ph, sc, modes, b, 3)
+    assert np.array_equal(a, b)
