@@ -39,5 +39,6 @@ def _warmup() -> None:
     y = np.zeros((1, 1))
     K.adc_accumulate(P, 1, 2, 1.0, 255.0, np.ones(2), np.zeros(2, dtype=np.int64), np.ones(2), y)
     K.bitserial_adc(np.ones((1, 2), dtype=np.int64), np.ones((2, 2), dtype=np.float32), 2, 1.0, 255.0, np.ones(2),
-                    np.zeros(2, dtype=np.int64), np.ones(2), y, np.empty((1, 4), dtype=np.float32),
-                    np.empty((1, 16, 4), dtype=np.float32))
+                    np.zeros(2, dtype=np.int64), np.ones(2), y, np.empty((1, 2, 1), dtype=np.uint8),
+                    np.empty((1, 2, 2), dtype=np.int32), np.empty((1, 1, 256, 4), dtype=np.float32),
+                    np.empty((1, 4), dtype=np.float32), np.empty((1, 4)), np.empty((1, 1, 1)))

@@ -104,54 +104,102 @@ def adc_accumulate(P, n, cycles, lsb, maxcode, coef, jidx, cyc_w, y):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, y, scratch, T):
-    """Bit-serial crossbar reads with 1-bit inputs, ADC and shift-add, for one group of rows.
+def bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, y, B, L, T, acc, colacc, yw):
+    """Bit-serial crossbar reads with 1-bit inputs, ADC and shift-add, for one group of rows and a whole batch.
 
     ``X`` (n, rows) holds the unsigned integer inputs of the group's rows; cycle t drives row i when bit t of
-    X[r, i] is 1, and column c reads ``sum_i bit_t(X[r, i]) G[i, c]`` (level units). The read is converted and
-    merged as in :func:`adc_accumulate`. Reads are summed from tables of all 16 subsets of 4 rows ("four
-    Russians"), built per block of columns. ``scratch`` is (n, block) and ``T`` (ceil(rows/4), 16, block)
-    float32 workspace.
+    X[r, i] is 1, and column c reads ``sum_i bit_t(X[r, i]) G[i, c]`` (level units). Each read is converted,
+    ``code = clip(round(read / lsb), 0, maxcode)`` (round half up; ``lsb`` a power of two, as
+    :func:`hwsim.reram.run.adc_params` makes it), and merged digitally:
+    ``y[r, jidx[c]] += code * lsb * coef[c] * cyc_w[t]``.
+
+    A read is a sum of selected rows, so it is summed from tables of all 256 subsets of 8 rows ("four
+    Russians"): one lookup (a contiguous add over a block of columns) replaces up to 8 row adds, all-zero 8-row
+    chunks of an input are skipped, and four lookups share one pass over the accumulator. Columns are cut into
+    blocks of ``T.shape[3]`` (slices of crossbar tiles); the outer ``prange`` runs over ``nw = T.shape[0]``
+    workers, worker w taking blocks w, w + nw, ... with its own preallocated slot: its table ``T[w]`` (rows/8 x
+    256 x block float32, 1 MB for 128 rows and 64 columns, which stays in the core's cache while the whole batch
+    streams through it), accumulators ``acc[w]``, ``colacc[w]`` (codes shift-added over the cycles, so outputs
+    are updated once per column, not once per cycle) and partial outputs ``yw[w]``, summed into ``y`` serially
+    afterwards. Workspace: ``B`` (n, cycles, ceil(rows/8)) uint8 chunk bytes and ``L`` (n, cycles,
+    ceil(rows/8) + 1) int32 lists of nonzero chunks (count first); ``acc`` (nw, block) float32; ``colacc``
+    (nw, block) and ``yw`` (nw, n, outputs) float64. All are overwritten.
     """
     n, nrows = X.shape
     ncols = G.shape[1]
-    nch = (nrows + 3) // 4
-    blk = T.shape[2]
-    for c0 in range(0, ncols, blk):
-        w = min(blk, ncols - c0)
-        for ch in range(nch):
-            for k in range(w):
-                T[ch, 0, k] = 0.0
-            for p in range(1, 16):
-                low = p & (-p)
-                b = 0 if low == 1 else (1 if low == 2 else (2 if low == 4 else 3))
-                i = 4 * ch + b
-                prev = p & (p - 1)
-                if i < nrows:
-                    for k in range(w):
-                        T[ch, p, k] = T[ch, prev, k] + G[i, c0 + k]
-                else:
-                    for k in range(w):
-                        T[ch, p, k] = T[ch, prev, k]
-        for r in prange(n):
-            acc = scratch[r]
-            for t in range(cycles):
+    nch = (nrows + 7) // 8
+    nw, _, _, blk = T.shape
+    nb = (ncols + blk - 1) // blk
+    inv = 1.0 / lsb
+    for r in prange(n):  # bits t of rows 8 ch ... 8 ch + 7 packed into one byte (row 8 ch + b -> bit b)
+        for t in range(cycles):
+            cnt = 0
+            for ch in range(nch):
+                p = 0
+                i0 = 8 * ch
+                for i in range(i0, min(i0 + 8, nrows)):
+                    p |= ((X[r, i] >> t) & 1) << (i - i0)
+                B[r, t, ch] = p
+                if p != 0:
+                    cnt += 1
+                    L[r, t, cnt] = ch
+            L[r, t, 0] = cnt
+    for wk in prange(nw):
+        Tb = T[wk]
+        a = acc[wk]
+        ca = colacc[wk]
+        yv = yw[wk]
+        yv[:, :] = 0.0
+        for cb in range(wk, nb, nw):
+            c0 = cb * blk
+            w = min(blk, ncols - c0)
+            for ch in range(nch):
                 for k in range(w):
-                    acc[k] = 0.0
-                for ch in range(nch):
-                    p = 0
-                    for b in range(4):
-                        i = 4 * ch + b
-                        if i < nrows:
-                            p |= ((X[r, i] >> t) & 1) << b
-                    if p != 0:
+                    Tb[ch, 0, k] = 0.0
+                for p in range(1, 256):
+                    b = 0
+                    while not (p >> b) & 1:
+                        b += 1
+                    i = 8 * ch + b
+                    tp = Tb[ch, p]
+                    tq = Tb[ch, p & (p - 1)]
+                    if i < nrows:
                         for k in range(w):
-                            acc[k] += T[ch, p, k]
-                wt = cyc_w[t] * lsb
+                            tp[k] = tq[k] + G[i, c0 + k]
+                    else:
+                        for k in range(w):
+                            tp[k] = tq[k]
+            for r in range(n):
                 for k in range(w):
-                    code = math.floor(acc[k] / lsb + 0.5)
-                    if code < 0.0:
-                        code = 0.0
-                    elif code > maxcode:
-                        code = maxcode
-                    y[r, jidx[c0 + k]] += code * wt * coef[c0 + k]
+                    ca[k] = 0.0
+                for t in range(cycles):
+                    bt = B[r, t]
+                    lt = L[r, t]
+                    cnt = lt[0]
+                    for k in range(w):
+                        a[k] = 0.0
+                    j = 1
+                    while j + 3 <= cnt:  # four lookups per pass over the accumulator
+                        t0 = Tb[lt[j], bt[lt[j]]]
+                        t1 = Tb[lt[j + 1], bt[lt[j + 1]]]
+                        t2 = Tb[lt[j + 2], bt[lt[j + 2]]]
+                        t3 = Tb[lt[j + 3], bt[lt[j + 3]]]
+                        for k in range(w):
+                            a[k] += (t0[k] + t1[k]) + (t2[k] + t3[k])
+                        j += 4
+                    while j <= cnt:
+                        t0 = Tb[lt[j], bt[lt[j]]]
+                        for k in range(w):
+                            a[k] += t0[k]
+                        j += 1
+                    wt = cyc_w[t]
+                    for k in range(w):
+                        code = math.floor(a[k] * inv + 0.5)
+                        code = min(max(code, 0.0), maxcode)
+                        ca[k] += code * wt
+                for k in range(w):
+                    yv[r, jidx[c0 + k]] += ca[k] * lsb * coef[c0 + k]
+    for wk in range(nw):
+        for r in range(n):
+            for j in range(y.shape[1]):
+                y[r, j] += yw[wk, r, j]

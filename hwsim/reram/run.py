@@ -29,12 +29,18 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import numba
 import numpy as np
 
 from ..errors import DataError, MappingError
 from . import _kernels as K
 from .config import ReramConfig
 from .mapping import LayerMapping, ReramMapping, compact_layout, ou_layout, quantize_matrix, zero_levels
+
+
+BITSERIAL_BLOCK = 64
+"""Columns per block of the bit-serial kernel: its table (rows/8 x 256 x block float32, 1 MB for 128 rows) stays
+in a core's L2 cache while the batch streams through it."""
 
 
 def physical_levels(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -194,6 +200,19 @@ class LayerEngine:
         else:  # pragma: no cover - config validation forbids it
             raise MappingError(f"unknown mapping mode {mode!r}")
 
+    def _workspace(self, n: int, nrows: int) -> dict:
+        """Scratch arrays of the bit-serial kernel, kept between batches (fresh pages cost page faults); flat
+        buffers cut into C-contiguous arrays per group of rows."""
+        nw, nch, blk, cyc = numba.get_num_threads(), (nrows + 7) // 8, BITSERIAL_BLOCK, self.cfg.cycles_per_mvm
+        key = (n, nch, nw)
+        if getattr(self, "_ws_key", None) != key:
+            self._ws = {"B": np.empty(n * cyc * nch, dtype=np.uint8), "L": np.empty(n * cyc * (nch + 1), dtype=np.int32),
+                        "T": np.empty(nw * nch * 256 * blk, dtype=np.float32),
+                        "acc": np.empty((nw, blk), dtype=np.float32), "colacc": np.empty((nw, blk)),
+                        "yw": np.empty((nw, n, self.out_f))}
+            self._ws_key = key
+        return self._ws
+
     def _quantize_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         imax = 2 ** self.cfg.precision.input_bits - 1
         sx = x.max(axis=1) / imax
@@ -223,12 +242,15 @@ class LayerEngine:
         y = np.zeros((n, self.out_f))
         xf = xq.astype(np.float64)
         if db == 1:  # table-driven numba kernel (1-bit inputs)
-            blk = 256
-            scratch = np.empty((n, blk), dtype=np.float32)
+            blk, nw = BITSERIAL_BLOCK, numba.get_num_threads()
+            ws = self._workspace(n, max(G.shape[0] for _, G, _, _ in self.blocks))
             for rows, G, coef, jidx in self.blocks:
-                T = np.empty(((G.shape[0] + 3) // 4, 16, blk), dtype=np.float32)
+                nch = (G.shape[0] + 7) // 8
+                B = ws["B"][:n * cycles * nch].reshape(n, cycles, nch)
+                L = ws["L"][:n * cycles * (nch + 1)].reshape(n, cycles, nch + 1)
+                T = ws["T"][:nw * nch * 256 * blk].reshape(nw, nch, 256, blk)
                 K.bitserial_adc(np.ascontiguousarray(xq[:, rows]), G, cycles, self.lsb, self.maxcode, coef, jidx,
-                                cyc_w, y, scratch, T)
+                                cyc_w, y, B, L, T, ws["acc"], ws["colacc"], ws["yw"])
         else:
             for rows, G, coef, jidx in self.blocks:
                 P = D[:, rows] @ G

@@ -68,9 +68,10 @@ def test_adc_accumulate_matches_oracle(lsb, maxcode, rng):
                                rtol=1e-12, atol=1e-9)
 
 
-@pytest.mark.parametrize("nrows,ncols,blk", [(1, 1, 4), (5, 7, 4), (13, 300, 256), (128, 20, 8)])
+@pytest.mark.parametrize("nrows,ncols,blk", [(1, 1, 4), (5, 7, 4), (13, 300, 256), (128, 20, 8), (9, 65, 64), (300, 130, 64)])
 @pytest.mark.parametrize("lsb,maxcode", [(1.0, 1023.0), (2.0, 255.0), (8.0, 3.0)])
-def test_bitserial_adc_matches_oracle(nrows, ncols, blk, lsb, maxcode, rng):
+@pytest.mark.parametrize("nw", [1, 3])
+def test_bitserial_adc_matches_oracle(nrows, ncols, blk, lsb, maxcode, nw, rng):
     n, cycles, out_f = 6, 5, 3
     X = rng.integers(0, 2 ** cycles, (n, nrows))
     X[0] = 0  # an all-zero input vector
@@ -79,7 +80,9 @@ def test_bitserial_adc_matches_oracle(nrows, ncols, blk, lsb, maxcode, rng):
     jidx = rng.integers(0, out_f, ncols)
     cyc_w = 2.0 ** np.arange(cycles)
     y = np.zeros((n, out_f))
-    K.bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, y, np.empty((n, blk), dtype=np.float32),
-                    np.empty(((nrows + 3) // 4, 16, blk), dtype=np.float32))
+    nch = (nrows + 7) // 8
+    K.bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, y, np.empty((n, cycles, nch), dtype=np.uint8),
+                    np.empty((n, cycles, nch + 1), dtype=np.int32), np.empty((nw, nch, 256, blk), dtype=np.float32),
+                    np.empty((nw, blk), dtype=np.float32), np.empty((nw, blk)), np.empty((nw, n, out_f)))
     np.testing.assert_allclose(y, ref.bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, out_f),
                                rtol=1e-6, atol=1e-6)
