@@ -24,13 +24,17 @@ theta/2 + pi/2 is folded into the V screen just before them, so no extra heater 
 of this layout is a heater; a phase of 0 is a heater that is off.
 
 Tiles are processed in chunks (SVD + two batched decompositions per chunk), and only phases are kept, so
-VGG-16 (about 540k tiles at K = 16) maps within a few GB.
+VGG-16 (about 540k tiles at K = 16) maps within a few GB. The decompositions of a chunk run on a worker thread
+while the caller's thread gathers and SVDs the next chunk (LAPACK's batched SVD is serial; the numba kernels
+release the GIL), at most two chunks queued.
 """
 from __future__ import annotations
 
 import math
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -112,53 +116,94 @@ class PhotonicMapping:
         return int(sum(l.tiles for l in self.layers))
 
 
-def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig) -> LayerMapping:
+class _Pipeline:
+    """One worker thread that decomposes SVD factors while the caller's thread gathers and SVDs the next chunk.
+
+    LAPACK's batched SVD (numpy) runs serially; the decomposition kernels are numba ``nogil``, so the two
+    overlap. At most ``depth`` chunks are queued, which bounds the transient U, S, V^T memory.
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self.depth = depth
+        self.pending: deque[Future] = deque()
+        self.ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hwsim-photonic-map")
+
+    def submit(self, fn, *args) -> Future:
+        while len(self.pending) >= self.depth:
+            self.pending.popleft().result()
+        fut = self.ex.submit(fn, *args)
+        self.pending.append(fut)
+        return fut
+
+    def close(self, cancel: bool) -> None:
+        self.ex.shutdown(wait=True, cancel_futures=cancel)
+
+
+def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray, s: np.ndarray, vt: np.ndarray,
+                  out: np.ndarray, gains: np.ndarray) -> None:
+    """Decompose one chunk's SVD factors into its rows of the phase table (``out``) and ``gains``."""
+    m = k * (k - 1) // 2
+    n = u.shape[0]
+    sl = phase_slices(k)
+    lanes = k <= K.LANE_MAX_N
+    dec = K.decompose_real_lanes if lanes else K.decompose_real
+    g = s[:, 0]
+    gains[:] = g
+    ratio = np.clip(s / g[:, None], 0.0, 1.0)
+    th_att = 2.0 * np.arcsin(ratio)
+    th = np.empty((n, m))
+    ph = np.empty((n, m))
+    sc = np.empty((n, k))
+    err = np.empty(n)
+    dec(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n, lanes))
+    _check_err(err, name)
+    out[:, sl["v_theta"]] = th
+    out[:, sl["v_phi"]] = ph
+    vs = np.mod(sc - (0.5 * th_att + 0.5 * math.pi), 2 * math.pi)
+    # np.mod can return exactly 2*pi for tiny negative inputs: fold it to 0 (every other phase is already in
+    # [0, 2*pi): the kernels wrap, theta and the attenuators lie in [0, pi])
+    vs[vs >= 2 * math.pi] = 0.0
+    out[:, sl["v_screen"]] = vs
+    out[:, sl["sigma"]] = th_att
+    dec(np.ascontiguousarray(u), modes, code, th, ph, sc, err, _chunks(n, lanes))
+    _check_err(err, name)
+    out[:, sl["u_theta"]] = th
+    out[:, sl["u_phi"]] = ph
+    out[:, sl["u_screen"]] = sc
+
+
+def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig,
+               pipe: _Pipeline) -> Callable[[], LayerMapping]:
+    """Gather and SVD the layer's tiles chunk by chunk, queue their decompositions on ``pipe``; returns a
+    function that waits for them and builds the LayerMapping."""
     k = cfg.mesh.tile
     mesh = cfg.mesh.mesh
-    m = k * (k - 1) // 2
     nz = K.tile_nonzero(w, k)
     tr, tc = np.nonzero(nz)
     tr = tr.astype(np.int64)
     tc = tc.astype(np.int64)
     t_total = tr.shape[0]
-    sl = phase_slices(k)
     phases = np.empty((t_total, phases_per_tile(k)))
     gains = np.empty(t_total)
     modes, _ = _layout(k, mesh)
     code = K.MESH_CLEMENTS if mesh == "clements" else K.MESH_RECK
-    lanes = k <= K.LANE_MAX_N
-    dec = K.decompose_real_lanes if lanes else K.decompose_real
     buf = np.empty((min(CHUNK_TILES, max(t_total, 1)), k, k))
+    futures = []
     for c0 in range(0, t_total, CHUNK_TILES):
         c1 = min(t_total, c0 + CHUNK_TILES)
-        n = c1 - c0
-        B = buf[:n]
+        B = buf[:c1 - c0]
         K.gather_tiles(w, k, tr[c0:c1], tc[c0:c1], B)
-        u, s, vt = np.linalg.svd(B)
-        g = s[:, 0]
-        gains[c0:c1] = g
-        ratio = np.clip(s / g[:, None], 0.0, 1.0)
-        th_att = 2.0 * np.arcsin(ratio)
-        out = phases[c0:c1]
-        th = np.empty((n, m))
-        ph = np.empty((n, m))
-        sc = np.empty((n, k))
-        err = np.empty(n)
-        dec(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n, lanes))
-        _check_err(err, name)
-        out[:, sl["v_theta"]] = th
-        out[:, sl["v_phi"]] = ph
-        out[:, sl["v_screen"]] = np.mod(sc - (0.5 * th_att + 0.5 * math.pi), 2 * math.pi)
-        out[:, sl["sigma"]] = th_att
-        dec(np.ascontiguousarray(u), modes, code, th, ph, sc, err, _chunks(n, lanes))
-        _check_err(err, name)
-        out[:, sl["u_theta"]] = th
-        out[:, sl["u_phi"]] = ph
-        out[:, sl["u_screen"]] = sc
-    # np.mod can return exactly 2*pi for tiny negative inputs: fold it to 0
-    phases[phases >= 2 * math.pi] = 0.0
-    return LayerMapping(name, (int(w.shape[0]), int(w.shape[1])), int(mvms), k, mesh, (int(nz.shape[0]), int(nz.shape[1])),
-                        tr, tc, phases, gains)
+        u, s, vt = np.linalg.svd(B)  # new arrays: buf is free again for the next chunk
+        futures.append(pipe.submit(_finish_chunk, name, k, code, modes, u, s, vt, phases[c0:c1], gains[c0:c1]))
+    shape = (int(w.shape[0]), int(w.shape[1]))
+    grid = (int(nz.shape[0]), int(nz.shape[1]))
+
+    def finish() -> LayerMapping:
+        for f in futures:
+            f.result()
+        return LayerMapping(name, shape, int(mvms), k, mesh, grid, tr, tc, phases, gains)
+
+    return finish
 
 
 def _check_err(err: np.ndarray, name: str) -> None:
@@ -177,8 +222,20 @@ def map(source: Any, config: PhotonicConfig | None = None) -> PhotonicMapping:  
     if not isinstance(cfg, PhotonicConfig):
         raise ConfigError(f"config must be a PhotonicConfig, got {type(cfg).__name__}")
     layers = []
-    for layer in iter_matrix_layers(source):
-        layers.append(_map_layer(layer.name, layer.weight, layer.mvms_per_inference, cfg))
+    pipe = _Pipeline()
+    ok = False
+    try:
+        prev = None  # the previous layer finishes while this one is gathered and SVD'd
+        for layer in iter_matrix_layers(source):
+            fin = _map_layer(layer.name, layer.weight, layer.mvms_per_inference, cfg, pipe)
+            if prev is not None:
+                layers.append(prev())
+            prev = fin
+        if prev is not None:
+            layers.append(prev())
+        ok = True
+    finally:
+        pipe.close(cancel=not ok)
     network = source if hasattr(source, "forward") and hasattr(source, "weighted_layers") else None
     return PhotonicMapping(cfg, tuple(layers), network)
 
