@@ -203,3 +203,109 @@ def bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, y, B, L, T, acc
         for r in range(n):
             for j in range(y.shape[1]):
                 y[r, j] += yw[wk, r, j]
+
+
+@njit(cache=True, nogil=True)
+def _weight_level(v, differential, offset, nslices, bpc):
+    """Sum of the cell levels of a weight's columns (differential: |q| split in slices; offset: q + offset)."""
+    mask = (1 << bpc) - 1
+    u = (v if v > 0 else -v) if differential else v + offset
+    tot = 0
+    for s in range(nslices):
+        tot += (u >> (bpc * s)) & mask
+    return tot
+
+
+@njit(cache=True, nogil=True)
+def compact_scan(q, strips, strip_len, R, cpw, cpa, C, differential, offset, nslices, bpc):
+    """Counts of the 'compact' layout (see :func:`hwsim.reram.mapping.compact_layout`).
+
+    ``strips`` (n_strips, outputs per strip) holds each strip's outputs in increasing order, ``strip_len`` how
+    many are used. In each strip the inputs with a nonzero weight are packed, in index order, R per crossbar.
+    Two passes over the strip's rows of ``q``: mark and rank the nonzero rows, then mark the converted outputs
+    of every tile and sum the cell levels. Returns (tiles, driven rows, converted outputs, cell levels of the
+    driven rows, most conversions of any ADC).
+    """
+    out_f, in_f = q.shape
+    wps = strips.shape[1]
+    zero_wl = _weight_level(0, differential, offset, nslices, bpc)
+    rank = np.full(in_f, -1, dtype=np.int64)
+    max_tiles = (in_f + R - 1) // R
+    conv = np.zeros((max_tiles, wps), dtype=np.uint8)
+    n_adc = (C + cpa - 1) // cpa
+    adc = np.zeros(n_adc, dtype=np.int64)
+    tiles = rows_tot = conv_outs = levels = max_conv = 0
+    for s in range(strips.shape[0]):
+        ns = strip_len[s]
+        for jl in range(ns):
+            j = strips[s, jl]
+            for i in range(in_f):
+                if q[j, i] != 0:
+                    rank[i] = 0
+        nr = 0
+        for i in range(in_f):
+            if rank[i] == 0:
+                rank[i] = nr + 1  # 1-based while ranking, so that 0 still means "marked"
+                nr += 1
+        ntile = (nr + R - 1) // R
+        for t in range(ntile):
+            for jl in range(ns):
+                conv[t, jl] = 0
+        for jl in range(ns):
+            j = strips[s, jl]
+            for i in range(in_f):
+                v = q[j, i]
+                if v != 0:
+                    conv[(rank[i] - 1) // R, jl] = 1
+                    levels += _weight_level(v, differential, offset, nslices, bpc) - zero_wl
+        for t in range(ntile):
+            rows_t = min(R, nr - t * R)
+            tiles += 1
+            rows_tot += rows_t
+            levels += ns * rows_t * zero_wl
+            for a in range(n_adc):
+                adc[a] = 0
+            for jl in range(ns):
+                if conv[t, jl]:
+                    conv_outs += 1
+                    for c in range(jl * cpw, jl * cpw + cpw):
+                        adc[c // cpa] += 1
+            for a in range(n_adc):
+                if adc[a] > max_conv:
+                    max_conv = adc[a]
+        for i in range(in_f):
+            rank[i] = -1
+    return tiles, rows_tot, conv_outs, levels, max_conv
+
+
+@njit(cache=True, nogil=True)
+def ou_scan(q, our, ouc, cpw, nslices, bpc, differential, offset, off_lv, nonzero, levels):
+    """One pass over q (out, in) for the operation-unit grid (row blocks of ``our`` inputs x ``ouc`` physical
+    columns): ``nonzero[rb, cb] = 1`` when an output with a column in cb has a nonzero weight in rb;
+    ``levels[rb, cb]`` accumulates the cell levels of the nonzero weights there minus the levels a zero weight
+    holds (``off_lv``, offset mode; the zero-weight baseline is added by the caller)."""
+    mask = (1 << bpc) - 1
+    for j in range(q.shape[0]):
+        kbase = j * cpw
+        cb0 = kbase // ouc
+        cb1 = (kbase + cpw - 1) // ouc
+        for i in range(q.shape[1]):
+            v = q[j, i]
+            if v == 0:
+                continue
+            rb = i // our
+            for cb in range(cb0, cb1 + 1):
+                nonzero[rb, cb] = 1
+            if differential:
+                mag = v if v > 0 else -v
+                sc = 0 if v > 0 else 1
+                for s in range(nslices):
+                    lv = (mag >> (bpc * s)) & mask
+                    if lv != 0:
+                        levels[rb, (kbase + 2 * s + sc) // ouc] += lv
+            else:
+                u = v + offset
+                for s in range(nslices):
+                    d = ((u >> (bpc * s)) & mask) - off_lv[s]
+                    if d != 0:
+                        levels[rb, (kbase + s) // ouc] += d

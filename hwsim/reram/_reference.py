@@ -75,3 +75,60 @@ def bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, out_f):
     D = np.concatenate([((X >> t) & 1) for t in range(cycles)], axis=0).astype(np.float64)
     P = D @ G.astype(np.float64)
     return adc_accumulate(P, n, cycles, lsb, maxcode, coef, jidx, cyc_w, out_f)
+
+
+def compact_scan(q, cfg):
+    """Oracle of the kernel (via :func:`hwsim.reram.mapping.compact_layout`): (tiles, driven rows, converted
+    outputs, cell levels of the driven rows, most conversions of any ADC)."""
+    from .mapping import _adc_max_conversions, compact_layout, weight_levels
+
+    C, cpw = cfg.cols, cfg.columns_per_weight
+    nz = q != 0
+    wl = weight_levels(q, cfg)
+    tiles = rows_tot = conv_outs = levels = max_conv = 0
+    for outs, chunks in compact_layout(q, cfg):
+        nzs, wls = nz[outs], wl[outs]
+        for rows in chunks:
+            tiles += 1
+            rows_tot += len(rows)
+            conv_out = nzs[:, rows].any(axis=1)
+            conv_outs += int(conv_out.sum())
+            levels += int(wls[:, rows].sum())
+            phys = np.zeros(C, dtype=bool)
+            phys[:len(outs) * cpw] = np.repeat(conv_out, cpw)
+            max_conv = max(max_conv, int(_adc_max_conversions(phys[None, :], cfg.adc.cols_per_adc)[0]))
+    return tiles, rows_tot, conv_outs, levels, max_conv
+
+
+def ou_grid(q, cfg):
+    """Oracle of :func:`hwsim.reram.mapping.ou_grid` (kernel ``ou_scan``): (nonzero, levels) of the OU grid."""
+    out_f, in_f = q.shape
+    cpw = cfg.columns_per_weight
+    our, ouc = cfg.mapping.ou_rows, cfg.mapping.ou_cols
+    n_rb, n_cb = -(-in_f // our), -(-(out_f * cpw) // ouc)
+    ncols = out_f * cpw
+    nzT = np.zeros((n_rb * our, out_f), dtype=bool)
+    nzT[:in_f] = (q != 0).T
+    A = nzT.reshape(n_rb, our, out_f).any(axis=1)  # (n_rb, out): output has a nonzero in the row block
+    cb = np.arange(n_cb)
+    j_lo = (cb * ouc) // cpw
+    j_hi = np.minimum(out_f - 1, ((cb + 1) * ouc - 1) // cpw)
+    cs = np.concatenate([np.zeros((n_rb, 1), dtype=np.int64), np.cumsum(A, axis=1, dtype=np.int64)], axis=1)
+    nonzero = (cs[:, j_hi + 1] - cs[:, j_lo]) > 0
+    bpc, mask = cfg.crossbar.bits_per_cell, (1 << cfg.crossbar.bits_per_cell) - 1
+    phys_lv = np.zeros((n_rb, n_cb * ouc), dtype=np.int64)
+    qT = np.zeros((n_rb * our, out_f), dtype=np.int64)
+    qT[:in_f] = q.T
+    diff = cfg.precision.signed == "differential"
+    u = np.abs(qT) if diff else qT + cfg.offset_value
+    if not diff:
+        u[in_f:] = 0  # padding rows hold no cells
+    for s in range(cfg.slices):
+        sl = ((u >> (bpc * s)) & mask).reshape(n_rb, our, out_f)
+        if diff:
+            pos = (qT > 0).reshape(n_rb, our, out_f)
+            phys_lv[:, 2 * s:ncols:cpw] = np.where(pos, sl, 0).sum(axis=1)
+            phys_lv[:, 2 * s + 1:ncols:cpw] = np.where(~pos, sl, 0).sum(axis=1)
+        else:
+            phys_lv[:, s:ncols:cpw] = sl.sum(axis=1)
+    return nonzero, phys_lv.reshape(n_rb, n_cb, ouc).sum(axis=2)

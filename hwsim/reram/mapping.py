@@ -276,32 +276,35 @@ def compact_layout(q: np.ndarray, cfg: ReramConfig) -> list[tuple[np.ndarray, li
     return strips
 
 
+def compact_strips(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The strips of :func:`compact_layout` as arrays: (n_strips, outputs per strip) outputs, increasing within a
+    strip (padded with -1), and the number used in each strip."""
+    wps = cfg.cols // cfg.columns_per_weight
+    nnz_out = np.count_nonzero(q, axis=1)
+    order = np.argsort(-nnz_out, kind="stable")
+    order = order[nnz_out[order] > 0]
+    n_s = _cdiv(len(order), wps)
+    strips = np.full((n_s, wps), -1, dtype=np.int64)
+    strips.ravel()[:len(order)] = order
+    strips = np.sort(np.where(strips < 0, np.iinfo(np.int64).max, strips), axis=1)
+    strips[strips == np.iinfo(np.int64).max] = -1
+    lens = np.minimum(wps, len(order) - np.arange(n_s) * wps).astype(np.int64)
+    return strips, lens
+
+
 def _counts_compact(cfg: ReramConfig, q: np.ndarray) -> tuple[dict[str, int], float, int, int]:
     cyc, ib, C, cpw = cfg.cycles_per_mvm, cfg.precision.input_bits, cfg.cols, cfg.columns_per_weight
     out_f, in_f = q.shape
-    nz = q != 0
-    wl = weight_levels(q, cfg)
-    tiles = rows_tot = conv = outputs = levels = 0
-    max_conv = 0
-    n_out_kept = 0
-    for outs, chunks in compact_layout(q, cfg):
-        n_out_kept += len(outs)
-        nzs, wls = nz[outs], wl[outs]
-        for rows in chunks:
-            tiles += 1
-            rows_tot += len(rows)
-            conv_out = nzs[:, rows].any(axis=1)
-            conv += int(conv_out.sum()) * cpw
-            outputs += int(conv_out.sum())
-            levels += int(wls[:, rows].sum())
-            phys = np.zeros(C, dtype=bool)
-            phys[:len(outs) * cpw] = np.repeat(conv_out, cpw)
-            max_conv = max(max_conv, int(_adc_max_conversions(phys[None, :], cfg.adc.cols_per_adc)[0]))
+    strips, lens = compact_strips(q, cfg)
+    tiles, rows_tot, conv_outs, levels, max_conv = K.compact_scan(
+        q, strips, lens, cfg.rows, cpw, cfg.adc.cols_per_adc, C, cfg.precision.signed == "differential",
+        cfg.offset_value, cfg.slices, cfg.crossbar.bits_per_cell)
+    n_out_kept = int(lens.sum())
     idx_bits = rows_tot * _ilog2(in_f) + n_out_kept * _ilog2(out_f)
     c = {"tiles_active": tiles, "crossbar_reads": tiles * cyc, "row_activations": rows_tot * cyc,
-         "adc_conversions": conv * cyc, "cells_driven": rows_tot * C * cyc, "levels_driven": levels * cyc,
-         "input_bits": rows_tot * ib, "output_bits": outputs * ib, "index_bits_read": idx_bits}
-    c["shift_adds"] = c["adc_conversions"] + (outputs if cfg.precision.signed == "offset" else 0)
+         "adc_conversions": conv_outs * cpw * cyc, "cells_driven": rows_tot * C * cyc, "levels_driven": levels * cyc,
+         "input_bits": rows_tot * ib, "output_bits": conv_outs * ib, "index_bits_read": idx_bits}
+    c["shift_adds"] = c["adc_conversions"] + (conv_outs if cfg.precision.signed == "offset" else 0)
     return _finish_counts(cfg, c), (_read_time(cfg, max_conv) if tiles else 0.0), tiles, idx_bits
 
 
@@ -319,38 +322,34 @@ class OuLayout:
     strip_max_ous: np.ndarray  # (column tiles,) most OUs any crossbar of the strip activates per cycle
 
 
+def ou_grid(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(nonzero, levels) of the OU grid (row blocks, OU columns): an OU is nonzero when an output with a column in
+    it has a nonzero weight in its row block; levels sum the cell levels of its cells (padding excluded)."""
+    out_f, in_f = q.shape
+    our, ouc, cpw = cfg.mapping.ou_rows, cfg.mapping.ou_cols, cfg.columns_per_weight
+    n_rb, n_cb = _cdiv(in_f, our), _cdiv(out_f * cpw, ouc)
+    nonzero = np.zeros((n_rb, n_cb), dtype=np.uint8)
+    levels = np.zeros((n_rb, n_cb), dtype=np.int64)
+    diff = cfg.precision.signed == "differential"
+    off_lv = zero_levels(cfg)
+    K.ou_scan(np.ascontiguousarray(q), our, ouc, cpw, cfg.slices, cfg.crossbar.bits_per_cell, diff,
+              cfg.offset_value, off_lv, nonzero, levels)
+    if not diff:  # zero-weight baseline: every cell of the block's rows holds its slice's zero level
+        col_zero = np.zeros(n_cb * ouc, dtype=np.int64)
+        col_zero[:out_f * cpw] = np.tile(off_lv, out_f)
+        rows_in_block = np.minimum(our, in_f - np.arange(n_rb) * our)
+        levels += rows_in_block[:, None] * col_zero.reshape(n_cb, ouc).sum(axis=1)[None, :]
+    return nonzero.astype(bool), levels
+
+
 def ou_layout(q: np.ndarray, cfg: ReramConfig) -> OuLayout:
     out_f, in_f = q.shape
     R, C, cpw = cfg.rows, cfg.cols, cfg.columns_per_weight
     our, ouc = cfg.mapping.ou_rows, cfg.mapping.ou_cols
     n_rb, n_cb = _cdiv(in_f, our), _cdiv(out_f * cpw, ouc)
     ncols = out_f * cpw
-    nzT = np.zeros((n_rb * our, out_f), dtype=bool)
-    nzT[:in_f] = (q != 0).T
-    A = nzT.reshape(n_rb, our, out_f).any(axis=1)  # (n_rb, out): output has a nonzero in the row block
     cb = np.arange(n_cb)
-    j_lo = (cb * ouc) // cpw
-    j_hi = np.minimum(out_f - 1, ((cb + 1) * ouc - 1) // cpw)
-    cs = np.concatenate([np.zeros((n_rb, 1), dtype=np.int64), np.cumsum(A, axis=1, dtype=np.int64)], axis=1)
-    nonzero = (cs[:, j_hi + 1] - cs[:, j_lo]) > 0
-    # level sums per OU: per slice, per (row block, physical column)
-    bpc, mask = cfg.crossbar.bits_per_cell, (1 << cfg.crossbar.bits_per_cell) - 1
-    phys_lv = np.zeros((n_rb, n_cb * ouc), dtype=np.int64)
-    qT = np.zeros((n_rb * our, out_f), dtype=np.int64)
-    qT[:in_f] = q.T
-    diff = cfg.precision.signed == "differential"
-    u = np.abs(qT) if diff else qT + cfg.offset_value
-    if not diff:
-        u[in_f:] = 0  # padding rows hold no cells
-    for s in range(cfg.slices):
-        sl = ((u >> (bpc * s)) & mask).reshape(n_rb, our, out_f)
-        if diff:
-            pos = (qT > 0).reshape(n_rb, our, out_f)
-            phys_lv[:, 2 * s:ncols:cpw] = np.where(pos, sl, 0).sum(axis=1)
-            phys_lv[:, 2 * s + 1:ncols:cpw] = np.where(~pos, sl, 0).sum(axis=1)
-        else:
-            phys_lv[:, s:ncols:cpw] = sl.sum(axis=1)
-    levels = phys_lv.reshape(n_rb, n_cb, ouc).sum(axis=2)
+    nonzero, levels = ou_grid(q, cfg)
     rows_in_block = np.minimum(our, in_f - np.arange(n_rb) * our)
     cols_in_block = np.minimum(ouc, ncols - cb * ouc)
     # placement per column strip (C / ouc OU columns)

@@ -86,3 +86,38 @@ def test_bitserial_adc_matches_oracle(nrows, ncols, blk, lsb, maxcode, nw, rng):
                     np.empty((nw, blk), dtype=np.float32), np.empty((nw, blk)), np.empty((nw, n, out_f)))
     np.testing.assert_allclose(y, ref.bitserial_adc(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, out_f),
                                rtol=1e-6, atol=1e-6)
+
+
+def _sparse_q(shape, sparsity, rng, qmax=127):
+    q = rng.integers(-qmax, qmax + 1, shape).astype(np.int32)
+    q[rng.random(shape) < sparsity] = 0
+    if shape[0] > 2:
+        q[1] = 0  # an all-zero output
+    if shape[1] > 3:
+        q[:, 2] = 0  # an all-zero input
+    return q
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (17, 130), (40, 9), (70, 300)])
+@pytest.mark.parametrize("sparsity", [0.0, 0.6, 0.97, 1.0])
+@pytest.mark.parametrize("preset,dims", [("isaac", (8, 16)), ("neurosim", (4, 8)), ("default", (128, 128)),
+                                         ("default", (8, 8)), ("isaac", (128, 128))])
+def test_compact_and_ou_scans_match_oracles(shape, sparsity, preset, dims, rng):
+    from dataclasses import replace
+    from hwsim.reram.config import MappingConfig
+    from hwsim.reram.mapping import compact_strips, ou_grid
+
+    cfg = rr.get_preset(preset)
+    cfg = replace(cfg, crossbar=replace(cfg.crossbar, rows=dims[0], cols=dims[1]),
+                  mapping=MappingConfig(mode="ou", ou_rows=min(4, dims[0]), ou_cols=min(4, dims[1])))
+    q = _sparse_q(shape, sparsity, rng, 2 ** (cfg.precision.weight_bits - 1) - 1)
+    nz, lev = ou_grid(q, cfg)
+    enz, elev = ref.ou_grid(q, cfg)
+    np.testing.assert_array_equal(nz, enz)
+    np.testing.assert_array_equal(lev, elev)
+    if cfg.columns_per_weight <= cfg.cols:
+        strips, lens = compact_strips(q, cfg)
+        got = K.compact_scan(q, strips, lens, cfg.rows, cfg.columns_per_weight, cfg.adc.cols_per_adc, cfg.cols,
+                             cfg.precision.signed == "differential", cfg.offset_value, cfg.slices,
+                             cfg.crossbar.bits_per_cell)
+        assert tuple(int(v) for v in got) == ref.compact_scan(q, cfg)
