@@ -22,7 +22,8 @@ Structures (``structure=``), all in the (out, in) coordinates of a layer's weigh
 
 Group scores are the mean score of the group's still-kept weights times their fraction (i.e. the sum of
 kept scores over the group size). Groups are pruned in ascending score order (stable: ties broken by
-position) until at least the target number of weights is pruned, so structured selection may overshoot
+position; single weights use an O(n) partial selection whose ties at the threshold are broken
+deterministically but not by position) until at least the target number of weights is pruned, so structured selection may overshoot
 the target by less than one group. Every layer keeps at least one group, so no layer is ever disconnected
 (layer collapse, Tanaka et al., NeurIPS 2020), which also keeps the achieved sparsity below 1.
 """
@@ -161,6 +162,8 @@ def select(scores: Sequence[np.ndarray], sparsity: Optional[Sparsity] = None, *,
             raise ConfigError(f"got {len(targets)} sparsities for {len(sc)} layers")
     else:
         targets = [check_sparsity(sparsity)] * len(sc)
+    if structure == "unstructured":
+        return _select_unstructured(sc, old, targets, scope)
     blocks = _blocks_for(structure, shapes, block, tile)
 
     # groups: per layer, group score, kept count, size; the best group of each layer is never a candidate
@@ -199,6 +202,38 @@ def select(scores: Sequence[np.ndarray], sparsity: Optional[Sparsity] = None, *,
             prune_groups[li] = chosen[off:off + len(p[1])]
             off += len(p[1])
     return [mk & ~pg[gid] for mk, pg, (gid, *_rest) in zip(old, prune_groups, per_layer)]
+
+
+def _select_unstructured(sc: list[np.ndarray], old: list[np.ndarray], targets: list[float], scope: str
+                         ) -> list[np.ndarray]:
+    """Fast path for single weights: O(n) partial selection (ties at the threshold broken deterministically)."""
+    keys = []
+    for s, mk in zip(sc, old):
+        k = np.where(mk, s, np.inf).ravel()
+        if mk.any():  # layer-collapse guard: the best kept weight is never a candidate
+            k[int(np.argmax(np.where(mk, s, -np.inf).ravel()))] = np.inf
+        keys.append(k)
+    out = [mk.copy() for mk in old]
+    if scope == "layer":
+        for li, (k, mk) in enumerate(zip(keys, old)):
+            need = min(int(np.floor(targets[li] * mk.size + 1e-9)) - int(mk.size - mk.sum()),
+                       int(np.isfinite(k).sum()))
+            if need > 0:
+                idx = np.argpartition(k, need - 1)[:need]
+                out[li].ravel()[idx] = False
+        return out
+    total = sum(int(mk.size) for mk in old)
+    already = total - sum(int(mk.sum()) for mk in old)
+    allk = np.concatenate(keys)
+    need = min(int(np.floor(targets[0] * total + 1e-9)) - already, int(np.isfinite(allk).sum()))
+    if need > 0:
+        idx = np.argpartition(allk, need - 1)[:need]
+        off = 0
+        for li, mk in enumerate(old):
+            sel = idx[(idx >= off) & (idx < off + mk.size)] - off
+            out[li].ravel()[sel] = False
+            off += mk.size
+    return out
 
 
 def _choose(gscore: np.ndarray, kept: np.ndarray, eligible: np.ndarray, need: int) -> np.ndarray:
