@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--phase-steps", type=int, default=150, dest="phase_steps")
     ap.add_argument("--phase-lr", type=float, default=2e-3, dest="phase_lr")
     ap.add_argument("--phase-batch", type=int, default=256, dest="phase_batch")
+    ap.add_argument("--iterative", action="store_true",
+                    help="prune the --fractions one after the other (each of the heaters still on), fine-tuning "
+                         "the phases after each stage")
     ap.add_argument("--stage-a", help="reuse a stage-A weights .npz instead of optimizing")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="prune_photonic")
@@ -92,7 +95,26 @@ def main(argv: list[str] | None = None) -> None:
     xtr, ytr = train
     grads = pp.network_phase_gradients(m_a, (xtr, ytr), n_samples=5000) if "sensitivity" in a.criteria else None
     live_a = int(sum(int(np.count_nonzero(l.phases)) for l in m_a.layers))
-    for crit in a.criteria:
+    for crit in a.criteria if a.iterative else []:
+        t1 = time.perf_counter()
+
+        def record(i, mp, crit=crit):
+            acc1, held1 = photonic.accuracy(mp, xt, yt), photonic.accuracy(mp, xh, yh)
+            p1 = photonic.cost(mp).total.static_power_w
+            live = int(sum(int(np.count_nonzero(l.phases)) for l in mp.layers))
+            row = {"criterion": crit, "stage": i + 1, "phase_fraction": a.fractions[i], "heaters_on": live,
+                   "heaters_on_stage_a": live_a, "phases_pruned_of_dense": 1 - live / res["dense_phases"],
+                   "power_saved_finetuned": 1 - p1 / p_dense, "test_accuracy_finetuned": acc1,
+                   "loss_pt_finetuned": 100 * (dense_acc - acc1), "heldout_accuracy_finetuned": held1,
+                   "heldout_loss_pt_finetuned": 100 * (res["dense_heldout_accuracy_photonic"] - held1),
+                   "seconds": time.perf_counter() - t1}
+            res["rows"].append(row)
+            print(f"{crit:>12} stage {i + 1}: heaters on {live}, power saved {100 * row['power_saved_finetuned']:.2f}% "
+                  f"test acc {100 * acc1:.2f}% held-out {100 * held1:.2f}%  ({row['seconds']:.0f} s)", flush=True)
+
+        pp.iterative_phase_pruning(m_a, (xtr, ytr), fractions=a.fractions, criterion=crit, steps=a.phase_steps,
+                                   lr=a.phase_lr, batch_size=a.phase_batch, seed=a.seed, callback=record)
+    for crit in [] if a.iterative else a.criteria:
         for f in a.fractions:
             t1 = time.perf_counter()
             masks = pp.select_phases(m_a, f, crit, grads)
@@ -133,8 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     for i, crit in enumerate(a.criteria):
         rows = [r for r in res["rows"] if r["criterion"] == crit]
         c = f"C{i}"
-        ax.plot([100 * r["power_saved_pruned"] for r in rows], [100 * r["test_accuracy_pruned"] for r in rows],
-                ls=":", marker="o", ms=3, color=c, label=f"{crit}: phases pruned")
+        if not a.iterative:
+            ax.plot([100 * r["power_saved_pruned"] for r in rows], [100 * r["test_accuracy_pruned"] for r in rows],
+                    ls=":", marker="o", ms=3, color=c, label=f"{crit}: phases pruned")
         ax.plot([100 * r["power_saved_finetuned"] for r in rows], [100 * r["test_accuracy_finetuned"] for r in rows],
                 ls="-", marker="o", ms=4, color=c, label=f"{crit}: + phase fine-tuning")
     ax.axhline(100 * dense_acc - 1, color="gray", ls="--", lw=0.8, label="dense - 1 pt")

@@ -314,3 +314,30 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
     new_layers = tuple(dataclasses.replace(lm, phases=p, gains=g, reference_phases=lm.reference)
                        for lm, p, g in zip(mapping.layers, phases, gains))
     return dataclasses.replace(mapping, layers=new_layers)
+
+
+def iterative_phase_pruning(mapping: Any, train_data: Any, *, fractions: Sequence[float] = (0.2, 0.2, 0.2),
+                            criterion: str = "power", steps: int = 150, lr: float = 2e-3, batch_size: int = 256,
+                            seed: int | np.random.Generator = 0, grad_samples: int = 2000,
+                            callback: Any = None) -> list[Any]:
+    """Alternate phase pruning and phase fine-tuning through the meshes; returns the mapping after each stage.
+
+    Stage i switches off ``fractions[i]`` of the heaters still on (ranked by ``criterion``; sensitivity
+    gradients are recomputed on ``grad_samples`` training samples at each stage), then trains the remaining
+    phases and gains for ``steps`` minibatches. ``callback(stage, mapping)`` is called after each stage.
+    """
+    if criterion not in PHASE_CRITERIA:
+        raise ConfigError(f"unknown phase criterion {criterion!r}; choose one of {', '.join(PHASE_CRITERIA)}")
+    from hwsim.photonic import prune_phases
+
+    rng = np.random.default_rng(seed)
+    out = []
+    m = mapping
+    for i, f in enumerate(fractions):
+        grads = network_phase_gradients(m, train_data, n_samples=grad_samples) if criterion == "sensitivity" else None
+        m = prune_phases(m, select_phases(m, f, criterion, grads))
+        m = finetune_phases(m, train_data, epochs=10**6, lr=lr, batch_size=batch_size, seed=rng, max_steps=steps)
+        out.append(m)
+        if callback is not None:
+            callback(i, m)
+    return out

@@ -174,3 +174,23 @@ def test_finetune_phases_mislabelled_data():
     m = photonic.map(net, PhotonicConfig(mesh=MeshConfig(tile=4)))
     with pytest.raises(DataError, match="labels must lie in"):
         pp.finetune_phases(m, (np.zeros((2, 8)), np.array([0, 9])))
+
+
+def test_iterative_phase_pruning_switches_off_more_heaters_each_stage():
+    net, (x, y) = make_mlp((8, 8, 4)), blobs(256)
+    m = photonic.map(net, PhotonicConfig(mesh=MeshConfig(tile=4)))
+    on0 = sum(int(np.count_nonzero(l.phases)) for l in m.layers)
+    seen = []
+    stages = pp.iterative_phase_pruning(m, (x, y), fractions=(0.25, 0.25), criterion="sensitivity", steps=5,
+                                        batch_size=32, callback=lambda i, mp: seen.append(i))
+    on = [sum(int(np.count_nonzero(l.phases)) for l in s.layers) for s in stages]
+    assert seen == [0, 1]
+    assert on[0] <= on0 - int(0.25 * on0) and on[1] <= on[0] - int(0.25 * on[0])
+    p = [photonic.cost(s).total.static_power_w for s in stages]
+    assert p[1] < p[0] < photonic.cost(m).total.static_power_w
+
+
+def test_iterative_phase_pruning_unknown_criterion():
+    m = photonic.map(make_mlp((8, 8, 4)), PhotonicConfig(mesh=MeshConfig(tile=4)))
+    with pytest.raises(ConfigError, match="unknown phase criterion"):
+        pp.iterative_phase_pruning(m, blobs(8), criterion="random")
