@@ -46,3 +46,5 @@ def _warmup() -> None:
     K.compact_scan(qi, np.array([[0, 1]], dtype=np.int64), np.array([2], dtype=np.int64), 2, 2, 2, 4, True, 8, 2, 2)
     K.ou_scan(qi, 2, 2, 2, 2, 2, True, 8, np.zeros(2, dtype=np.int64), np.zeros((1, 2), dtype=np.uint8),
               np.zeros((1, 2), dtype=np.int64))
+    K.varwidth_strips(qi, np.array([1, 0], dtype=np.int64), 2, 2, np.full((2, 2), -1, dtype=np.int64),
+                      np.zeros(2, dtype=np.int64))

@@ -309,3 +309,40 @@ def ou_scan(q, our, ouc, cpw, nslices, bpc, differential, offset, off_lv, nonzer
                     d = ((u >> (bpc * s)) & mask) - off_lv[s]
                     if d != 0:
                         levels[rb, (kbase + s) // ouc] += d
+
+
+@njit(cache=True, nogil=True)
+def varwidth_strips(q, order, wps, R, strips, lens):
+    """Greedy variable-width strips for the 'compact' layout.
+
+    Walking the outputs in ``order``, a strip takes the next k <= ``wps`` outputs, for the k that minimises
+    crossbars per output, ceil(u_k / R) / k, where u_k is the number of inputs with a nonzero weight among them
+    (ties: the larger k). Writes the strips' outputs (increasing within a strip) to ``strips`` (rows,
+    ``wps``) and their sizes to ``lens``; returns the number of strips.
+    """
+    in_f = q.shape[1]
+    mark = np.zeros(in_f, dtype=np.uint8)
+    n = order.shape[0]
+    p = 0
+    ns = 0
+    while p < n:
+        u = 0
+        best_t = 0
+        best_k = 0
+        for k in range(1, min(wps, n - p) + 1):
+            j = order[p + k - 1]
+            for i in range(in_f):
+                if q[j, i] != 0 and mark[i] == 0:
+                    mark[i] = 1
+                    u += 1
+            t = (u + R - 1) // R
+            if best_k == 0 or t * best_k <= best_t * k:
+                best_t = t
+                best_k = k
+        strips[ns, :best_k] = np.sort(order[p:p + best_k])
+        lens[ns] = best_k
+        ns += 1
+        for i in range(in_f):
+            mark[i] = 0
+        p += best_k
+    return ns

@@ -173,6 +173,30 @@ def test_aligned_block_sparsity_frees_tiles():
     assert lm.footprint_tiles == 160 and lm.tiles == 16
 
 
+@pytest.mark.parametrize("preset,shape,compact_min,ou_min", [
+    ("default", (512, 1024), 0.12, 0.25), ("default", (2048, 512), 0.08, 0.20), ("isaac", (256, 4608), 0.15, 0.30),
+    ("neurosim", (512, 1024), 0.30, 0.05), ("neurosim", (1024, 256), 0.24, 0.0)])
+def test_random_90_percent_sparsity_physics_in_numbers(preset, shape, compact_min, ou_min):
+    """Random unstructured 90% sparsity. A crossbar holds R x k weights (k = C / cpw outputs: 16 at 2 bits/cell and
+    8-bit weights, 9 for NeuroSim's 1-bit cells); it is empty with probability 0.9^(R k) ~ 1e-94, so skip_empty
+    frees nothing. 'compact' keeps, per strip of k outputs, only the inputs with a nonzero weight there: a fraction
+    1 - 0.9^k of them (81% for k = 16, 61% for k = 9), and fewer outputs per strip only raise crossbars per output,
+    so no strip packing can free more than f = 1 - in / (R ceil(in / R)) (1 - 0.9^k) of the tiles (18.5% and 38.7%
+    when R divides in). The heuristic gets within rounding of that limit; the limit itself is statistics of random
+    supports, which only structured (crossbar-aligned) pruning escapes (test_aligned_block_sparsity_frees_tiles).
+    'ou' skips empty 8x8 OUs (p = 0.9^8 = 43% for one output of 8 columns) and packs the rest."""
+    cfg = rr.get_preset(preset)
+    w = _random_sparse(shape, 0.9)
+    t = {m: rr.map([w], rr.resolve_config(preset, mapping=m)).layers[0].tiles for m in rr.MAPPING_MODES}
+    out_f, in_f = shape
+    k = cfg.cols // cfg.columns_per_weight
+    limit = 1 - in_f / (cfg.rows * math.ceil(in_f / cfg.rows)) * (1 - 0.9 ** k)
+    freed = {m: 1 - t[m] / t["dense"] for m in t}
+    assert t["skip_empty"] == t["dense"]
+    assert compact_min <= freed["compact"] <= limit + 0.01
+    assert freed["ou"] >= ou_min
+
+
 @pytest.mark.parametrize("mode", ["skip_empty", "compact", "ou"])
 def test_static_power_proportional_to_allocated_tiles(mode):
     cfg = rr.resolve_config("default", mapping=mode)
@@ -213,7 +237,9 @@ def test_zeroing_whole_tiles_never_increases_energy_or_latency(seed, mode, prese
     w2[np.unravel_index(np.argmax(np.abs(w)), w.shape)] = w.flat[np.argmax(np.abs(w))]  # keep the scale
     a, b = rr.cost(rr.map([w], cfg)), rr.cost(rr.map([w2], cfg))
     assert b.total.energy_j <= a.total.energy_j * (1 + 1e-12)
-    assert b.total.latency_s <= a.total.latency_s * (1 + 1e-12)
+    if mode != "ou":  # 'ou' packs the nonzero OUs of a strip into fewer crossbars, read one after another, when
+        # that frees crossbars: zeroing tiles can enable it and trade latency for tiles (test_ou_packing_frees_tiles)
+        assert b.total.latency_s <= a.total.latency_s * (1 + 1e-12)
     assert b.total.tiles <= a.total.tiles
 
 
