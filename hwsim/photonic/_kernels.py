@@ -460,12 +460,92 @@ def reconstruct(theta, phi, screen, modes, out, n_chunks):
 # and the O(n) two-row updates are too short to vectorize well. The kernels below run the *same arithmetic* on
 # LANES tiles at once, scratch laid out (row, col, lane), so each scalar step of the algorithm becomes one SIMD
 # instruction over tiles (the mode pattern of a mesh is the same for every tile). Degenerate branches become
-# selects, and the libm calls (atan2, sin, cos) are moved out of the dependent chain into flat loops. Results
-# are bit-identical to the per-tile kernels (same IEEE operations in the same order, no fastmath), which the
-# tests check. Used for n <= LANE_MAX_N, where the (n, n, LANES) scratch stays in L1/L2. error_model="numpy":
+# selects, and atan2 / sin / cos are moved out of the dependent chain into flat lane loops and computed by the
+# branch-free _atan2v / _sincos below (vectorized; libm's are scalar calls). The updates are the same IEEE
+# operations in the same order as the per-tile kernels (no fastmath); only the trigonometry of the complex
+# kernels differs, by a few ulp, which the tests bound. decompose_real_lanes (the mapper's kernel) keeps libm's
+# atan2 and is bit-identical to decompose_real. (LANES = 32: with 8 the lane loops are fully unrolled and, numba running no SLP
+# vectorizer, stay scalar.) Used for n <= LANE_MAX_N, where the (n, n, LANES) scratch stays in L1/L2. error_model="numpy":
 # a division by zero in the branch a select discards gives inf instead of raising (and keeps loops vectorizable).
 LANES = 32
 LANE_MAX_N = 32
+
+
+# Branch-free atan2 / sincos (Cephes atan.c, sin.c: rational / polynomial on a reduced range, ~1 ulp), written
+# with selects only so that the lane loops that call them vectorize; libm's versions are scalar calls. Compared
+# with math.atan2 / math.sin / math.cos in the tests (a few ulp). _sincos is accurate for |x| <= SINCOS_MAX_ARG;
+# the callers fall back to libm for a block holding a larger argument.
+_AT_P0 = -8.750608600031904122785e-1
+_AT_P1 = -1.615753718733365076637e1
+_AT_P2 = -7.500855792314704667340e1
+_AT_P3 = -1.228866684490136173410e2
+_AT_P4 = -6.485021904942025371773e1
+_AT_Q0 = 2.485846490142306297962e1
+_AT_Q1 = 1.650270098316988542046e2
+_AT_Q2 = 4.328810604912902668951e2
+_AT_Q3 = 4.853903996359136964868e2
+_AT_Q4 = 1.945506571482613964425e2
+_T3P8 = 2.41421356237309504880
+_MOREBITS = 6.123233995736765886130e-17
+_PIO4 = 0.25 * math.pi
+_SC_S0 = 1.58962301576546568060e-10
+_SC_S1 = -2.50507477628578072866e-8
+_SC_S2 = 2.75573136213857245213e-6
+_SC_S3 = -1.98412698295895385996e-4
+_SC_S4 = 8.33333333332211858878e-3
+_SC_S5 = -1.66666666666666307295e-1
+_SC_C0 = -1.13585365213876817300e-11
+_SC_C1 = 2.08757008419747316778e-9
+_SC_C2 = -2.75573141792967388112e-7
+_SC_C3 = 2.48015872888517045348e-5
+_SC_C4 = -1.38888888888730564116e-3
+_SC_C5 = 4.16666666666665929218e-2
+_DP1 = 7.85398125648498535156e-1
+_DP2 = 3.77489470793079817668e-8
+_DP3 = 2.69515142907905952645e-15
+_FOPI = 1.27323954473516268615
+SINCOS_MAX_ARG = 1.0e6
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _atan2v(y, x):
+    """atan2(y, x) in [-pi, pi], IEEE signed zeros as libm (atan2(-0, 1) = -0, atan2(+-0, -1) = +-pi)."""
+    ay = abs(y)
+    ax = abs(x)
+    t = ay / ax  # inf for ax == 0 (-> pi/2), nan for 0/0 (-> 0 below)
+    big = t > _T3P8
+    mid = t > 0.66
+    xr = -1.0 / t if big else ((t - 1.0) / (t + 1.0) if mid else t)
+    base = HALF_PI if big else (_PIO4 if mid else 0.0)
+    corr = _MOREBITS if big else (0.5 * _MOREBITS if mid else 0.0)
+    z = xr * xr
+    num = (((_AT_P0 * z + _AT_P1) * z + _AT_P2) * z + _AT_P3) * z + _AT_P4
+    den = ((((z + _AT_Q0) * z + _AT_Q1) * z + _AT_Q2) * z + _AT_Q3) * z + _AT_Q4
+    r = z * num / den
+    a = base + ((xr * r + xr) + corr)
+    a = 0.0 if ay == 0.0 else a
+    a = math.pi - a if math.copysign(1.0, x) < 0.0 else a
+    return math.copysign(a, y)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sincos(x):
+    """(sin x, cos x) for |x| <= SINCOS_MAX_ARG (Cody-Waite reduction by pi/4 in three parts)."""
+    ax = abs(x)
+    y = math.floor(ax * _FOPI)
+    y = y + (y - 2.0 * math.floor(0.5 * y))  # round odd octants up: y even
+    z = ((ax - y * _DP1) - y * _DP2) - y * _DP3
+    zz = z * z
+    ps = z + z * (zz * (((((_SC_S0 * zz + _SC_S1) * zz + _SC_S2) * zz + _SC_S3) * zz + _SC_S4) * zz + _SC_S5))
+    pc = 1.0 - 0.5 * zz + zz * zz * (((((_SC_C0 * zz + _SC_C1) * zz + _SC_C2) * zz + _SC_C3) * zz + _SC_C4) * zz + _SC_C5)
+    j = y - 8.0 * math.floor(0.125 * y)  # 0, 2, 4 or 6
+    swap = j == 2.0 or j == 6.0
+    sv = pc if swap else ps
+    cv = ps if swap else pc
+    sv = -sv if j >= 4.0 else sv
+    cv = -cv if (j == 2.0 or j == 4.0) else cv
+    sv = -sv if x < 0.0 else sv
+    return sv, cv
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -647,11 +727,11 @@ def decompose_complex_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
             # the libm calls, out of the dependent chain
             for k in range(m_total):
                 for l in range(LANES):
-                    yth[k, l] = 2.0 * math.atan2(yth[k, l], xth[k, l])
-                    yph[k, l] = _wrap(math.atan2(yph[k, l], xph[k, l]))
+                    yth[k, l] = 2.0 * _atan2v(yth[k, l], xth[k, l])
+                    yph[k, l] = _wrap(_atan2v(yph[k, l], xph[k, l]))
             for j in range(n):
                 for l in range(LANES):
-                    sc[j, l] = math.atan2(Si[j, j, l], Sr[j, j, l])
+                    sc[j, l] = _atan2v(Si[j, j, l], Sr[j, j, l])
             for l in range(nl):
                 e = 0.0
                 for j in range(n):
@@ -781,6 +861,9 @@ def decompose_real_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
                         kr += 1
             for k in range(m_total):
                 for l in range(LANES):
+                    # libm here (not _atan2v): the real path is what map() uses, and its phases stay
+                    # bit-identical to the per-tile kernel; an ulp of difference can move a phase that is zero
+                    # up to rounding across the 0 / 2*pi wrap, i.e. change a heater's power by 2 P_pi.
                     yth[k, l] = 2.0 * math.atan2(yth[k, l], xth[k, l])
                     xth[k, l] = math.pi if sgn[k, l] != 0.0 else 0.0
             for j in range(n):
@@ -850,12 +933,25 @@ def reconstruct_lanes(theta, phi, screen, modes, out, n_chunks):
                 for l in range(LANES):
                     scr[j, l] = scr[j, l] + acc[j, l]
             # the libm calls, out of the update chain
+            bad = 0
             for k in range(m_total):
                 for l in range(LANES):
-                    sn[k, l] = math.sin(0.5 * th[k, l])
-                    cn[k, l] = math.cos(0.5 * th[k, l])
-                    er_[k, l] = math.cos(phr[k, l])
-                    ei_[k, l] = math.sin(phr[k, l])
+                    h = 0.5 * th[k, l]
+                    p = phr[k, l]
+                    sv, cv = _sincos(h)
+                    sn[k, l] = sv
+                    cn[k, l] = cv
+                    sv, cv = _sincos(p)
+                    er_[k, l] = cv
+                    ei_[k, l] = sv
+                    bad += 0 if (abs(h) <= SINCOS_MAX_ARG and abs(p) <= SINCOS_MAX_ARG) else 1
+            if bad:  # huge (or non-finite) phases: libm's full range reduction
+                for k in range(m_total):
+                    for l in range(LANES):
+                        sn[k, l] = math.sin(0.5 * th[k, l])
+                        cn[k, l] = math.cos(0.5 * th[k, l])
+                        er_[k, l] = math.cos(phr[k, l])
+                        ei_[k, l] = math.sin(phr[k, l])
             for i in range(n):
                 for j in range(n):
                     for l in range(LANES):
