@@ -75,3 +75,22 @@ def test_prune_cli_shape_only_model(tmp_path, capsys):
 def test_prune_cli_unknown_criterion(tmp_path):
     with pytest.raises(SystemExit):
         prune_cli.main(["prune", "--model", "lenet-300-100", "--criterion", "lottery", "--out", str(tmp_path / "x.npz")])
+
+
+def test_prune_cli_hardware_aware_budget(tmp_path, capsys, have_data):
+    out = tmp_path / "hw.npz"
+    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--hardware", "reram", "--metric", "tiles",
+                         "--budget", "120", "--finetune-epochs", "0", "--train-limit", "6000", "--out", str(out),
+                         "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["tiles"] <= 120 and res["report"]["total"]["tiles"] == res["tiles"]
+    assert res["baseline_tiles"] == 155
+
+
+def test_prune_cli_val_split_test_needs_full_test_set(tmp_path, capsys, have_data):
+    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--hardware", "reram", "--accuracy-floor", "0.8",
+                         "--val-split", "test", "--limit", "100", "--train-limit", "500", "--out",
+                         str(tmp_path / "x.npz")])
+    assert rc == 2
+    assert "needs more than 5000 test images" in capsys.readouterr().err
