@@ -43,8 +43,9 @@ def _warmup() -> None:
                     np.empty((1, 2, 2), dtype=np.int32), np.empty((1, 1, 256, 4), dtype=np.float32),
                     np.empty((1, 4), dtype=np.float32), np.empty((1, 4)), np.empty((1, 1, 1)))
     qi = np.array([[1, 0], [0, -2]], dtype=np.int32)
-    K.compact_scan(qi, np.array([[0, 1]], dtype=np.int64), np.array([2], dtype=np.int64), 2, 2, 2, 4, True, 8, 2, 2)
+    ip, ix, vv = np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64), np.array([1, -2], dtype=np.int64)
+    K.csr_fill(qi, ip, ix.copy(), vv.copy())
+    K.compact_scan(ip, ix, vv, 2, np.array([[0, 1]], dtype=np.int64), np.array([2], dtype=np.int64), 2, 2, 2, 4, True,
+                   8, 2, 2)
     K.ou_scan(qi, 2, 2, 2, 2, 2, True, 8, np.zeros(2, dtype=np.int64), np.zeros((1, 2), dtype=np.uint8),
               np.zeros((1, 2), dtype=np.int64))
-    K.varwidth_strips(qi, np.array([1, 0], dtype=np.int64), 2, 2, np.full((2, 2), -1, dtype=np.int64),
-                      np.zeros(2, dtype=np.int64))

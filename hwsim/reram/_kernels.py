@@ -217,16 +217,31 @@ def _weight_level(v, differential, offset, nslices, bpc):
 
 
 @njit(cache=True, nogil=True)
-def compact_scan(q, strips, strip_len, R, cpw, cpa, C, differential, offset, nslices, bpc):
-    """Counts of the 'compact' layout (see :func:`hwsim.reram.mapping.compact_layout`).
+def csr_fill(q, indptr, indices, values):
+    """Compressed sparse rows of q (out, in): the nonzero inputs of output j (increasing) and their values at
+    ``indptr[j]:indptr[j + 1]`` (``indptr`` from the nonzero counts per output)."""
+    for j in range(q.shape[0]):
+        p = indptr[j]
+        for i in range(q.shape[1]):
+            v = q[j, i]
+            if v != 0:
+                indices[p] = i
+                values[p] = v
+                p += 1
+
+
+@njit(cache=True, nogil=True)
+def compact_scan(indptr, indices, values, in_f, strips, strip_len, R, cpw, cpa, C, differential, offset, nslices,
+                 bpc):
+    """Counts of the 'compact' layout (see :func:`hwsim.reram.mapping.compact_layout`), from the compressed
+    sparse rows of the quantized weights (:func:`csr_fill`).
 
     ``strips`` (n_strips, outputs per strip) holds each strip's outputs in increasing order, ``strip_len`` how
     many are used. In each strip the inputs with a nonzero weight are packed, in index order, R per crossbar.
-    Two passes over the strip's rows of ``q``: mark and rank the nonzero rows, then mark the converted outputs
-    of every tile and sum the cell levels. Returns (tiles, driven rows, converted outputs, cell levels of the
-    driven rows, most conversions of any ADC).
+    Two passes over the strip's nonzeros: mark and rank the nonzero rows, then mark the converted outputs of
+    every tile and sum the cell levels. Returns (tiles, driven rows, converted outputs, cell levels of the driven
+    rows, most conversions of any ADC).
     """
-    out_f, in_f = q.shape
     wps = strips.shape[1]
     zero_wl = _weight_level(0, differential, offset, nslices, bpc)
     rank = np.full(in_f, -1, dtype=np.int64)
@@ -239,9 +254,8 @@ def compact_scan(q, strips, strip_len, R, cpw, cpa, C, differential, offset, nsl
         ns = strip_len[s]
         for jl in range(ns):
             j = strips[s, jl]
-            for i in range(in_f):
-                if q[j, i] != 0:
-                    rank[i] = 0
+            for p in range(indptr[j], indptr[j + 1]):
+                rank[indices[p]] = 0
         nr = 0
         for i in range(in_f):
             if rank[i] == 0:
@@ -253,11 +267,9 @@ def compact_scan(q, strips, strip_len, R, cpw, cpa, C, differential, offset, nsl
                 conv[t, jl] = 0
         for jl in range(ns):
             j = strips[s, jl]
-            for i in range(in_f):
-                v = q[j, i]
-                if v != 0:
-                    conv[(rank[i] - 1) // R, jl] = 1
-                    levels += _weight_level(v, differential, offset, nslices, bpc) - zero_wl
+            for p in range(indptr[j], indptr[j + 1]):
+                conv[(rank[indices[p]] - 1) // R, jl] = 1
+                levels += _weight_level(values[p], differential, offset, nslices, bpc) - zero_wl
         for t in range(ntile):
             rows_t = min(R, nr - t * R)
             tiles += 1
@@ -309,40 +321,3 @@ def ou_scan(q, our, ouc, cpw, nslices, bpc, differential, offset, off_lv, nonzer
                     d = ((u >> (bpc * s)) & mask) - off_lv[s]
                     if d != 0:
                         levels[rb, (kbase + s) // ouc] += d
-
-
-@njit(cache=True, nogil=True)
-def varwidth_strips(q, order, wps, R, strips, lens):
-    """Greedy variable-width strips for the 'compact' layout.
-
-    Walking the outputs in ``order``, a strip takes the next k <= ``wps`` outputs, for the k that minimises
-    crossbars per output, ceil(u_k / R) / k, where u_k is the number of inputs with a nonzero weight among them
-    (ties: the larger k). Writes the strips' outputs (increasing within a strip) to ``strips`` (rows,
-    ``wps``) and their sizes to ``lens``; returns the number of strips.
-    """
-    in_f = q.shape[1]
-    mark = np.zeros(in_f, dtype=np.uint8)
-    n = order.shape[0]
-    p = 0
-    ns = 0
-    while p < n:
-        u = 0
-        best_t = 0
-        best_k = 0
-        for k in range(1, min(wps, n - p) + 1):
-            j = order[p + k - 1]
-            for i in range(in_f):
-                if q[j, i] != 0 and mark[i] == 0:
-                    mark[i] = 1
-                    u += 1
-            t = (u + R - 1) // R
-            if best_k == 0 or t * best_k <= best_t * k:
-                best_t = t
-                best_k = k
-        strips[ns, :best_k] = np.sort(order[p:p + best_k])
-        lens[ns] = best_k
-        ns += 1
-        for i in range(in_f):
-            mark[i] = 0
-        p += best_k
-    return ns

@@ -132,20 +132,3 @@ def ou_grid(q, cfg):
         else:
             phys_lv[:, s:ncols:cpw] = sl.sum(axis=1)
     return nonzero, phys_lv.reshape(n_rb, n_cb, ouc).sum(axis=2)
-
-
-def varwidth_strips(q, order, wps, R):
-    """Oracle of the kernel: list of strips (sorted output arrays)."""
-    nz = q != 0
-    strips, p = [], 0
-    while p < len(order):
-        mark = np.zeros(q.shape[1], dtype=bool)
-        best = None
-        for k in range(1, min(wps, len(order) - p) + 1):
-            mark |= nz[order[p + k - 1]]
-            t = -(-int(mark.sum()) // R)
-            if best is None or t * best[1] <= best[0] * k:
-                best = (t, k)
-        strips.append(np.sort(order[p:p + best[1]]))
-        p += best[1]
-    return strips

@@ -17,17 +17,17 @@ Modes:
 * ``skip_empty``: empty tiles are not allocated, empty rows of a tile not driven, empty columns not converted.
 * ``compact``: crossbar-aware compaction (SNrram, Wang et al. DAC 2018; crossbar-aware pruning, Liang et al.
   2018), a row/column permutation (it changes no result of ``run``). Deterministic heuristic: drop all-zero
-  outputs; order the remaining outputs by nonzero count (descending, stable); cut them into strips of at most
+  outputs; order the remaining outputs by nonzero count (descending, stable); cut them into strips of
   k = floor(C / cpw) outputs (weights never straddle crossbars); in each strip gather the inputs that have a
   nonzero weight in the strip (in index order) and pack them R per tile. Tiles = sum over strips of
-  ceil(rows_s / R). Strips are either all of width k (fixed) or grown greedily, each taking the next k' <= k
-  outputs that minimise ceil(rows / R) / k' (variable width: recovers the ceil rounding when few inputs remain);
-  the layer uses whichever needs fewer tiles (fixed on ties). Overhead counted: a ceil(log2 in)-bit input index
-  per packed row and a ceil(log2 out)-bit output index per kept output, stored (area, leakage) and read once per
+  ceil(rows_s / R). Overhead counted: a ceil(log2 in)-bit input index per packed row and a ceil(log2 out)-bit output index per kept output, stored (area, leakage) and read once per
   MVM (energy). If this would not use fewer tiles than ``skip_empty`` the layer keeps the ``skip_empty`` layout, so
   ``compact`` never allocates more tiles than ``skip_empty``. Under random unstructured sparsity p a strip keeps a
   fraction 1 - p^k of the inputs, which bounds what any such packing frees (18.5% at p = 0.9, k = 16; see
-  tests/reram/test_reram_mapping.py::test_random_90_percent_sparsity_physics_in_numbers).
+  tests/reram/test_reram_mapping.py::test_random_90_percent_sparsity_physics_in_numbers). Greedy narrower strips
+  recover part of the ceil rounding for small ``in`` (e.g. 3.5% -> 9% freed for a 2048 x 512 layer) but make the
+  layout jump under small changes of the mask (zeroing whole tiles then can raise tiles or latency), so they are
+  not used.
 * ``ou``: operation units of ou_rows x ou_cols cells (SRE, Yang et al. ISCA 2019). Only OUs holding a nonzero weight
   are activated, one OU per crossbar at a time; each activation drives its rows and converts its columns. Per
   column strip (C columns), nonzero OUs are packed densely into R / ou_rows slots per OU column (SRE's OU
@@ -285,31 +285,36 @@ def _compact_order(q: np.ndarray) -> np.ndarray:
     return order[nnz_out[order] > 0]
 
 
-def _compact_scan(q: np.ndarray, cfg: ReramConfig, strips: np.ndarray, lens: np.ndarray) -> tuple[int, ...]:
+def _csr(q: np.ndarray, nnz_out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compressed sparse rows (indptr, indices, values) of q, from its nonzero counts per output."""
+    indptr = np.zeros(q.shape[0] + 1, dtype=np.int64)
+    np.cumsum(nnz_out, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int64)
+    values = np.empty(int(indptr[-1]), dtype=np.int64)
+    K.csr_fill(q, indptr, indices, values)
+    return indptr, indices, values
+
+
+def _compact_scan(csr, in_f: int, cfg: ReramConfig, strips: np.ndarray, lens: np.ndarray) -> tuple[int, ...]:
     return tuple(int(v) for v in K.compact_scan(
-        q, strips, lens, cfg.rows, cfg.columns_per_weight, cfg.adc.cols_per_adc, cfg.cols,
+        *csr, in_f, strips, lens, cfg.rows, cfg.columns_per_weight, cfg.adc.cols_per_adc, cfg.cols,
         cfg.precision.signed == "differential", cfg.offset_value, cfg.slices, cfg.crossbar.bits_per_cell))
 
 
 def _compact_choice(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    """Strips of the 'compact' layout, (n_strips, outputs per strip) outputs increasing within a strip (padded
-    with -1) and the number used per strip, with their :func:`_kernels.compact_scan` counts: the fixed-width
-    strips, or the greedy variable-width ones when those need fewer crossbars."""
+    """Strips of the 'compact' layout, (n_strips, C / cpw) outputs increasing within a strip (padded with -1) and
+    the number used per strip, with their :func:`_kernels.compact_scan` counts."""
     wps = cfg.cols // cfg.columns_per_weight
     q = np.ascontiguousarray(q)
-    order = _compact_order(q)
+    nnz_out = np.count_nonzero(q, axis=1)
+    order = np.argsort(-nnz_out, kind="stable")
+    order = order[nnz_out[order] > 0]
     n_s = _cdiv(len(order), wps)
     strips = np.full((n_s, wps), -1, dtype=np.int64)
     lens = np.minimum(wps, len(order) - np.arange(n_s) * wps).astype(np.int64)
     for s in range(n_s):
         strips[s, :lens[s]] = np.sort(order[s * wps:s * wps + lens[s]])
-    fixed = _compact_scan(q, cfg, strips, lens)
-    vs = np.full((max(len(order), 1), wps), -1, dtype=np.int64)
-    vl = np.zeros(max(len(order), 1), dtype=np.int64)
-    nv = K.varwidth_strips(q, order, wps, cfg.rows, vs, vl)
-    vs, vl = vs[:nv], vl[:nv]
-    var = _compact_scan(q, cfg, vs, vl)
-    return (vs, vl, var) if var[0] < fixed[0] else (strips, lens, fixed)
+    return strips, lens, _compact_scan(_csr(q, nnz_out), q.shape[1], cfg, strips, lens)
 
 
 def compact_strips(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -450,7 +455,8 @@ def map_layer(layer: MatrixLayer, cfg: ReramConfig) -> LayerMapping:
     else:
         counts, t_read, tiles = _counts_skip(cfg, nat)
         if mode in ("compact", "ou"):
-            q, _ = quantize_matrix(w, cfg)
+            q = np.empty(w.shape, dtype=np.int32)  # the scale is known: no second max|W| pass
+            K.quantize(np.ascontiguousarray(w), 1.0 / scale, qmax, q)
             if mode == "compact" and cfg.columns_per_weight <= cfg.cols:
                 c2, t2, tiles2, ib2 = _counts_compact(cfg, q)
             elif mode == "ou":

@@ -105,7 +105,7 @@ def _sparse_q(shape, sparsity, rng, qmax=127):
 def test_compact_and_ou_scans_match_oracles(shape, sparsity, preset, dims, rng):
     from dataclasses import replace
     from hwsim.reram.config import MappingConfig
-    from hwsim.reram.mapping import compact_strips, ou_grid
+    from hwsim.reram.mapping import _csr, compact_strips, ou_grid
 
     cfg = rr.get_preset(preset)
     cfg = replace(cfg, crossbar=replace(cfg.crossbar, rows=dims[0], cols=dims[1]),
@@ -117,24 +117,8 @@ def test_compact_and_ou_scans_match_oracles(shape, sparsity, preset, dims, rng):
     np.testing.assert_array_equal(lev, elev)
     if cfg.columns_per_weight <= cfg.cols:
         strips, lens = compact_strips(q, cfg)
-        got = K.compact_scan(q, strips, lens, cfg.rows, cfg.columns_per_weight, cfg.adc.cols_per_adc, cfg.cols,
+        csr = _csr(q, np.count_nonzero(q, axis=1))
+        got = K.compact_scan(*csr, q.shape[1], strips, lens, cfg.rows, cfg.columns_per_weight, cfg.adc.cols_per_adc, cfg.cols,
                              cfg.precision.signed == "differential", cfg.offset_value, cfg.slices,
                              cfg.crossbar.bits_per_cell)
         assert tuple(int(v) for v in got) == ref.compact_scan(q, cfg)
-
-
-@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 9), (70, 300), (200, 100)])
-@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9, 1.0])
-@pytest.mark.parametrize("wps,R", [(1, 1), (2, 4), (9, 128), (16, 8)])
-def test_varwidth_strips_match_oracle(shape, sparsity, wps, R, rng):
-    from hwsim.reram.mapping import _compact_order
-
-    q = _sparse_q(shape, sparsity, rng)
-    order = _compact_order(q)
-    strips = np.full((max(len(order), 1), wps), -1, dtype=np.int64)
-    lens = np.zeros(max(len(order), 1), dtype=np.int64)
-    ns = K.varwidth_strips(q, order, wps, R, strips, lens)
-    exp = ref.varwidth_strips(q, order, wps, R)
-    assert ns == len(exp)
-    for s, e in enumerate(exp):
-        np.testing.assert_array_equal(strips[s, :lens[s]], e)

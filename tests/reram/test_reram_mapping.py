@@ -174,15 +174,16 @@ def test_aligned_block_sparsity_frees_tiles():
 
 
 @pytest.mark.parametrize("preset,shape,compact_min,ou_min", [
-    ("default", (512, 1024), 0.12, 0.25), ("default", (2048, 512), 0.08, 0.20), ("isaac", (256, 4608), 0.15, 0.30),
-    ("neurosim", (512, 1024), 0.30, 0.05), ("neurosim", (1024, 256), 0.24, 0.0)])
+    ("default", (512, 1024), 0.12, 0.25), ("default", (2048, 512), 0.03, 0.20), ("isaac", (256, 4608), 0.15, 0.30),
+    ("neurosim", (512, 1024), 0.30, 0.05), ("neurosim", (1000, 784), 0.38, 0.10)])
 def test_random_90_percent_sparsity_physics_in_numbers(preset, shape, compact_min, ou_min):
     """Random unstructured 90% sparsity. A crossbar holds R x k weights (k = C / cpw outputs: 16 at 2 bits/cell and
     8-bit weights, 9 for NeuroSim's 1-bit cells); it is empty with probability 0.9^(R k) ~ 1e-94, so skip_empty
     frees nothing. 'compact' keeps, per strip of k outputs, only the inputs with a nonzero weight there: a fraction
     1 - 0.9^k of them (81% for k = 16, 61% for k = 9), and fewer outputs per strip only raise crossbars per output,
     so no strip packing can free more than f = 1 - in / (R ceil(in / R)) (1 - 0.9^k) of the tiles (18.5% and 38.7%
-    when R divides in). The heuristic gets within rounding of that limit; the limit itself is statistics of random
+    when R divides in). The heuristic gets within the ceil rounding of that limit (which costs most for small in:
+    512 inputs need ceil(417 / 128) = 4 of 4 row tiles per strip); the limit itself is statistics of random
     supports, which only structured (crossbar-aligned) pruning escapes (test_aligned_block_sparsity_frees_tiles).
     'ou' skips empty 8x8 OUs (p = 0.9^8 = 43% for one output of 8 columns) and packs the rest."""
     cfg = rr.get_preset(preset)
@@ -236,11 +237,18 @@ def test_zeroing_whole_tiles_never_increases_energy_or_latency(seed, mode, prese
                 w2[c * bc:(c + 1) * bc, r * cfg.rows:(r + 1) * cfg.rows] = 0
     w2[np.unravel_index(np.argmax(np.abs(w)), w.shape)] = w.flat[np.argmax(np.abs(w))]  # keep the scale
     a, b = rr.cost(rr.map([w], cfg)), rr.cost(rr.map([w2], cfg))
-    assert b.total.energy_j <= a.total.energy_j * (1 + 1e-12)
-    if mode != "ou":  # 'ou' packs the nonzero OUs of a strip into fewer crossbars, read one after another, when
-        # that frees crossbars: zeroing tiles can enable it and trade latency for tiles (test_ou_packing_frees_tiles)
+    if mode in ("dense", "skip_empty"):
+        assert b.total.energy_j <= a.total.energy_j * (1 + 1e-12)
         assert b.total.latency_s <= a.total.latency_s * (1 + 1e-12)
-    assert b.total.tiles <= a.total.tiles
+        assert b.total.tiles <= a.total.tiles
+    else:
+        # 'compact' and 'ou' choose a layout that minimises crossbars (ordering outputs by nonzero count, packing
+        # OUs): zeroing whole tiles can change that choice, so their energy, latency and even tiles are not monotone
+        # (e.g. seed 4268, neurosim, frac 0.5: compact 3 tiles -> skip_empty fallback 4). What is guaranteed: never
+        # more tiles than skip_empty, which is monotone.
+        skip = replace(cfg, mapping=MappingConfig("skip_empty"))
+        sa, sb = rr.map([w], skip).tiles, rr.map([w2], skip).tiles
+        assert a.total.tiles <= sa and b.total.tiles <= sb <= sa
 
 
 def test_modes_never_allocate_more_than_skip_empty_random():
