@@ -185,3 +185,18 @@ def test_lenet_ideal_8bit_within_half_point_of_float(fmnist_test):
     cfg = rr.resolve_config("default", adc_bits=9)  # 8-bit weights and inputs, lossless ADC, no noise
     acc = rr.accuracy(rr.map(net, cfg), x, y, seed=0)
     assert abs(acc - ref) <= 0.005
+
+
+@pytest.mark.parametrize("mode", ["skip_empty", "compact"])
+def test_run_reads_the_mapped_tiles(mode):
+    # run() programs exactly the crossbars the mapper counted (a compact permutation changes no result, tested
+    # above, and no tile count): one read group per allocated tile, driving the counted rows
+    net = small_net(sparsity=0.9)
+    cfg = tiny(mode, rows=8, cols=8, wb=3)
+    m = rr.map(net, cfg)
+    for l, lm in zip(net.weighted_layers(), m.layers):
+        e = LayerEngine(l.effective_weight(), lm, cfg, np.random.default_rng(0), bit_serial=True)
+        assert len(e.groups) == lm.tiles
+        if lm.mode == "compact":
+            assert sum(len(g.rows) for g in e.groups) * cfg.cycles_per_mvm == lm.counts["row_activations"]
+    assert any(lm.mode == "compact" for lm in m.layers) or mode == "skip_empty"
