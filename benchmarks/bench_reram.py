@@ -4,7 +4,7 @@
 
 * map+cost of ResNet-50 shapes (25.5M weights, 90% random pruning) in every mapping mode, beside the floor
   (np.count_nonzero of every layer) and the numpy reference of the mapper kernel (on a subset of layers);
-* run of LeNet-300-100 over the Fashion-MNIST test set (bit-serial path and ideal exact path);
+* run of LeNet-300-100 over the Fashion-MNIST test set (bit-serial path and ideal exact path; target <= 10 s);
 * accuracy vs ADC bits and vs conductance variation sigma;
 * VGG-16 shapes (138M weights) map+cost peak memory (max RSS, in a fresh subprocess).
 """
@@ -120,9 +120,12 @@ def main():
     if a.vgg_child:
         vgg_child()
         return
+    import os
+
     import hwsim
 
     hwsim.warmup()
+    print("load average at start: %.2f %.2f %.2f (shared machine: compare ratios within one run)" % os.getloadavg())
     if a.section in ("mapcost", "all"):
         bench_mapcost(3 if a.quick else 7)
     if a.section in ("run", "all"):
