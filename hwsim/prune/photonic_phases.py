@@ -259,13 +259,15 @@ def network_phase_gradients(mapping: Any, data: Any, batch_size: int = 1000, n_s
 
 
 def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float = 2e-3, batch_size: int = 256,
-                    seed: int | np.random.Generator = 0, train_gains: bool = True, max_steps: Optional[int] = None
-                    ) -> Any:
-    """A new mapping whose unpruned phases (and tile gains) are trained with Adam through the meshes.
+                    seed: int | np.random.Generator = 0, train_gains: bool = True, train_biases: bool = True,
+                    max_steps: Optional[int] = None) -> Any:
+    """A new mapping whose unpruned phases (and tile gains, and the digital biases) are trained with Adam
+    through the meshes.
 
     Phases that are 0 (heaters off, pruned) are frozen at exactly 0; trained phases are wrapped into
     [0, 2pi) after each step, so the heater power of the result is measured by ``hwsim.photonic.cost``.
-    The network's biases are kept as they are.
+    With ``train_biases`` the biases (added electronically after detection) are trained too; the mapping's
+    network is then a copy carrying the new biases (the caller's network is not modified).
     """
     from .criteria import check_data
 
@@ -280,6 +282,7 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
     gains = [lm.gains.copy() for lm in mapping.layers]
     free = [p != 0.0 for p in phases]
     state = [[np.zeros_like(p), np.zeros_like(p), np.zeros_like(g), np.zeros_like(g)] for p, g in zip(phases, gains)]
+    bstate = [[np.zeros_like(l.bias), np.zeros_like(l.bias)] for l in net.weighted_layers()]
     b1, b2, eps = 0.9, 0.999, 1e-8
     t = 0
     steps_per_epoch = max(len(x) // batch_size, 1)
@@ -311,9 +314,21 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
                     var += (1 - b2) * grad * grad
                     param -= lr_t * (mom / (1 - b1 ** t)) / (np.sqrt(var / (1 - b2 ** t)) + eps)
                 p[:] = np.where(fr, np.mod(p, TWO_PI), 0.0)
+            if train_biases:
+                for l, (mom, var) in zip(layers, bstate):
+                    mom *= b1
+                    mom += (1 - b1) * l.grad_bias
+                    var *= b2
+                    var += (1 - b2) * l.grad_bias * l.grad_bias
+                    l.bias -= lr_t * (mom / (1 - b1 ** t)) / (np.sqrt(var / (1 - b2 ** t)) + eps)
     new_layers = tuple(dataclasses.replace(lm, phases=p, gains=g, reference_phases=lm.reference)
                        for lm, p, g in zip(mapping.layers, phases, gains))
-    return dataclasses.replace(mapping, layers=new_layers)
+    network = mapping.network
+    if train_biases:
+        network = mapping.network.copy()
+        for dst, src in zip(network.weighted_layers(), layers):
+            dst.bias = src.bias.astype(dst.bias.dtype)
+    return dataclasses.replace(mapping, layers=new_layers, network=network)
 
 
 def iterative_phase_pruning(mapping: Any, train_data: Any, *, fractions: Sequence[float] = (0.2, 0.2, 0.2),

@@ -194,3 +194,15 @@ def test_iterative_phase_pruning_unknown_criterion():
     m = photonic.map(make_mlp((8, 8, 4)), PhotonicConfig(mesh=MeshConfig(tile=4)))
     with pytest.raises(ConfigError, match="unknown phase criterion"):
         pp.iterative_phase_pruning(m, blobs(8), criterion="random")
+
+
+def test_finetune_phases_bias_training_leaves_callers_network_alone():
+    net, (x, y) = make_mlp((8, 8, 4)), blobs(128)
+    m = photonic.map(net, PhotonicConfig(mesh=MeshConfig(tile=4)))
+    b0 = [l.bias.copy() for l in net.weighted_layers()]
+    tuned = pp.finetune_phases(m, (x, y), epochs=2, lr=5e-3, batch_size=32)
+    for a, l in zip(b0, net.weighted_layers()):
+        np.testing.assert_array_equal(a, l.bias)
+    assert any(not np.array_equal(a, l.bias) for a, l in zip(b0, tuned.network.weighted_layers()))
+    frozen = pp.finetune_phases(m, (x, y), epochs=1, batch_size=32, train_biases=False)
+    assert frozen.network is net
