@@ -77,26 +77,27 @@ def _hook(mapping: PhotonicMapping, seed: Any, noise: NoiseConfig | None):
     return hook
 
 
+def _checked_hook(mapping: PhotonicMapping, seed: Any, noise: NoiseConfig | None, batch_size: Any):
+    if not isinstance(mapping, PhotonicMapping):
+        raise ConfigError(f"expected a PhotonicMapping, got {type(mapping).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return _hook(mapping, seed, noise)
+
+
 def run(mapping: PhotonicMapping, x: np.ndarray, *, seed: Any = None, batch_size: int = 1000,
         noise: NoiseConfig | None = None) -> np.ndarray:
     """Logits of the mapped network on ``x`` evaluated through the hardware (noise from the config unless
     ``noise`` is given; same seed, same result)."""
-    if not isinstance(mapping, PhotonicMapping):
-        raise ConfigError(f"run expects a PhotonicMapping, got {type(mapping).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-    hook = _hook(mapping, seed, noise)
+    hook = _checked_hook(mapping, seed, noise, batch_size)
     return mapping.network.predict(x, matmul=hook, batch_size=batch_size)
 
 
 def accuracy(mapping: PhotonicMapping, x: np.ndarray, y: np.ndarray, *, seed: Any = None,
              noise: NoiseConfig | None = None, batch_size: int = 1000) -> float:
     """Top-1 accuracy (fraction in [0, 1]) of the mapped network evaluated through the hardware."""
-    logits = run(mapping, x, seed=seed, batch_size=batch_size, noise=noise)
-    y = np.asarray(y)
-    if y.shape != (logits.shape[0],):
-        raise DataError(f"labels shape {y.shape} does not match {logits.shape[0]} samples")
-    return float(np.mean(np.argmax(logits, axis=1) == y))
+    hook = _checked_hook(mapping, seed, noise, batch_size)
+    return mapping.network.accuracy(x, y, matmul=hook, batch_size=batch_size)
 
 
 def with_noise(mapping: PhotonicMapping, **changes: Any) -> PhotonicMapping:

@@ -323,8 +323,9 @@ class SystemConfig:
     """System-level modelling choices."""
 
     power_gating: bool = True
-    """Allocated crossbars whose weights are all zero ('dense' mode) are power-gated: no leakage. False makes
-    them leak like the others."""
+    """Crossbars of the dense footprint that a sparse-aware mapping mode leaves unallocated are power-gated: no
+    leakage. False makes the whole dense footprint leak (allocated crossbars always leak, including the all-zero
+    ones that 'dense' mode allocates)."""
     pipeline_layers: bool = True
     """Layers run as an inter-layer pipeline ([ISAAC] Sec. 3): network latency = slowest layer + one MVM of every
     other layer (pipeline fill). False: layers run one after another (sum of layer latencies)."""

@@ -8,8 +8,10 @@ Per layer and inference (n = MVMs per inference, counts per MVM from :mod:`hwsim
 * DAC, ADC, sample-and-hold, shift-add, registers, buffer, bus, router, output unit, index: energy per action x
   count;
 * latency = n * cycles * read time of the slowest crossbar per cycle; layers are pipelined (ISAAC) or sequential;
-* static power = leakage of one crossbar and its periphery x leaking crossbars (allocated ones; with
-  ``power_gating = False`` also the unallocated ones of the dense footprint) + index storage;
+* static power = leakage of one crossbar and its periphery x leaking crossbars + index storage. Allocated
+  crossbars always leak -- in ``dense`` mode that includes all-zero ones, since that mode exploits no sparsity;
+  crossbars a sparse-aware mode does not allocate are power-gated, or, with ``power_gating = False``, leak too
+  (the whole dense footprint is on chip and powered);
 * energy of a component = dynamic + its static power x the layer latency; area = allocated crossbars x area per
   crossbar + index storage.
 """
@@ -72,9 +74,9 @@ def layer_report(lm: LayerMapping, cfg: ReramConfig) -> LayerReport:
     latency = n * lm.mvm_latency_s
     dyn = dynamic_energy_per_mvm(cfg, lm.counts)
     xbar = per_crossbar(cfg)
-    # gated: all-zero crossbars (allocated only in 'dense' mode) do not leak; ungated: the whole dense footprint
-    # (allocated or not) leaks.
-    leaking = lm.tiles - lm.empty_tiles_allocated if cfg.system.power_gating else max(lm.footprint_tiles, lm.tiles)
+    # allocated crossbars leak (in 'dense' mode all-zero ones too: that mode exploits no sparsity); gated: the
+    # crossbars a sparse-aware mode leaves unallocated do not leak; ungated: the whole dense footprint leaks.
+    leaking = lm.tiles if cfg.system.power_gating else max(lm.footprint_tiles, lm.tiles)
     breakdown = {}
     for name in COMPONENTS:
         leak_x, area_x = xbar[name]

@@ -296,21 +296,27 @@ def engines(mapping: ReramMapping, seed: Any = None) -> list[LayerEngine]:
     return [LayerEngine(l.effective_weight(), lm, mapping.config, r) for l, lm, r in zip(layers, mapping.layers, rngs)]
 
 
-def run(mapping: ReramMapping, x: np.ndarray, *, seed: Any = None, batch_size: int = 1000) -> np.ndarray:
-    """Logits of ``x`` computed by the mapped network on the crossbars. Same seed, same result."""
+def _checked_batch(batch_size: Any) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def _hook(mapping: ReramMapping, seed: Any):
     eng = engines(mapping, seed)
-    return mapping.network.predict(x, matmul=lambda i, cols: eng[i](cols), batch_size=int(batch_size))
+    return lambda i, cols: eng[i](cols)
+
+
+def run(mapping: ReramMapping, x: np.ndarray, *, seed: Any = None, batch_size: int = 1000) -> np.ndarray:
+    """Logits of ``x`` computed by the mapped network on the crossbars. Same seed, same result."""
+    bs = _checked_batch(batch_size)
+    hook = _hook(mapping, seed)  # raises MappingError for shape-only mappings
+    return mapping.network.predict(x, matmul=hook, batch_size=bs)
 
 
 def accuracy(mapping: ReramMapping, x: np.ndarray, y: np.ndarray, *, seed: Any = None,
              batch_size: int = 1000) -> float:
     """Top-1 accuracy of the mapped network on the crossbars."""
-    y = np.asarray(y)
-    if y.shape != (len(x),):
-        raise DataError(f"labels shape {y.shape} does not match {len(x)} inputs")
-    if len(x) == 0:
-        raise DataError("cannot compute accuracy on an empty data set")
-    logits = run(mapping, x, seed=seed, batch_size=batch_size)
-    return float(np.mean(logits.argmax(axis=1) == y))
+    bs = _checked_batch(batch_size)
+    hook = _hook(mapping, seed)
+    return mapping.network.accuracy(x, y, matmul=hook, batch_size=bs)
