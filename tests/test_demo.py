@@ -1,12 +1,9 @@
 """The README's main job end to end: report, CSV tables and PNG figures."""
 import json
 
-import pytest
-
 from hwsim.cli import main
 
 
-@pytest.mark.slow
 def test_demo_writes_report_tables_and_figures(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     rep = json.loads((tmp_path / "report.json").read_text())
