@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=2, help="stage A fine-tuning epochs per trial")
     ap.add_argument("--recovery-steps", type=int, default=60, dest="recovery_steps")
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.2, 0.4, 0.6])
-    ap.add_argument("--criteria", nargs="+", default=["magnitude", "power", "sensitivity"])
+    ap.add_argument("--criteria", nargs="+", default=["magnitude", "power", "power_sq", "sensitivity"])
     ap.add_argument("--phase-steps", type=int, default=150, dest="phase_steps")
     ap.add_argument("--phase-lr", type=float, default=2e-3, dest="phase_lr")
     ap.add_argument("--phase-batch", type=int, default=256, dest="phase_batch")

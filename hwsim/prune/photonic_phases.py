@@ -14,7 +14,10 @@ networks: beyond FFT architecture via joint learnability", TCAD 2020, and the ph
   non-unitary attenuator column is crossed by keeping the V-mesh product from the forward pass).
 * :func:`phase_scores` / :func:`select_phases` -- criteria: ``magnitude`` (wrapped distance to 0),
   ``power`` (wrapped distance per unit of heater power saved: phases near 2pi are nearly free to zero and
-  save the most), ``sensitivity`` (first-order loss change |dL/dphi * dphi| per unit of power saved).
+  save the most), ``power_sq`` (squared wrapped distance per unit of power saved: a small phase error
+  costs accuracy roughly quadratically, so near-0 and near-2pi heaters are both cheap, while the linear
+  ``power`` ratio ranks near-0 phases with near-pi ones), ``sensitivity`` (first-order loss change
+  |dL/dphi * dphi| per unit of power saved).
 * :func:`finetune_phases` -- Adam on the unpruned phases and the tile gains with gradients through the
   meshes; pruned phases stay exactly 0 (heater off).
 """
@@ -30,7 +33,7 @@ from ..errors import ConfigError, DataError
 from ..nn import Network, softmax_cross_entropy
 
 TWO_PI = 2.0 * math.pi
-PHASE_CRITERIA = ("magnitude", "power", "sensitivity")
+PHASE_CRITERIA = ("magnitude", "power", "power_sq", "sensitivity")
 
 
 def _layout(layer: Any) -> tuple[int, int, np.ndarray]:
@@ -192,6 +195,8 @@ def phase_scores(mapping: Any, criterion: str = "power", grads: Optional[Sequenc
             s = wrapped(ph)
         elif criterion == "power":
             s = wrapped(ph) / np.maximum(pw, 1e-300)
+        elif criterion == "power_sq":
+            s = wrapped(ph) ** 2 / np.maximum(pw, 1e-300)
         else:
             if grads is None:
                 raise ConfigError("phase criterion 'sensitivity' needs grads= (dL/dphase per layer)")

@@ -85,6 +85,11 @@ def test_phase_criteria_hand_case():
     np.testing.assert_array_equal(mk, [[True, False, False, False, False]])
     (mk,) = pp.select_phases(m, 0.25, "power")
     np.testing.assert_array_equal(mk, [[False, False, True, False, False]])
+    (sq,) = pp.phase_scores(m, "power_sq")
+    np.testing.assert_allclose(sq[0, [0, 1, 2, 4]], [0.1 * math.pi, math.pi ** 2, 0.04 * math.pi / (2 * math.pi - 0.2),
+                                                      0.5 * math.pi])
+    (mk,) = pp.select_phases(m, 0.5, "power_sq")  # 2 of the 4 heaters on: near-2pi, then near-0
+    np.testing.assert_array_equal(mk, [[True, False, True, False, False]])
     g = np.array([[1.0, 0.0, 2.0, 5.0, 0.1]])
     (sv,) = pp.phase_scores(m, "sensitivity", grads=[g])
     np.testing.assert_allclose(sv[0, [0, 1, 2, 4]], [1.0 * 0.1 / (0.1 / math.pi), 0.0, 2.0 * 0.2 / ((2 * math.pi - 0.2) / math.pi),
