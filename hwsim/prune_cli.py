@@ -1,8 +1,7 @@
 """The ``hwsim prune`` subcommand: prune a zoo model, fine-tune, evaluate, save a ``.npz`` for ``hwsim cost --weights``.
 
-Wire it into :mod:`hwsim.cli` with ``from .prune_cli import add_prune_parser; add_prune_parser(sub)`` inside
-``build_parser`` (``sub`` being the subparsers object); the handler is set with ``set_defaults(func=...)``
-and returns 0, raising :class:`hwsim.errors.HwsimError` subclasses on bad input like every other command.
+:func:`hwsim.cli.build_parser` registers it through :func:`add_prune_parser`; the handler returns 0 and raises
+:class:`hwsim.errors.HwsimError` subclasses on bad input like every other command.
 
 Examples::
 
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 SCHEDULES = ("one_shot", "gradual", "imp")
@@ -158,22 +156,3 @@ def cmd_prune(args: argparse.Namespace) -> int:
             print(f"  {args.hardware}: tiles {b['tiles']} -> {t['tiles']}, static power {b['static_power_w']:.4g} W -> "
                   f"{t['static_power_w']:.4g} W, energy {b['energy_j']:.4g} J -> {t['energy_j']:.4g} J per inference")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m hwsim.prune_cli ...``) until the lead wires the subcommand into hwsim.cli."""
-    from .errors import HwsimError
-
-    ap = argparse.ArgumentParser(prog="hwsim")
-    sub = ap.add_subparsers(dest="command", required=True)
-    add_prune_parser(sub)
-    args = ap.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except HwsimError as exc:
-        print(f"hwsim: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hwsim import cli
-from hwsim import prune_cli
+from hwsim.cli import main as cli_main
 from hwsim.weights_io import read_weights
 
 
@@ -21,7 +21,7 @@ def have_data():
 
 def test_prune_cli_writes_a_file_hwsim_cost_accepts(tmp_path, capsys, have_data):
     out = tmp_path / "p.npz"
-    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--criterion", "magnitude", "--sparsity", "0.8",
+    rc = cli_main(["prune", "--model", "lenet-300-100", "--criterion", "magnitude", "--sparsity", "0.8",
                          "--structure", "xbar_tiles", "--hardware", "reram", "--finetune-epochs", "0",
                          "--train-limit", "2000", "--limit", "500", "--out", str(out), "--json"])
     assert rc == 0
@@ -40,7 +40,7 @@ def test_prune_cli_writes_a_file_hwsim_cost_accepts(tmp_path, capsys, have_data)
 
 def test_prune_cli_nm_text_output(tmp_path, capsys, have_data):
     out = tmp_path / "nm.npz"
-    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--structure", "nm", "--n", "2", "--m", "4",
+    rc = cli_main(["prune", "--model", "lenet-300-100", "--structure", "nm", "--n", "2", "--m", "4",
                          "--finetune-epochs", "0", "--train-limit", "1000", "--limit", "200", "--out", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
@@ -58,7 +58,7 @@ def test_prune_cli_nm_text_output(tmp_path, capsys, have_data):
     (["--schedule", "imp", "--criterion", "snip"], "iterative \\*magnitude\\*"),
 ])
 def test_prune_cli_bad_input(tmp_path, capsys, have_data, argv, msg):
-    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--finetune-epochs", "0", "--train-limit", "500",
+    rc = cli_main(["prune", "--model", "lenet-300-100", "--finetune-epochs", "0", "--train-limit", "500",
                          "--limit", "100", "--out", str(tmp_path / "x.npz")] + argv)
     assert rc == 2
     import re
@@ -67,19 +67,19 @@ def test_prune_cli_bad_input(tmp_path, capsys, have_data, argv, msg):
 
 
 def test_prune_cli_shape_only_model(tmp_path, capsys):
-    rc = prune_cli.main(["prune", "--model", "vgg16", "--out", str(tmp_path / "x.npz")])
+    rc = cli_main(["prune", "--model", "vgg16", "--out", str(tmp_path / "x.npz")])
     assert rc == 2
     assert "shape-only" in capsys.readouterr().err
 
 
 def test_prune_cli_unknown_criterion(tmp_path):
     with pytest.raises(SystemExit):
-        prune_cli.main(["prune", "--model", "lenet-300-100", "--criterion", "lottery", "--out", str(tmp_path / "x.npz")])
+        cli_main(["prune", "--model", "lenet-300-100", "--criterion", "lottery", "--out", str(tmp_path / "x.npz")])
 
 
 def test_prune_cli_hardware_aware_budget(tmp_path, capsys, have_data):
     out = tmp_path / "hw.npz"
-    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--hardware", "reram", "--metric", "tiles",
+    rc = cli_main(["prune", "--model", "lenet-300-100", "--hardware", "reram", "--metric", "tiles",
                          "--budget", "120", "--finetune-epochs", "0", "--train-limit", "6000", "--out", str(out),
                          "--json"])
     assert rc == 0
@@ -89,7 +89,7 @@ def test_prune_cli_hardware_aware_budget(tmp_path, capsys, have_data):
 
 
 def test_prune_cli_val_split_test_needs_full_test_set(tmp_path, capsys, have_data):
-    rc = prune_cli.main(["prune", "--model", "lenet-300-100", "--hardware", "reram", "--accuracy-floor", "0.8",
+    rc = cli_main(["prune", "--model", "lenet-300-100", "--hardware", "reram", "--accuracy-floor", "0.8",
                          "--val-split", "test", "--limit", "100", "--train-limit", "500", "--out",
                          str(tmp_path / "x.npz")])
     assert rc == 2
