@@ -22,10 +22,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as _toml  # type: ignore[no-redef]
+from ..toml_config import read_toml
 
 MESHES = ("clements", "reck")
 HEATER_MODES = ("standard", "push_pull")
@@ -240,15 +237,7 @@ def _apply(obj: Any, overrides: Mapping[str, Any], where: str) -> Any:
 
 def load_config(path: str | Path) -> PhotonicConfig:
     """Read a TOML file: an optional top-level ``preset = "name"`` and tables overriding nested fields."""
-    p = Path(path)
-    try:
-        data = _toml.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file {str(p)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read configuration file {str(p)!r}: {e}") from None
-    except _toml.TOMLDecodeError as e:
-        raise ConfigError(f"configuration file {str(p)!r} is not valid TOML: {e}") from None
+    data = read_toml(path)
     base_name = data.pop("preset", None)
     if base_name is not None and not isinstance(base_name, str):
         raise ConfigError(f"'preset' must be a string, got {base_name!r}")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError
+from ..toml_config import read_toml
 
 MAPPING_MODES = ("dense", "skip_empty", "compact", "ou")
 """Sparse-aware mapping modes (see :mod:`hwsim.reram.mapping`)."""
@@ -547,17 +548,7 @@ def config_from_dict(data: Mapping[str, Any], base: ReramConfig | None = None) -
 
 def load_toml(path: str | Path) -> ReramConfig:
     """Load a TOML config file (unknown keys are an error)."""
-    import tomllib
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} does not exist")
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {str(p)!r} is not valid TOML: {exc}") from None
-    return config_from_dict(data)
+    return config_from_dict(read_toml(path))
 
 
 def get_preset(name: str) -> ReramConfig:

@@ -66,7 +66,7 @@ def test_toml_invalid(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="does not exist"):
         resolve_config(config_file=tmp_path / "nope.toml")
 
 
