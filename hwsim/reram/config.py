@@ -168,6 +168,11 @@ class AdcConfig:
     range_fraction: float = 1.0
     """Full scale of the ADC as a fraction of the largest possible column sum of one read; < 1 clips large sums
     to gain resolution (assumption: a free design knob, 1.0 = never clip)."""
+    flip_encoding: bool = False
+    """[ISAAC] Sec. 5 data encoding: a column whose weights sum to more than half the maximum stores the flipped
+    weights (max - w), and the digital periphery undoes the flip, so every read is at most half the full scale and
+    the ADC needs one bit less than the sum's width. Modelled as one extra bit of effective ADC resolution (exact
+    for ideal devices, where both give the exact read); energy and area stay those of ``bits``."""
 
     def __post_init__(self) -> None:
         _pos_int("adc.bits", self.bits)
@@ -181,6 +186,12 @@ class AdcConfig:
             _nonneg("adc.area_mm2", self.area_mm2)
         _check(isinstance(self.range_fraction, (int, float)) and not isinstance(self.range_fraction, bool)
                and 0.0 < self.range_fraction <= 1.0, f"adc.range_fraction must lie in (0, 1], got {self.range_fraction!r}")
+        _check(isinstance(self.flip_encoding, bool), f"adc.flip_encoding must be true/false, got {self.flip_encoding!r}")
+
+    @property
+    def effective_bits(self) -> int:
+        """Resolution the reads see: ``bits``, plus one with ISAAC's flipped encoding."""
+        return self.bits + int(self.flip_encoding)
 
     @property
     def conversion_energy_j(self) -> float:
@@ -455,8 +466,8 @@ def _diff(a: Any, b: Any, prefix: str) -> list[str]:
 def isaac() -> ReramConfig:
     """ISAAC-like ([ISAAC], ISCA 2016): 128x128 crossbars, 2 bits/cell, 16-bit weights (offset encoding) and inputs
     fed 1 bit per cycle, one 8-bit 1.2 GS/s ADC per crossbar, 100 ns read; energies per action from [ACC];
-    leakage from [PUMA] (ISAAC lists none)."""
-    return ReramConfig(preset="isaac")
+    leakage from [PUMA] (ISAAC lists none); ISAAC's flipped-weight encoding lets the 8-bit ADC read exactly."""
+    return ReramConfig(preset="isaac", adc=AdcConfig(flip_encoding=True))
 
 
 def neurosim() -> ReramConfig:

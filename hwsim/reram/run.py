@@ -12,9 +12,10 @@ Numerics of one layer y = W x (the hook replaces ``cols @ W.T``):
 3. A crossbar read sums digit x G over the rows it drives, per column. The periphery subtracts the nominal G_off
    baseline (calibrated reference: exact for nominal cells, so a finite on/off ratio matters only with variation
    and faults) and the ADC converts in level units: full scale FS = rows x L x (2^dac_bits - 1) x range_fraction
-   (rows = R, or ou_rows in 'ou' mode), LSB = 2^max(0, ceil(log2(FS + 1)) - adc_bits), codes clipped to
-   [0, 2^adc_bits - 1]. Shift-and-add merges slices, cycles and crossbars; the offset code's contribution is
-   removed digitally from the sum of the driven inputs.
+   (rows = R, or ou_rows in 'ou' mode), LSB = 2^max(0, ceil(log2(FS + 1)) - b), codes clipped to
+   [0, 2^b - 1], b = adc bits (+1 with ISAAC's flipped encoding, ``adc.flip_encoding``). Shift-and-add merges
+   slices, cycles and crossbars; the offset code's contribution is removed digitally from the sum of the driven
+   inputs.
 4. Which rows are summed together, which are driven and which columns converted follow the mapping mode
    (empty tiles, rows and columns are skipped, compact tiles gather their packed rows, 'ou' reads one
    operation unit at a time).
@@ -100,8 +101,9 @@ def adc_params(cfg: ReramConfig, rows_per_read: int) -> tuple[float, float, floa
     fs_full = rows_per_read * cfg.levels * (2 ** cfg.precision.dac_bits - 1)
     fs = max(1.0, math.floor(fs_full * cfg.adc.range_fraction))
     needed = math.ceil(math.log2(fs + 1))
-    lsb = float(2 ** max(0, needed - cfg.adc.bits))
-    return lsb, float(2 ** cfg.adc.bits - 1), float(fs_full)
+    bits = cfg.adc.effective_bits
+    lsb = float(2 ** max(0, needed - bits))
+    return lsb, float(2 ** bits - 1), float(fs_full)
 
 
 class LayerEngine:

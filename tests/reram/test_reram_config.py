@@ -52,7 +52,7 @@ def test_neurosim_preset_values():
 
 
 def test_str_shows_only_differences():
-    assert str(rr.get_preset("isaac")) == "ReramConfig(preset='isaac')"
+    assert str(rr.get_preset("isaac")) == "ReramConfig(preset='isaac', adc.flip_encoding=True)"
     assert "precision.weight_bits=8" in str(rr.get_preset("default"))
 
 

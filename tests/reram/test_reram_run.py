@@ -200,3 +200,22 @@ def test_run_reads_the_mapped_tiles(mode):
         if lm.mode == "compact":
             assert sum(len(g.rows) for g in e.groups) * cfg.cycles_per_mvm == lm.counts["row_activations"]
     assert any(lm.mode == "compact" for lm in m.layers) or mode == "skip_empty"
+
+
+def test_isaac_flipped_encoding_makes_its_8_bit_adc_exact():
+    # 128 rows x 2-bit cells x 1-bit inputs: a read sums up to 384 = 9 bits. ISAAC's flipped encoding keeps every
+    # read within 8 bits, so its preset computes the exact quantised product; without the flip the 8-bit ADC
+    # rounds reads to an LSB of 2.
+    import models
+    from dataclasses import replace
+
+    net = models.get("lenet-300-100", pretrained=True)
+    x = np.random.default_rng(0).random((64, 1, 28, 28)).astype(np.float32)
+    isaac = rr.get_preset("isaac")
+    assert isaac.adc.bits == 8 and isaac.adc.effective_bits == 9
+    ideal16 = rr.resolve_config("isaac", adc_bits=12)  # comfortably lossless reference
+    ref = rr.run(rr.map(net, ideal16), x, seed=0)
+    np.testing.assert_allclose(rr.run(rr.map(net, isaac), x, seed=0), ref, rtol=1e-9, atol=1e-9)
+    unflipped = replace(isaac, adc=replace(isaac.adc, flip_encoding=False))
+    assert np.max(np.abs(rr.run(rr.map(net, unflipped), x, seed=0) - ref)) > 1e-3
+    assert rr.cost(rr.map(net, isaac)).total.energy_j == rr.cost(rr.map(net, unflipped)).total.energy_j
