@@ -21,26 +21,15 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import median_seconds  # noqa: E402
 
 import hwsim  # noqa: E402
 from hwsim import photonic as P  # noqa: E402
 
 
-def haar(n, size, seed):
-    rng = np.random.default_rng(seed)
-    z = (rng.standard_normal((size, n, n)) + 1j * rng.standard_normal((size, n, n))) / np.sqrt(2)
-    q, r = np.linalg.qr(z)
-    d = np.diagonal(r, axis1=-2, axis2=-1)
-    return q * (d / np.abs(d))[:, None, :]
-
-
 def median_time(fn, reps):
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
+    return median_seconds(fn, repeat=reps, warmup=0)
 
 
 def bench_mesh(quick: bool) -> None:
@@ -51,7 +40,7 @@ def bench_mesh(quick: bool) -> None:
     for n, tiles, itf_reps in ((8, 10000, 30), (16, 10000, 15), (32, 10000, 3), (64, 2000, 1)):
         if quick:
             tiles, itf_reps = max(200, tiles // 20), max(1, itf_reps // 3)
-        u = haar(n, tiles, seed=n)
+        u = P.haar_unitary(n, tiles, seed=n)
         P.reconstruct(P.decompose(u[:4]))
         out = {}
 

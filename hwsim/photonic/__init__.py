@@ -13,14 +13,14 @@ from .config import (DEFAULT_PRESET, PRESETS, HeaterConfig, MeshConfig, MZIConfi
 from .cost import cost
 from .mapping import (LayerMapping, PhotonicMapping, layer_counts, layer_matrix, map, phase_slices,
                       phases_per_tile)
-from .mesh import MeshPhases, decompose, mesh_depth, mesh_layout, reconstruct
+from .mesh import MeshPhases, decompose, haar_unitary, mesh_depth, mesh_layout, reconstruct
 from .phase_pruning import matrix_error, prune_phases, wrapped_magnitude
 from .run import accuracy, hardware_matrix, run
 
 __all__ = ["DEFAULT_PRESET", "PRESETS", "HeaterConfig", "MeshConfig", "MZIConfig", "NoiseConfig",
            "OptoelectronicsConfig", "PhotonicConfig", "config_to_dict", "load_config", "resolve_config", "cost",
            "LayerMapping", "PhotonicMapping", "layer_counts", "layer_matrix", "map", "phase_slices",
-           "phases_per_tile", "MeshPhases", "decompose", "mesh_depth", "mesh_layout", "reconstruct",
+           "phases_per_tile", "MeshPhases", "decompose", "haar_unitary", "mesh_depth", "mesh_layout", "reconstruct",
            "matrix_error", "prune_phases", "wrapped_magnitude", "accuracy", "hardware_matrix", "run"]
 
 

@@ -222,3 +222,14 @@ def reconstruct(phases: MeshPhases) -> np.ndarray:
         fn(np.ascontiguousarray(theta.reshape(t, m)), np.ascontiguousarray(phi.reshape(t, m)),
            np.ascontiguousarray(screen.reshape(t, n)), modes, out, _chunks(t, lanes))
     return out.reshape(batch + (n, n))
+
+
+def haar_unitary(n: int, size: int, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """``size`` Haar-random n x n unitaries, shape (size, n, n): QR of a complex Ginibre matrix with the phases
+    of R's diagonal moved into Q (Mezzadri, Notices AMS 54, 592 (2007))."""
+    rng = np.random.default_rng(seed)
+    z = (rng.standard_normal((size, n, n)) + 1j * rng.standard_normal((size, n, n))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    d = np.diagonal(r, axis1=-2, axis2=-1)
+    return q * (d / np.abs(d))[:, None, :]
+

@@ -6,19 +6,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from hwsim.errors import ConfigError, MappingError
-from hwsim.photonic import MeshPhases, decompose, mesh_depth, mesh_layout, reconstruct
+from hwsim.photonic import MeshPhases, decompose, haar_unitary, mesh_depth, mesh_layout, reconstruct
 from hwsim.photonic import _reference as R
 
 MESHES = ("clements", "reck")
-
-
-def haar(n, size, seed):
-    """Haar-random unitaries (QR of a complex Ginibre matrix with phase-fixed R, Mezzadri 2007)."""
-    rng = np.random.default_rng(seed)
-    z = (rng.standard_normal((size, n, n)) + 1j * rng.standard_normal((size, n, n))) / np.sqrt(2)
-    q, r = np.linalg.qr(z)
-    d = np.diagonal(r, axis1=-2, axis2=-1)
-    return q * (d / np.abs(d))[:, None, :]
 
 
 def phase_dist(a, b):
@@ -28,7 +19,7 @@ def phase_dist(a, b):
 @pytest.mark.parametrize("mesh", MESHES)
 @pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 16, 31, 32, 64])
 def test_haar_round_trip(mesh, n):
-    u = haar(n, 3, seed=n)
+    u = haar_unitary(n, 3, seed=n)
     p = decompose(u, mesh)
     assert np.max(np.abs(reconstruct(p) - u)) <= 1e-12
     for a in (p.theta, p.phi, p.screen):
@@ -77,7 +68,7 @@ def test_hand_two_mode_mzi():
 @pytest.mark.parametrize("mesh", MESHES)
 def test_decompose_matches_oracle(mesh):
     for n in (2, 3, 6, 9):
-        u = haar(n, 1, seed=100 + n)[0]
+        u = haar_unitary(n, 1, seed=100 + n)[0]
         th, ph, sc = R.decompose(u, mesh)
         p = decompose(u, mesh)
         assert phase_dist(th, p.theta) < 1e-10
@@ -107,7 +98,7 @@ def test_layout_depth_and_counts():
 
 
 def test_batched_shapes():
-    u = haar(4, 6, seed=3).reshape(2, 3, 4, 4)
+    u = haar_unitary(4, 6, seed=3).reshape(2, 3, 4, 4)
     p = decompose(u)
     assert p.theta.shape == (2, 3, 6) and p.screen.shape == (2, 3, 4)
     assert reconstruct(p).shape == (2, 3, 4, 4)
@@ -117,7 +108,7 @@ def test_batched_shapes():
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(2, 12), seed=st.integers(0, 2**32 - 1), mesh=st.sampled_from(MESHES))
 def test_property_random_unitary_round_trip(n, seed, mesh):
-    u = haar(n, 1, seed)[0]
+    u = haar_unitary(n, 1, seed)[0]
     p = decompose(u, mesh)
     assert np.max(np.abs(reconstruct(p) - u)) <= 1e-12
     assert p.phi.min() >= 0 and p.phi.max() < 2 * math.pi and p.screen.max() < 2 * math.pi
@@ -176,7 +167,7 @@ def test_reconstruct_nan_phase():
 # ---- lane-batched kernels (LANES tiles per SIMD step) against the per-tile kernels ----------------------------
 def _lane_inputs(n, t, seed):
     rng = np.random.default_rng(seed)
-    u = haar(n, t, seed)
+    u = haar_unitary(n, t, seed)
     q, _ = np.linalg.qr(rng.standard_normal((t, n, n)))
     # corner cases: identity, anti-diagonal, sign-flipped permutation, diagonal phases, exact zeros to null
     specials_c = [np.eye(n), np.eye(n)[::-1], -np.eye(n)[rng.permutation(n)], np.diag(np.exp(1j * rng.uniform(0, 7, n)))]
