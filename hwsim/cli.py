@@ -94,7 +94,7 @@ def _check_hw_flags(args: argparse.Namespace) -> None:
         if args.hardware != hw:
             used = [k for k, v in flags.items() if v is not None]
             if used:
-                raise ConfigError(f"{', '.join(used)} apply to --hardware {hw} only")
+                raise ConfigError(f"{', '.join(used)}: only for --hardware {hw}")
 
 
 # ---- cost --------------------------------------------------------------------------------------------------------
@@ -133,7 +133,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         be, cfg = _resolve_config(args)
         mapping = be.map(net, cfg)
         acc = be.accuracy(mapping, x, y, seed=args.seed)
-        result.update({"hardware": args.hardware, "preset": args.preset, "config": be.config_to_dict(cfg),
+        result.update({"hardware": args.hardware, "preset": getattr(cfg, "preset", args.preset),
+                       "config": be.config_to_dict(cfg),
                        "seed": args.seed})
     result.update({"accuracy": float(acc), "n": int(len(y))})
     if args.json:
