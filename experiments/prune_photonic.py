@@ -14,9 +14,17 @@ measured *through the photonic model* (``hwsim.photonic.accuracy``, noise-free p
 ``hwsim.photonic.cost``. Reference: CHAMP, 99.45% of parameters pruned and 98.23% static power saved with
 negligible accuracy loss.
 
+Stage B' (``--power-reg LAMBDA ...``, replaces the criteria sweep): CHAMP-style power-regularised phase training
+(:func:`regularized_phase_pruning`): train phases, gains and biases with loss = cross-entropy + lambda * sum of
+heater power (wrapped surrogate), switch off every heater within ``--reg-threshold`` rad of 0, repeat
+``--reg-rounds`` times, then fine-tune the rest without the regulariser. Rows carry the validation accuracy
+(test[:5000], for choosing lambda), the held-out accuracy (test[5000:]) and the full test accuracy.
+
 Writes experiments/out/prune_photonic.json, .csv and .png.  Usage::
 
     python experiments/prune_photonic.py [--fractions 0.2 0.4 0.6] [--phase-steps 150]
+    python experiments/prune_photonic.py --stage-a experiments/out/prune_photonic_v2_stage_a.npz \
+        --power-reg 1e-3 3e-3 --reg-rounds 3 --reg-steps 200 --tag prune_photonic_reg
 """
 from __future__ import annotations
 
@@ -55,6 +63,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--iterative", action="store_true",
                     help="prune the --fractions one after the other (each of the heaters still on), fine-tuning "
                          "the phases after each stage")
+    ap.add_argument("--power-reg", type=float, nargs="+", default=[], dest="power_reg",
+                    help="lambdas of the heater-power regulariser (runs regularised phase pruning instead of criteria)")
+    ap.add_argument("--reg-kind", default="wrapped", dest="reg_kind")
+    ap.add_argument("--reg-rounds", type=int, default=3, dest="reg_rounds")
+    ap.add_argument("--reg-steps", type=int, default=200, dest="reg_steps")
+    ap.add_argument("--reg-lr", type=float, default=5e-3, dest="reg_lr")
+    ap.add_argument("--reg-threshold", type=float, default=0.1, dest="reg_threshold")
+    ap.add_argument("--final-steps", type=int, default=200, dest="final_steps")
+    ap.add_argument("--gauge-levels", type=int, default=0, dest="gauge_levels",
+                    help="SVD gauge optimisation (free power, W unchanged) of the stage-A mapping and of each "
+                         "regularised result, with this many phase levels per mode (0: off)")
     ap.add_argument("--stage-a", help="reuse a stage-A weights .npz instead of optimizing")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="prune_photonic")
@@ -92,9 +111,47 @@ def main(argv: list[str] | None = None) -> None:
                       "test_accuracy_photonic": photonic.accuracy(m_a, xt, yt),
                       "heldout_accuracy_photonic": photonic.accuracy(m_a, xh, yh), "seconds": time.perf_counter() - t0}
     print(json.dumps(res["stage_a"], indent=1), flush=True)
+    if a.gauge_levels:
+        m_a = pp.gauge_optimize(m_a, levels=a.gauge_levels, sweeps=2)
+        p_g = photonic.cost(m_a).total.static_power_w
+        res["stage_a_gauge"] = {"static_power_w": p_g, "power_saved": 1 - p_g / p_dense,
+                                "test_accuracy_photonic": photonic.accuracy(m_a, xt, yt),
+                                "heldout_accuracy_photonic": photonic.accuracy(m_a, xh, yh)}
+        print("stage A + gauge:", json.dumps(res["stage_a_gauge"]), flush=True)
     xtr, ytr = train
     grads = pp.network_phase_gradients(m_a, (xtr, ytr), n_samples=5000) if "sensitivity" in a.criteria else None
     live_a = int(sum(int(np.count_nonzero(l.phases)) for l in m_a.layers))
+    if a.power_reg:
+        a.criteria = []
+    res["args"] = vars(a)
+    for lam in a.power_reg:
+        t1 = time.perf_counter()
+        name = f"reg {lam:g}"
+
+        def record_reg(i, mp, name=name, lam=lam):
+            acc1, held1, val1 = (photonic.accuracy(mp, xt, yt), photonic.accuracy(mp, xh, yh),
+                                 photonic.accuracy(mp, *val))
+            p1 = photonic.cost(mp).total.static_power_w
+            live = int(sum(int(np.count_nonzero(l.phases)) for l in mp.layers))
+            row = {"criterion": name, "power_reg": lam, "stage": i + 1, "final": i >= a.reg_rounds,
+                   "heaters_on": live, "heaters_on_stage_a": live_a,
+                   "phases_pruned_of_dense": 1 - live / res["dense_phases"],
+                   "power_saved_finetuned": 1 - p1 / p_dense, "val_accuracy_finetuned": val1,
+                   "test_accuracy_finetuned": acc1, "loss_pt_finetuned": 100 * (dense_acc - acc1),
+                   "heldout_accuracy_finetuned": held1,
+                   "heldout_loss_pt_finetuned": 100 * (res["dense_heldout_accuracy_photonic"] - held1),
+                   "seconds": time.perf_counter() - t1}
+            res["rows"].append(row)
+            print(f"{name:>12} stage {i + 1}: heaters on {live}, power saved {100 * row['power_saved_finetuned']:.2f}% "
+                  f"val {100 * val1:.2f}% test {100 * acc1:.2f}% held-out {100 * held1:.2f}%  ({row['seconds']:.0f} s)",
+                  flush=True)
+
+        outs = pp.regularized_phase_pruning(m_a, (xtr, ytr), power_reg=lam, rounds=a.reg_rounds,
+                                            threshold=a.reg_threshold, steps=a.reg_steps, lr=a.reg_lr,
+                                            final_steps=a.final_steps, final_lr=a.phase_lr, batch_size=a.phase_batch,
+                                            reg_kind=a.reg_kind, seed=a.seed, callback=record_reg)
+        if a.gauge_levels:
+            record_reg(a.reg_rounds + 1, pp.gauge_optimize(outs[-1], levels=a.gauge_levels, sweeps=2))
     for crit in a.criteria if a.iterative else []:
         t1 = time.perf_counter()
 
@@ -152,10 +209,10 @@ def main(argv: list[str] | None = None) -> None:
     ax.scatter([0], [100 * dense_acc], color="k", marker="s", label="dense")
     ax.scatter([100 * res["stage_a"]["power_saved"]], [100 * res["stage_a"]["test_accuracy_photonic"]], color="gray",
                marker="D", label="stage A: 16x16 tile pruning")
-    for i, crit in enumerate(a.criteria):
+    for i, crit in enumerate(dict.fromkeys(r["criterion"] for r in res["rows"])):
         rows = [r for r in res["rows"] if r["criterion"] == crit]
         c = f"C{i}"
-        if not a.iterative:
+        if "power_saved_pruned" in rows[0]:
             ax.plot([100 * r["power_saved_pruned"] for r in rows], [100 * r["test_accuracy_pruned"] for r in rows],
                     ls=":", marker="o", ms=3, color=c, label=f"{crit}: phases pruned")
         ax.plot([100 * r["power_saved_finetuned"] for r in rows], [100 * r["test_accuracy_finetuned"] for r in rows],

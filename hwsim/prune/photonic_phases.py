@@ -19,7 +19,13 @@ networks: beyond FFT architecture via joint learnability", TCAD 2020, and the ph
   ``power`` ratio ranks near-0 phases with near-pi ones), ``sensitivity`` (first-order loss change
   |dL/dphi * dphi| per unit of power saved).
 * :func:`finetune_phases` -- Adam on the unpruned phases and the tile gains with gradients through the
-  meshes; pruned phases stay exactly 0 (heater off).
+  meshes; pruned phases stay exactly 0 (heater off). Optionally with a heater-power regulariser
+  (:func:`power_penalty`, ``power_reg``) that drives phases toward 0 while the network keeps its accuracy.
+* :func:`gauge_optimize` -- free power: B = (U D)(D^* S V^H) for any diagonal unitary D, so a per-tile D
+  chosen by coordinate search (``levels`` values per mode) re-programs the U mesh and the V screen at lower
+  heater power with W unchanged (to machine precision).
+* :func:`regularized_phase_pruning` -- CHAMP-style: train with the power regulariser, switch off every heater
+  within a threshold of 0, repeat; then fine-tune the remaining phases without the regulariser.
 """
 from __future__ import annotations
 
@@ -34,6 +40,7 @@ from ..nn import Network, softmax_cross_entropy
 
 TWO_PI = 2.0 * math.pi
 PHASE_CRITERIA = ("magnitude", "power", "power_sq", "sensitivity")
+POWER_REGULARIZERS = ("wrapped", "power")
 
 
 def _layout(layer: Any) -> tuple[int, int, np.ndarray]:
@@ -179,6 +186,23 @@ def power_units(phases: np.ndarray) -> np.ndarray:
     return np.mod(phases, TWO_PI) / math.pi
 
 
+def power_penalty(phases: np.ndarray, kind: str = "wrapped") -> tuple[float, np.ndarray]:
+    """(value, d value / d phase) of a heater-power penalty summed over ``phases``, in units of P_pi.
+
+    ``power``: the exact static power (phi mod 2pi)/pi, gradient 1/pi (pushes every phase down, phases just
+    below 2pi the long way round). ``wrapped``: the surrogate min(phi, 2pi - phi)/pi (distance to the nearest
+    heater-off setting on the circle), gradient +1/pi below pi and -1/pi above, so phases near 2pi drift up
+    to wrap to 0. Heaters already off (phase exactly 0) get gradient 0 (a subgradient).
+    """
+    if kind not in POWER_REGULARIZERS:
+        raise ConfigError(f"unknown power regulariser {kind!r}; choose one of {', '.join(POWER_REGULARIZERS)}")
+    p = np.mod(np.asarray(phases, dtype=np.float64), TWO_PI)
+    on = p != 0.0
+    if kind == "power":
+        return float(p.sum() / math.pi), np.where(on, 1.0 / math.pi, 0.0)
+    return float(np.minimum(p, TWO_PI - p).sum() / math.pi), np.where(on, np.where(p < math.pi, 1.0, -1.0), 0.0) / math.pi
+
+
 def phase_scores(mapping: Any, criterion: str = "power", grads: Optional[Sequence[np.ndarray]] = None
                  ) -> list[np.ndarray]:
     """Per layer (T, P) scores, lower = prune first; heaters already off score +inf (nothing to prune).
@@ -265,7 +289,7 @@ def network_phase_gradients(mapping: Any, data: Any, batch_size: int = 1000, n_s
 
 def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float = 2e-3, batch_size: int = 256,
                     seed: int | np.random.Generator = 0, train_gains: bool = True, train_biases: bool = True,
-                    max_steps: Optional[int] = None) -> Any:
+                    max_steps: Optional[int] = None, power_reg: float = 0.0, reg_kind: str = "wrapped") -> Any:
     """A new mapping whose unpruned phases (and tile gains, and the digital biases) are trained with Adam
     through the meshes.
 
@@ -273,6 +297,8 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
     [0, 2pi) after each step, so the heater power of the result is measured by ``hwsim.photonic.cost``.
     With ``train_biases`` the biases (added electronically after detection) are trained too; the mapping's
     network is then a copy carrying the new biases (the caller's network is not modified).
+    ``power_reg`` (lambda >= 0): the loss is mean cross-entropy + lambda * :func:`power_penalty` (``reg_kind``)
+    summed over every unpruned phase, so phases the data does not need drift toward 0 (heater off).
     """
     from .criteria import check_data
 
@@ -280,6 +306,10 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
         raise ConfigError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
     if not (lr > 0 and np.isfinite(lr)):
         raise ConfigError(f"lr must be a positive finite number, got {lr}")
+    if not (power_reg >= 0 and np.isfinite(power_reg)):
+        raise ConfigError(f"power_reg must be a finite number >= 0, got {power_reg}")
+    if reg_kind not in POWER_REGULARIZERS:
+        raise ConfigError(f"unknown power regulariser {reg_kind!r}; choose one of {', '.join(POWER_REGULARIZERS)}")
     net = _network_for(mapping)
     x, y = check_data(net, train_data, labels=True)
     rng = np.random.default_rng(seed)
@@ -308,6 +338,8 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
             lr_t = lr * 0.5 * (1 + math.cos(math.pi * (t - 1) / total))
             for l, lm, p, g, fr, st in zip(layers, mapping.layers, phases, gains, free, state):
                 gp, gg = phase_gradients(lm, l.grad_weight, p, g)
+                if power_reg > 0:
+                    gp = gp + power_reg * power_penalty(p, reg_kind)[1]
                 gp = np.where(fr, gp, 0.0)
                 for j, (param, grad) in enumerate(((p, gp), (g, gg))):
                     if j == 1 and not train_gains:
@@ -361,3 +393,97 @@ def iterative_phase_pruning(mapping: Any, train_data: Any, *, fractions: Sequenc
         if callback is not None:
             callback(i, m)
     return out
+
+
+def regularized_phase_pruning(mapping: Any, train_data: Any, *, power_reg: float, rounds: int = 3,
+                              threshold: float = 0.1, steps: int = 200, lr: float = 5e-3, final_steps: int = 200,
+                              final_lr: float = 2e-3, batch_size: int = 256, reg_kind: str = "wrapped",
+                              seed: int | np.random.Generator = 0, callback: Any = None) -> list[Any]:
+    """Power-regularised training and threshold pruning of phases, CHAMP-style; returns the mapping after each
+    round and, last, after the final fine-tuning.
+
+    Each of ``rounds`` rounds trains the phases, gains and biases for ``steps`` minibatches with the heater-power
+    regulariser (``power_reg``, ``reg_kind``, learning rate ``lr``), then switches off every heater within
+    ``threshold`` rad of 0 on the circle (:func:`hwsim.photonic.prune_phases`). Finally the remaining phases
+    are fine-tuned without the regulariser for ``final_steps`` at ``final_lr`` (0 to skip).
+    ``callback(stage, mapping)`` is called after each round (stage 0 .. rounds-1) and after the final step.
+    """
+    if int(rounds) < 1:
+        raise ConfigError(f"rounds must be >= 1, got {rounds}")
+    if not (0 <= threshold <= math.pi):
+        raise ConfigError(f"threshold must lie in [0, pi] rad, got {threshold}")
+    from hwsim.photonic import prune_phases
+
+    rng = np.random.default_rng(seed)
+    out = []
+    m = mapping
+    for i in range(int(rounds)):
+        m = finetune_phases(m, train_data, epochs=10**6, lr=lr, batch_size=batch_size, seed=rng, max_steps=steps,
+                            power_reg=power_reg, reg_kind=reg_kind)
+        m = prune_phases(m, threshold=float(threshold))
+        out.append(m)
+        if callback is not None:
+            callback(i, m)
+    if final_steps:
+        m = finetune_phases(m, train_data, epochs=10**6, lr=final_lr, batch_size=batch_size, seed=rng,
+                            max_steps=final_steps)
+        out.append(m)
+        if callback is not None:
+            callback(int(rounds), m)
+    return out
+
+
+def gauge_optimize(mapping: Any, levels: int = 8, sweeps: int = 2) -> Any:
+    """A new mapping with the same matrices and lower (never higher) heater power, via the SVD gauge freedom.
+
+    Per tile, U S V^H = (U D) S (D^* V^H) for D = diag(e^{i d}): the V screen (which sits right before the
+    diagonal attenuator column) gets -d, and the U mesh is re-decomposed for U D. ``d`` is chosen per tile and
+    mode by coordinate search over ``levels`` equally spaced values in [0, 2pi) (``levels = 2``: sign flips of
+    (u_i, v_i) pairs), ``sweeps`` passes over the modes; a change is kept only when it lowers the tile's
+    summed heater power. Heaters that are off may turn on (the U mesh is re-programmed) when that pays.
+    """
+    from hwsim.photonic import decompose, reconstruct, MeshPhases
+    from hwsim.photonic.mapping import phase_slices
+
+    if int(levels) < 2 or int(sweeps) < 1:
+        raise ConfigError(f"levels must be >= 2 and sweeps >= 1, got {levels}, {sweeps}")
+    new_layers = []
+    for lm in mapping.layers:
+        if lm.tiles == 0:
+            new_layers.append(lm)
+            continue
+        k = int(lm.tile)
+        sl = phase_slices(k)
+        ph0 = lm.phases
+        U0 = reconstruct(MeshPhases(lm.mesh, k, ph0[:, sl["u_theta"]], ph0[:, sl["u_phi"]], ph0[:, sl["u_screen"]]))
+
+        def program(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            target = U0 * np.exp(1j * d)[:, None, :]
+            mp = decompose(target, lm.mesh, atol=1e-6)
+            # (degenerate nulling steps can lose a few digits: keep only tiles reproduced to 1e-11)
+            ok = np.abs(reconstruct(mp) - target).max(axis=(1, 2)) <= 1e-11
+            out = ph0.copy()
+            out[:, sl["u_theta"]], out[:, sl["u_phi"]], out[:, sl["u_screen"]] = mp.theta, mp.phi, mp.screen
+            vs = np.mod(ph0[:, sl["v_screen"]] - d, TWO_PI)
+            vs[vs >= TWO_PI] = 0.0
+            out[:, sl["v_screen"]] = vs
+            return out, ok
+
+        d = np.zeros((lm.tiles, k))
+        best_ph = ph0.copy()
+        best = power_units(ph0).sum(axis=1)
+        grid = TWO_PI * np.arange(int(levels)) / int(levels)
+        for _ in range(int(sweeps)):
+            for i in range(k):
+                for val in grid:
+                    trial = d.copy()
+                    trial[:, i] = val
+                    ph, ok = program(trial)
+                    pw = power_units(ph).sum(axis=1)
+                    better = ok & (pw < best * (1 - 1e-12))
+                    if better.any():
+                        d[better] = trial[better]
+                        best[better] = pw[better]
+                        best_ph[better] = ph[better]
+        new_layers.append(dataclasses.replace(lm, phases=best_ph, reference_phases=lm.reference))
+    return dataclasses.replace(mapping, layers=tuple(new_layers))
