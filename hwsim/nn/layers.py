@@ -77,20 +77,19 @@ class WeightedLayer(Layer):
         self.mask = m.astype(bool, copy=True)
         self.weight[~self.mask] = 0.0
 
+    def _checked(self, kind: str, value: np.ndarray, like: np.ndarray) -> np.ndarray:
+        """``value`` as a copy in ``like``'s dtype, or DataError if its shape differs or it holds NaN/inf."""
+        a = np.asarray(value)
+        if a.shape != like.shape:
+            raise DataError(f"layer {self.name!r}: {kind} shape {a.shape} != expected {like.shape}")
+        if not np.all(np.isfinite(a)):
+            raise DataError(f"layer {self.name!r}: {kind} holds NaN/inf values")
+        return a.astype(like.dtype, copy=True)
+
     def set_weight(self, weight: np.ndarray, bias: Optional[np.ndarray] = None) -> None:
-        w = np.asarray(weight)
-        if w.shape != self.weight.shape:
-            raise DataError(f"layer {self.name!r}: weight shape {w.shape} != expected {self.weight.shape}")
-        if not np.all(np.isfinite(w)):
-            raise DataError(f"layer {self.name!r}: weight holds NaN/inf values")
-        self.weight = w.astype(self.weight.dtype, copy=True)
+        self.weight = self._checked("weight", weight, self.weight)
         if bias is not None:
-            b = np.asarray(bias)
-            if b.shape != self.bias.shape:
-                raise DataError(f"layer {self.name!r}: bias shape {b.shape} != expected {self.bias.shape}")
-            if not np.all(np.isfinite(b)):
-                raise DataError(f"layer {self.name!r}: bias holds NaN/inf values")
-            self.bias = b.astype(self.bias.dtype, copy=True)
+            self.bias = self._checked("bias", bias, self.bias)
         self.weight[~self.mask] = 0.0
 
     def _linear(self, cols: np.ndarray, matmul: Optional[MatmulHook]) -> np.ndarray:
