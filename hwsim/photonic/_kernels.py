@@ -88,6 +88,40 @@ def _physical_to_reduced(theta, phi, screen, modes, phi_out, screen_out, acc):
 # --------------------------------------------------------------------------------------------------------
 # decomposition: complex unitary
 # --------------------------------------------------------------------------------------------------------
+_TINY = 2.0 ** -500  # below this, squares lose precision (2^-1000 is still a normal double)
+_UPSCALE = 2.0 ** 600  # exact power-of-two scaling that brings any denormal or tiny magnitude above _TINY
+_DOWNSCALE = 2.0 ** -600
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _polar(re, im):
+    """(|z|, Re z / |z|, Im z / |z|) of z = re + i im, exact to rounding at any magnitude.
+
+    Nulling leaves entries that are zero up to rounding (1e-160 and below, whose squares are denormal or 0);
+    sqrt(re^2 + im^2) of such an entry is wrong by up to 100 %, and a Givens rotation built from it is not
+    unitary. Tiny inputs are first scaled by 2^600 (exact). z = 0 gives (0, 0, 0): callers treat it as the
+    degenerate case.
+    """
+    up = max(abs(re), abs(im)) < _TINY
+    x = re * _UPSCALE if up else re
+    y = im * _UPSCALE if up else im
+    h = math.sqrt(x * x + y * y)
+    ih = 0.0 if h == 0.0 else 1.0 / h
+    return (h * _DOWNSCALE if up else h), x * ih, y * ih
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sin_cos_half(y, x):
+    """(sin(theta/2), cos(theta/2)) of theta = 2 atan2(y, x) for y, x >= 0, exact to rounding at any
+    magnitude (tiny inputs scaled as in :func:`_polar`); (0, 1) for y = x = 0."""
+    up = max(x, y) < _TINY
+    xs = x * _UPSCALE if up else x
+    ys = y * _UPSCALE if up else y
+    h = math.sqrt(xs * xs + ys * ys)
+    ih = 0.0 if h == 0.0 else 1.0 / h
+    return ys * ih, (1.0 if h == 0.0 else xs * ih)
+
+
 @njit(cache=True, nogil=True)
 def _col_op_c(Sr, Si, r, c):
     """Null S[r, c] by S <- S G^dagger on columns (c, c+1), rows 0..r. Returns (theta, phi) of G.
@@ -95,29 +129,18 @@ def _col_op_c(Sr, Si, r, c):
     (a, b) = (S[r,c], S[r,c+1]); a e^{-i phi} sin(theta/2) + b cos(theta/2) = 0 gives
     theta = 2 atan2(|b|, |a|), e^{-i phi} = -conj(a) b / (|a||b|). No trigonometry in the update.
     """
-    ar = Sr[r, c]
-    ai = Si[r, c]
-    br = Sr[r, c + 1]
-    bi = Si[r, c + 1]
-    aa = math.sqrt(ar * ar + ai * ai)
-    bb = math.sqrt(br * br + bi * bi)
+    aa, ar, ai = _polar(Sr[r, c], Si[r, c])
+    bb, br, bi = _polar(Sr[r, c + 1], Si[r, c + 1])
     th = 2.0 * math.atan2(bb, aa)
     if aa == 0.0 or bb == 0.0:
         er = 1.0
         ei = 0.0
         ph = 0.0
     else:
-        inv = 1.0 / (aa * bb)
-        er = -(ar * br + ai * bi) * inv  # e^{-i phi}
-        ei = -(ar * bi - ai * br) * inv
+        er = -(ar * br + ai * bi)  # e^{-i phi}
+        ei = -(ar * bi - ai * br)
         ph = _wrap(math.atan2(-ei, er))
-    h = math.sqrt(aa * aa + bb * bb)
-    if h == 0.0:
-        s = 0.0
-        co = 1.0
-    else:
-        s = bb / h
-        co = aa / h
+    s, co = _sin_cos_half(bb, aa)
     sr = s * er
     si = s * ei
     cr = co * er
@@ -143,29 +166,18 @@ def _row_op_c(Sr, Si, r, c, n):
     (u, v) = (S[r-1,c], S[r,c]); e^{i phi} cos(theta/2) u = sin(theta/2) v gives
     theta = 2 atan2(|u|, |v|), e^{i phi} = v conj(u) / (|u||v|).
     """
-    ur0 = Sr[r - 1, c]
-    ui0 = Si[r - 1, c]
-    vr0 = Sr[r, c]
-    vi0 = Si[r, c]
-    uu = math.sqrt(ur0 * ur0 + ui0 * ui0)
-    vv = math.sqrt(vr0 * vr0 + vi0 * vi0)
+    uu, ur0, ui0 = _polar(Sr[r - 1, c], Si[r - 1, c])
+    vv, vr0, vi0 = _polar(Sr[r, c], Si[r, c])
     th = 2.0 * math.atan2(uu, vv)
     if uu == 0.0 or vv == 0.0:
         er = 1.0
         ei = 0.0
         ph = 0.0
     else:
-        inv = 1.0 / (uu * vv)
-        er = (vr0 * ur0 + vi0 * ui0) * inv  # e^{i phi}
-        ei = (vi0 * ur0 - vr0 * ui0) * inv
+        er = vr0 * ur0 + vi0 * ui0  # e^{i phi}
+        ei = vi0 * ur0 - vr0 * ui0
         ph = _wrap(math.atan2(ei, er))
-    h = math.sqrt(uu * uu + vv * vv)
-    if h == 0.0:
-        s = 0.0
-        co = 1.0
-    else:
-        s = uu / h
-        co = vv / h
+    s, co = _sin_cos_half(uu, vv)
     sr = s * er
     si = s * ei
     cr = co * er
@@ -277,13 +289,7 @@ def _col_op_r(S, r, c):
     th = 2.0 * math.atan2(bb, aa)
     # e^{-i phi} = -sign(a b): phi = pi when a, b share a sign, else 0 (0 also when a or b is zero).
     neg = (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0)
-    h = math.sqrt(aa * aa + bb * bb)
-    if h == 0.0:
-        s = 0.0
-        co = 1.0
-    else:
-        s = bb / h
-        co = aa / h
+    s, co = _sin_cos_half(bb, aa)
     if neg:
         s_ = -s
         c_ = -co
@@ -308,13 +314,7 @@ def _row_op_r(S, r, c, n):
     th = 2.0 * math.atan2(uu, vv)
     # e^{i phi} = sign(u v): phi = pi when u, v have opposite signs.
     neg = (u0 > 0.0 and v0 < 0.0) or (u0 < 0.0 and v0 > 0.0)
-    h = math.sqrt(uu * uu + vv * vv)
-    if h == 0.0:
-        s = 0.0
-        co = 1.0
-    else:
-        s = uu / h
-        co = vv / h
+    s, co = _sin_cos_half(uu, vv)
     if neg:
         s_ = -s
         c_ = -co
@@ -587,23 +587,16 @@ def _lanes_col_op_c(Sr, Si, r, c, yth, xth, yph, xph, k, co_r, co_i, cs):
     s_ = cs[0]
     c_ = cs[1]
     for l in range(LANES):
-        ar = Sr[r, c, l]
-        ai = Si[r, c, l]
-        br = Sr[r, c + 1, l]
-        bi = Si[r, c + 1, l]
-        aa = math.sqrt(ar * ar + ai * ai)
-        bb = math.sqrt(br * br + bi * bi)
+        aa, ar, ai = _polar(Sr[r, c, l], Si[r, c, l])
+        bb, br, bi = _polar(Sr[r, c + 1, l], Si[r, c + 1, l])
         yth[k, l] = bb
         xth[k, l] = aa
         deg = aa == 0.0 or bb == 0.0
-        inv = 1.0 / (aa * bb)
-        er = 1.0 if deg else -(ar * br + ai * bi) * inv
-        ei = 0.0 if deg else -(ar * bi - ai * br) * inv
+        er = 1.0 if deg else -(ar * br + ai * bi)
+        ei = 0.0 if deg else -(ar * bi - ai * br)
         yph[k, l] = 0.0 if deg else -ei
         xph[k, l] = er
-        h = math.sqrt(aa * aa + bb * bb)
-        s = 0.0 if h == 0.0 else bb / h
-        co = 1.0 if h == 0.0 else aa / h
+        s, co = _sin_cos_half(bb, aa)
         sr_[l] = s * er
         si_[l] = s * ei
         cr_[l] = co * er
@@ -635,23 +628,16 @@ def _lanes_row_op_c(Sr, Si, r, c, n, yth, xth, yph, xph, k, co_r, co_i, cs):
     s_ = cs[0]
     c_ = cs[1]
     for l in range(LANES):
-        ur0 = Sr[r - 1, c, l]
-        ui0 = Si[r - 1, c, l]
-        vr0 = Sr[r, c, l]
-        vi0 = Si[r, c, l]
-        uu = math.sqrt(ur0 * ur0 + ui0 * ui0)
-        vv = math.sqrt(vr0 * vr0 + vi0 * vi0)
+        uu, ur0, ui0 = _polar(Sr[r - 1, c, l], Si[r - 1, c, l])
+        vv, vr0, vi0 = _polar(Sr[r, c, l], Si[r, c, l])
         yth[k, l] = uu
         xth[k, l] = vv
         deg = uu == 0.0 or vv == 0.0
-        inv = 1.0 / (uu * vv)
-        er = 1.0 if deg else (vr0 * ur0 + vi0 * ui0) * inv
-        ei = 0.0 if deg else (vi0 * ur0 - vr0 * ui0) * inv
+        er = 1.0 if deg else vr0 * ur0 + vi0 * ui0
+        ei = 0.0 if deg else vi0 * ur0 - vr0 * ui0
         yph[k, l] = ei
         xph[k, l] = er
-        h = math.sqrt(uu * uu + vv * vv)
-        s = 0.0 if h == 0.0 else uu / h
-        co = 1.0 if h == 0.0 else vv / h
+        s, co = _sin_cos_half(uu, vv)
         sr_[l] = s * er
         si_[l] = s * ei
         cr_[l] = co * er
@@ -763,9 +749,7 @@ def _lanes_col_op_r(S, r, c, yth, xth, sgn, k, cs):
         yth[k, l] = bb
         xth[k, l] = aa
         neg = (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0)
-        h = math.sqrt(aa * aa + bb * bb)
-        s = 0.0 if h == 0.0 else bb / h
-        co = 1.0 if h == 0.0 else aa / h
+        s, co = _sin_cos_half(bb, aa)
         sgn[k, l] = 1.0 if neg else 0.0
         s_[l] = s
         c_[l] = co
@@ -796,9 +780,7 @@ def _lanes_row_op_r(S, r, c, n, yth, xth, sgn, k, cs):
         yth[k, l] = uu
         xth[k, l] = vv
         neg = (u0 > 0.0 and v0 < 0.0) or (u0 < 0.0 and v0 > 0.0)
-        h = math.sqrt(uu * uu + vv * vv)
-        s = 0.0 if h == 0.0 else uu / h
-        co = 1.0 if h == 0.0 else vv / h
+        s, co = _sin_cos_half(uu, vv)
         sgn[k, l] = 1.0 if neg else 0.0
         s_[l] = s
         c_[l] = co

@@ -1,0 +1,93 @@
+"""Unitaries with entries that are zero only up to rounding (1e-150 .. 1e-320).
+
+Pruned tiles give block-structured U with exact zeros; nulling then leaves entries like 1e-162 whose squares
+underflow. Before the fix, the Clements kernels built a non-unitary Givens rotation from sqrt(re^2 + im^2) of
+such an entry and rejected a unitary input ("distance 0.239"); the regression case is a LeNet-300-100 fc2
+tile's U times a diagonal gauge (data/clements_decompose_failure_16.npy).
+"""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwsim.photonic import _kernels as K
+from hwsim.photonic import decompose, haar_unitary, reconstruct
+from hwsim.photonic.mesh import mesh_layout
+
+FAILURE_16 = np.load(Path(__file__).parent / "data" / "clements_decompose_failure_16.npy", allow_pickle=False)
+MESHES = ("clements", "reck")
+
+
+def test_regression_input_is_unitary():
+    assert np.abs(FAILURE_16 @ FAILURE_16.conj().T - np.eye(16)).max() < 1e-14
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+def test_regression_matrix_round_trips(mesh):
+    assert np.abs(reconstruct(decompose(FAILURE_16, mesh)) - FAILURE_16).max() < 1e-12
+
+
+def _tiny_mixed(n: int, eps: float, seed: int, real: bool) -> np.ndarray:
+    """Block-diagonal Haar/orthogonal unitary, rows permuted, then two modes mixed by a Givens angle eps."""
+    rng = np.random.default_rng(seed)
+    h = n // 2
+    if real:
+        blocks = [np.linalg.qr(rng.standard_normal((k, k)))[0] for k in (h, n - h)]
+        u = np.zeros((n, n))
+    else:
+        blocks = [haar_unitary(k, 1, seed=seed + k)[0] for k in (h, n - h)]
+        u = np.zeros((n, n), dtype=np.complex128)
+    u[:h, :h] = blocks[0]
+    u[h:, h:] = blocks[1]
+    u = u[rng.permutation(n)][:, rng.permutation(n)]
+    g = np.eye(n)
+    i, j = rng.choice(n, 2, replace=False)
+    g[i, i] = g[j, j] = math.cos(eps)
+    g[i, j], g[j, i] = -math.sin(eps), math.sin(eps)
+    return g @ u
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+@pytest.mark.parametrize("real", [False, True])
+@pytest.mark.parametrize("eps", [1e-150, 1e-162, 1e-170, 1e-200, 1e-310])
+def test_tiny_entries_round_trip_in_every_kernel(mesh, real, eps):
+    """Per-tile and 32-lane kernels, complex and real paths: unitary inputs with tiny entries decompose
+    (nulling residual <= 1e-12) and reconstruct to 1e-12."""
+    n, t = 12, 40
+    u = np.stack([_tiny_mixed(n, eps, seed, real) for seed in range(t)])
+    if not real:
+        u = u * np.exp(1j * np.random.default_rng(1).uniform(0, 2 * np.pi, (t, 1, n)))  # a diagonal gauge
+    modes, _ = mesh_layout(n, mesh)
+    code = K.MESH_CLEMENTS if mesh == "clements" else K.MESH_RECK
+    m = n * (n - 1) // 2
+    kernels = (K.decompose_real, K.decompose_real_lanes) if real else (K.decompose_complex, K.decompose_complex_lanes)
+    for fn in kernels:
+        th, ph, sc, err = np.empty((t, m)), np.empty((t, m)), np.empty((t, n)), np.empty(t)
+        fn(np.ascontiguousarray(u), modes, code, th, ph, sc, err, 2)
+        assert err.max() <= 1e-12, fn
+        rec = np.empty((t, n, n), dtype=np.complex128)
+        K.reconstruct(th, ph, sc, modes, rec, 2)
+        assert np.abs(rec - u).max() <= 1e-12, fn
+
+
+@pytest.mark.parametrize("re,im", [(1e-162, -3e-162), (5e-324, 0.0), (0.0, -1e-310), (3e-200, 4e-200),
+                                   (0.6, 0.8), (-1.0, 0.0)])
+def test_polar_is_exact_at_any_magnitude(re, im):
+    mag, ur, ui = K._polar(re, im)
+    ref = abs(complex(re, im))
+    assert mag == pytest.approx(ref, rel=1e-15, abs=0)
+    assert math.hypot(ur, ui) == pytest.approx(1.0, abs=2e-16)
+    assert complex(ur, ui) * ref == pytest.approx(complex(re, im), rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("y,x", [(1e-170, 1e-170), (5e-324, 1e-320), (0.0, 1e-300), (1e-300, 0.0), (3.0, 4.0)])
+def test_sin_cos_half_matches_libm(y, x):
+    s, c = K._sin_cos_half(y, x)
+    half = math.atan2(y, x)
+    assert s == pytest.approx(math.sin(half), abs=2e-16) and c == pytest.approx(math.cos(half), abs=2e-16)
+
+
+def test_sin_cos_half_of_zero_is_identity_angle():
+    assert K._sin_cos_half(0.0, 0.0) == (0.0, 1.0)
+    assert K._polar(0.0, 0.0) == (0.0, 0.0, 0.0)
