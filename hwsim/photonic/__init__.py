@@ -13,7 +13,7 @@ from .config import (DEFAULT_PRESET, PRESETS, HeaterConfig, MeshConfig, MZIConfi
 from .cost import cost
 from .mapping import (LayerMapping, PhotonicMapping, layer_counts, layer_matrix, map, phase_slices,
                       phases_per_tile)
-from .mesh import MeshPhases, decompose, haar_unitary, mesh_depth, mesh_layout, reconstruct
+from .mesh import MeshPhases, decompose, haar_unitary, mesh_depth, mesh_layout, reconstruct, wrap_phases
 from .phase_pruning import matrix_error, prune_phases, wrapped_magnitude
 from .run import accuracy, hardware_matrix, run
 
@@ -21,7 +21,7 @@ __all__ = ["DEFAULT_PRESET", "PRESETS", "HeaterConfig", "MeshConfig", "MZIConfig
            "OptoelectronicsConfig", "PhotonicConfig", "config_to_dict", "load_config", "resolve_config", "cost",
            "LayerMapping", "PhotonicMapping", "layer_counts", "layer_matrix", "map", "phase_slices",
            "phases_per_tile", "MeshPhases", "decompose", "haar_unitary", "mesh_depth", "mesh_layout", "reconstruct",
-           "matrix_error", "prune_phases", "wrapped_magnitude", "accuracy", "hardware_matrix", "run"]
+           "wrap_phases", "matrix_error", "prune_phases", "wrapped_magnitude", "accuracy", "hardware_matrix", "run"]
 
 
 def _warmup() -> None:

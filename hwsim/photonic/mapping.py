@@ -42,7 +42,7 @@ from ..errors import ConfigError, MappingError
 from ..workload import iter_matrix_layers
 from . import _kernels as K
 from .config import PhotonicConfig
-from .mesh import _chunks, _layout, mesh_depth
+from .mesh import _chunks, _layout, mesh_depth, wrap_phases
 
 #: Tiles per SVD/decomposition chunk (bounds the transient U, V, S memory: 4096 x 16 x 16 x 8 B = 8 MiB).
 CHUNK_TILES = 4096
@@ -165,11 +165,8 @@ def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray
     _check_err(err, name)
     out[:, sl["v_theta"]] = th
     out[:, sl["v_phi"]] = ph
-    vs = np.mod(sc - (0.5 * th_att + 0.5 * math.pi), 2 * math.pi)
-    # np.mod can return exactly 2*pi for tiny negative inputs: fold it to 0 (every other phase is already in
-    # [0, 2*pi): the kernels wrap, theta and the attenuators lie in [0, pi])
-    vs[vs >= 2 * math.pi] = 0.0
-    out[:, sl["v_screen"]] = vs
+    # (every other phase is already wrapped by the kernels; theta and the attenuators lie in [0, pi])
+    out[:, sl["v_screen"]] = wrap_phases(sc - (0.5 * th_att + 0.5 * math.pi))
     out[:, sl["sigma"]] = th_att
     dec(np.ascontiguousarray(u), modes, code, th, ph, sc, err, _chunks(n, lanes))
     _check_err(err, name)

@@ -28,7 +28,10 @@ Decomposition nulls one matrix element per MZI with a two-row or two-column upda
 all), then commutes the left-side MZIs through the diagonal (Clements Eq. 5 in our convention). Every MZI's
 global phase i e^{i theta/2} is carried to the output screen. Degenerate cases are deterministic: when the
 element to null is already zero the MZI is set to (theta=0 or pi as required, phi=0); when both elements are
-zero, theta = phi = 0 (heaters off). All phases are returned in [0, 2*pi).
+zero, theta = phi = 0 (heaters off). All phases are returned in [0, 2*pi); a phase within 1e-12 rad of 0
+(mod 2*pi) is rounding noise of the nulling and is returned as exactly 0, a heater off (``PHASE_SNAP_RAD`` in
+``_kernels.py``; cost applies the same rule, so -1e-15 never costs 2 P_pi). Magnitudes are taken without
+underflow (entries of 1e-300 still give unitary rotations).
 
 Phase layout of a :class:`MeshPhases`: ``theta`` and ``phi`` are (..., n(n-1)/2) in light order, ``screen``
 is (..., n); the batch dimensions ``...`` are those of the input matrices.
@@ -125,6 +128,14 @@ def mesh_depth(n: int, mesh: str = "clements") -> int:
     """Optical depth in MZI columns: n for Clements, 2n-3 for Reck (both 1 for n = 2)."""
     _, cols = mesh_layout(n, mesh)
     return int(cols.max()) + 1
+
+
+def wrap_phases(phases: np.ndarray) -> np.ndarray:
+    """Phases (radians) wrapped into [0, 2*pi), with the kernels' rule: within ``PHASE_SNAP_RAD`` (1e-12 rad) of 0
+    or 2*pi is exactly 0 (heater off). Returns a new float64 array."""
+    r = np.mod(np.asarray(phases, dtype=np.float64), 2 * np.pi)
+    r[(r < K.PHASE_SNAP_RAD) | (r >= 2 * np.pi - K.PHASE_SNAP_RAD)] = 0.0
+    return r
 
 
 def _check_square(U: np.ndarray, what: str) -> None:

@@ -91,3 +91,26 @@ def test_sin_cos_half_matches_libm(y, x):
 def test_sin_cos_half_of_zero_is_identity_angle():
     assert K._sin_cos_half(0.0, 0.0) == (0.0, 1.0)
     assert K._polar(0.0, 0.0) == (0.0, 0.0, 0.0)
+
+
+def test_rounding_level_phases_are_heaters_off():
+    """A phase within 1e-12 rad of 0 (mod 2 pi) is 0: it costs nothing and does not count as a heater on."""
+    from hwsim.photonic import wrap_phases
+
+    ph = np.array([2 * np.pi - 1e-15, -1e-15, 1e-14, 2 * np.pi, 1e-6, np.pi])
+    assert np.array_equal(wrap_phases(ph), [0.0, 0.0, 0.0, 0.0, 1e-6, np.pi])
+    units, on = K.heater_power_sum(ph, False)
+    assert on == 2 and units == pytest.approx((1e-6 + np.pi) / np.pi, rel=1e-15)
+    assert K._wrap(-1e-15) == 0.0 and K._wrap(2 * np.pi - 1e-13) == 0.0 and K._wrap(1e-11) == 1e-11
+
+
+@pytest.mark.parametrize("mesh", MESHES)
+def test_decomposed_phases_have_no_rounding_noise(mesh):
+    """Structured unitaries (permutations, block-diagonal with a tiny mixing) leave no phase in (0, 1e-12) or
+    (2 pi - 1e-12, 2 pi): such phases would count as heaters on, and near 2 pi would cost 2 P_pi each."""
+    u = np.stack([_tiny_mixed(16, 1e-162, seed, real) for seed in range(20) for real in (True, False)])
+    p = decompose(u, mesh)
+    for a in (p.theta, p.phi, p.screen):
+        d = np.minimum(a, 2 * np.pi - a)
+        assert not np.any((d > 0) & (d < 1e-12))
+    assert np.abs(reconstruct(p) - u).max() < 1e-12
