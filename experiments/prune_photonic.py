@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--gauge-levels", type=int, default=0, dest="gauge_levels",
                     help="SVD gauge optimisation (free power, W unchanged) of the stage-A mapping and of each "
                          "regularised result, with this many phase levels per mode (0: off)")
+    ap.add_argument("--kd-weight", type=float, default=0.0, dest="kd_weight",
+                    help="distillation from the dense float network during phase training (weight in [0, 1])")
+    ap.add_argument("--kd-temperature", type=float, default=4.0, dest="kd_temperature")
     ap.add_argument("--stage-a", help="reuse a stage-A weights .npz instead of optimizing")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="prune_photonic")
@@ -155,7 +158,9 @@ def main(argv: list[str] | None = None) -> None:
         outs = pp.regularized_phase_pruning(m_a, (xtr, ytr), power_reg=lam, rounds=a.reg_rounds,
                                             threshold=a.reg_threshold, steps=a.reg_steps, lr=a.reg_lr,
                                             final_steps=a.final_steps, final_lr=a.phase_lr, batch_size=a.phase_batch,
-                                            reg_kind=a.reg_kind, seed=a.seed, callback=record_reg)
+                                            reg_kind=a.reg_kind, seed=a.seed, callback=record_reg,
+                                            teacher=net if a.kd_weight > 0 else None, kd_weight=a.kd_weight,
+                                            kd_temperature=a.kd_temperature)
         if a.gauge_levels:
             record_reg(a.reg_rounds + 1, pp.gauge_optimize(outs[-1], levels=a.gauge_levels, sweeps=2))
     for crit in a.criteria if a.iterative else []:

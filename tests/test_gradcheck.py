@@ -101,3 +101,27 @@ def test_softmax_cross_entropy_gradient():
     y = np.array([0, 4, 2, 2])
     _, g = softmax_cross_entropy(z, y)
     assert _rel_err(g, _numeric(lambda: softmax_cross_entropy(z, y)[0], z)) < RTOL
+
+
+@pytest.mark.parametrize("temperature", [1.0, 4.0])
+def test_distillation_loss_gradient(temperature):
+    from hwsim.nn import distillation_loss
+
+    rng = np.random.default_rng(2)
+    z, t = rng.standard_normal((4, 5)), 3 * rng.standard_normal((4, 5))
+    loss, g = distillation_loss(z, t, temperature)
+    assert loss > 0
+    assert _rel_err(g, _numeric(lambda: distillation_loss(z, t, temperature)[0], z)) < RTOL
+
+
+def test_distillation_loss_is_zero_for_matching_logits_and_checks_input():
+    from hwsim.errors import DataError
+    from hwsim.nn import distillation_loss
+
+    z = np.random.default_rng(3).standard_normal((3, 4))
+    loss, g = distillation_loss(z + 7.0, z, 2.0)  # a constant shift per row leaves the softmax unchanged
+    assert abs(loss) < 1e-12 and np.abs(g).max() < 1e-15
+    with pytest.raises(DataError, match="same 2-D"):
+        distillation_loss(z, z[:2])
+    with pytest.raises(DataError, match="temperature"):
+        distillation_loss(z, z, 0.0)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import AvgPool2d, Conv2d, Dense, Flatten, Layer, MatmulHook, MaxPool2d, ReLU, WeightedLayer
-from .loss import softmax, softmax_cross_entropy
+from .loss import distillation_loss, softmax, softmax_cross_entropy
 from .network import Network
 from .optim import SGD, Adam, Optimizer
 from .train import EpochLog, TrainLog, check_dataset, fit
 
-__all__ = ["AvgPool2d", "Conv2d", "Dense", "Flatten", "Layer", "MatmulHook", "MaxPool2d", "ReLU", "WeightedLayer",
+__all__ = ["distillation_loss", "AvgPool2d", "Conv2d", "Dense", "Flatten", "Layer", "MatmulHook", "MaxPool2d", "ReLU", "WeightedLayer",
            "softmax", "softmax_cross_entropy", "Network", "SGD", "Adam", "Optimizer", "EpochLog", "TrainLog",
            "check_dataset", "fit"]
 

@@ -29,3 +29,29 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
     grad = np.exp(z - logsumexp[:, None])
     grad[np.arange(n), labels] -= 1.0
     return loss, grad / n
+
+
+def distillation_loss(logits: np.ndarray, teacher_logits: np.ndarray, temperature: float = 4.0
+                      ) -> tuple[float, np.ndarray]:
+    """Knowledge-distillation loss (Hinton et al., "Distilling the Knowledge in a Neural Network", 2015) and its
+    gradient w.r.t. ``logits``: T^2 * mean over the batch of KL(softmax(teacher/T) || softmax(logits/T)).
+
+    The T^2 factor keeps the gradient's scale independent of T (Hinton et al., Sec. 2); the gradient is
+    T (softmax(logits/T) - softmax(teacher/T)) / n. Zero iff the two softmaxes agree.
+    """
+    if logits.ndim != 2 or teacher_logits.shape != logits.shape:
+        raise DataError(f"logits {logits.shape} and teacher logits {np.shape(teacher_logits)} must be the same 2-D "
+                        "(n, classes) shape")
+    if not (temperature > 0 and np.isfinite(temperature)):
+        raise DataError(f"temperature must be a positive finite number, got {temperature}")
+    t = float(temperature)
+    n = logits.shape[0]
+    zs = logits / t
+    zs = zs - zs.max(axis=1, keepdims=True)
+    log_ps = zs - np.log(np.exp(zs).sum(axis=1, keepdims=True))
+    zt = teacher_logits / t
+    zt = zt - zt.max(axis=1, keepdims=True)
+    log_pt = zt - np.log(np.exp(zt).sum(axis=1, keepdims=True))
+    pt = np.exp(log_pt)
+    loss = float(t * t * np.sum(pt * (log_pt - log_ps)) / n)
+    return loss, t * (np.exp(log_ps) - pt) / n

@@ -36,7 +36,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..nn import Network, softmax_cross_entropy
+from ..nn import Network, distillation_loss, softmax_cross_entropy
 
 TWO_PI = 2.0 * math.pi
 PHASE_CRITERIA = ("magnitude", "power", "power_sq", "sensitivity")
@@ -289,7 +289,8 @@ def network_phase_gradients(mapping: Any, data: Any, batch_size: int = 1000, n_s
 
 def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float = 2e-3, batch_size: int = 256,
                     seed: int | np.random.Generator = 0, train_gains: bool = True, train_biases: bool = True,
-                    max_steps: Optional[int] = None, power_reg: float = 0.0, reg_kind: str = "wrapped") -> Any:
+                    max_steps: Optional[int] = None, power_reg: float = 0.0, reg_kind: str = "wrapped",
+                    teacher: Optional[Network] = None, kd_weight: float = 0.0, kd_temperature: float = 4.0) -> Any:
     """A new mapping whose unpruned phases (and tile gains, and the digital biases) are trained with Adam
     through the meshes.
 
@@ -299,6 +300,8 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
     network is then a copy carrying the new biases (the caller's network is not modified).
     ``power_reg`` (lambda >= 0): the loss is mean cross-entropy + lambda * :func:`power_penalty` (``reg_kind``)
     summed over every unpruned phase, so phases the data does not need drift toward 0 (heater off).
+    ``teacher`` (e.g. the dense float network) with ``kd_weight`` w in (0, 1]: the loss is (1 - w) * cross-entropy
+    + w * :func:`hwsim.nn.distillation_loss` against the teacher's logits at ``kd_temperature``.
     """
     from .criteria import check_data
 
@@ -310,8 +313,18 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
         raise ConfigError(f"power_reg must be a finite number >= 0, got {power_reg}")
     if reg_kind not in POWER_REGULARIZERS:
         raise ConfigError(f"unknown power regulariser {reg_kind!r}; choose one of {', '.join(POWER_REGULARIZERS)}")
+    if not 0.0 <= kd_weight <= 1.0:
+        raise ConfigError(f"kd_weight must lie in [0, 1], got {kd_weight}")
+    if kd_weight > 0 and teacher is None:
+        raise ConfigError("kd_weight > 0 needs a teacher network")
+    if not (kd_temperature > 0 and np.isfinite(kd_temperature)):
+        raise ConfigError(f"kd_temperature must be a positive finite number, got {kd_temperature}")
     net = _network_for(mapping)
     x, y = check_data(net, train_data, labels=True)
+    if kd_weight > 0 and (tuple(teacher.input_shape) != tuple(net.input_shape)
+                          or teacher.weighted_layers()[-1].bias.shape != net.weighted_layers()[-1].bias.shape):
+        raise ConfigError(f"teacher input {teacher.input_shape} / outputs do not match the mapped network's "
+                          f"{net.input_shape}")
     rng = np.random.default_rng(seed)
     phases = [lm.phases.copy() for lm in mapping.layers]
     gains = [lm.gains.copy() for lm in mapping.layers]
@@ -333,6 +346,9 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
                 l.weight = layer_matrix(lm, p, g)
             logits = net.forward(x[idx], train=True, validate=False)
             _, d = softmax_cross_entropy(logits, y[idx])
+            if kd_weight > 0:
+                _, dk = distillation_loss(logits, teacher.forward(x[idx], validate=False), kd_temperature)
+                d = (1.0 - kd_weight) * d + kd_weight * dk
             net.backward(d)
             t += 1
             lr_t = lr * 0.5 * (1 + math.cos(math.pi * (t - 1) / total))
@@ -398,7 +414,9 @@ def iterative_phase_pruning(mapping: Any, train_data: Any, *, fractions: Sequenc
 def regularized_phase_pruning(mapping: Any, train_data: Any, *, power_reg: float, rounds: int = 3,
                               threshold: float = 0.1, steps: int = 200, lr: float = 5e-3, final_steps: int = 200,
                               final_lr: float = 2e-3, batch_size: int = 256, reg_kind: str = "wrapped",
-                              seed: int | np.random.Generator = 0, callback: Any = None) -> list[Any]:
+                              seed: int | np.random.Generator = 0, callback: Any = None,
+                              teacher: Optional[Network] = None, kd_weight: float = 0.0,
+                              kd_temperature: float = 4.0) -> list[Any]:
     """Power-regularised training and threshold pruning of phases, CHAMP-style; returns the mapping after each
     round and, last, after the final fine-tuning.
 
@@ -407,6 +425,7 @@ def regularized_phase_pruning(mapping: Any, train_data: Any, *, power_reg: float
     ``threshold`` rad of 0 on the circle (:func:`hwsim.photonic.prune_phases`). Finally the remaining phases
     are fine-tuned without the regulariser for ``final_steps`` at ``final_lr`` (0 to skip).
     ``callback(stage, mapping)`` is called after each round (stage 0 .. rounds-1) and after the final step.
+    ``teacher``, ``kd_weight``, ``kd_temperature``: distillation in every training step (:func:`finetune_phases`).
     """
     if int(rounds) < 1:
         raise ConfigError(f"rounds must be >= 1, got {rounds}")
@@ -414,19 +433,20 @@ def regularized_phase_pruning(mapping: Any, train_data: Any, *, power_reg: float
         raise ConfigError(f"threshold must lie in [0, pi] rad, got {threshold}")
     from hwsim.photonic import prune_phases
 
+    kd = {"teacher": teacher, "kd_weight": kd_weight, "kd_temperature": kd_temperature}
     rng = np.random.default_rng(seed)
     out = []
     m = mapping
     for i in range(int(rounds)):
         m = finetune_phases(m, train_data, epochs=10**6, lr=lr, batch_size=batch_size, seed=rng, max_steps=steps,
-                            power_reg=power_reg, reg_kind=reg_kind)
+                            power_reg=power_reg, reg_kind=reg_kind, **kd)
         m = prune_phases(m, threshold=float(threshold))
         out.append(m)
         if callback is not None:
             callback(i, m)
     if final_steps:
         m = finetune_phases(m, train_data, epochs=10**6, lr=final_lr, batch_size=batch_size, seed=rng,
-                            max_steps=final_steps)
+                            max_steps=final_steps, **kd)
         out.append(m)
         if callback is not None:
             callback(int(rounds), m)

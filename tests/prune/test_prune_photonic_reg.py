@@ -116,3 +116,38 @@ def test_gauge_optimize_bad_levels():
     m = photonic.map([np.eye(4)], CFG)
     with pytest.raises(ConfigError, match="levels"):
         pp.gauge_optimize(m, levels=1)
+
+
+def _kl_to_teacher(mp, teacher, x):
+    from hwsim.nn import distillation_loss
+
+    net = pp._network_for(mp)
+    for l, lm in zip(net.weighted_layers(), mp.layers):
+        l.weight = pp.layer_matrix(lm)
+    return distillation_loss(net.forward(x), teacher.forward(x), 2.0)[0]
+
+
+def test_distillation_pulls_the_pruned_mesh_toward_the_teacher():
+    """kd_weight = 1: the fine-tuned meshes match the dense teacher's soft outputs better than with labels only."""
+    net, (x, y) = make_mlp((8, 8, 4)), blobs(256)
+    m = photonic.prune_phases(photonic.map(net, CFG), threshold=0.6)
+    kw = dict(epochs=4, lr=1e-2, batch_size=32, seed=1)
+    plain = pp.finetune_phases(m, (x, y), **kw)
+    kd = pp.finetune_phases(m, (x, y), teacher=net, kd_weight=1.0, kd_temperature=2.0, **kw)
+    assert _kl_to_teacher(kd, net, x) < 0.8 * _kl_to_teacher(plain, net, x)
+    for o, l in zip([l.phases == 0 for l in m.layers], kd.layers):
+        assert np.all(l.phases[o] == 0.0)
+
+
+@pytest.mark.parametrize("kw, match", [({"kd_weight": 0.5}, "needs a teacher"), ({"kd_weight": 1.5}, "kd_weight"),
+                                       ({"kd_temperature": 0.0}, "kd_temperature")])
+def test_finetune_bad_distillation_args(kw, match):
+    m = photonic.map(make_mlp((8, 8, 4)), CFG)
+    with pytest.raises(ConfigError, match=match):
+        pp.finetune_phases(m, blobs(64), **kw)
+
+
+def test_finetune_teacher_of_the_wrong_shape():
+    m = photonic.map(make_mlp((8, 8, 4)), CFG)
+    with pytest.raises(ConfigError, match="teacher"):
+        pp.finetune_phases(m, blobs(64), teacher=make_mlp((8, 8, 3)), kd_weight=0.5)
