@@ -1,6 +1,5 @@
 """Numba kernels of the runtime against their numpy oracles."""
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

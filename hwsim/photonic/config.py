@@ -18,11 +18,11 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from ..errors import ConfigError
 
-from ..toml_config import read_toml
+from ..toml_config import merge_dataclass, read_toml
 
 MESHES = ("clements", "reck")
 HEATER_MODES = ("standard", "push_pull")
@@ -211,30 +211,6 @@ PRESETS: dict[str, Callable[[], PhotonicConfig]] = {
 DEFAULT_PRESET = "harris2014"
 
 
-def _apply(obj: Any, overrides: Mapping[str, Any], where: str) -> Any:
-    if not isinstance(overrides, Mapping):
-        raise ConfigError(f"{where}: expected a table of fields, got {overrides!r}")
-    fields = {f.name: f for f in dataclasses.fields(obj)}
-    changes: dict[str, Any] = {}
-    for key, val in overrides.items():
-        if key not in fields or key == "preset":
-            raise ConfigError(f"unknown configuration key {where + '.' if where else ''}{key!r}; "
-                              f"allowed: {', '.join(k for k in fields if k != 'preset')}")
-        cur = getattr(obj, key)
-        if dataclasses.is_dataclass(cur):
-            changes[key] = _apply(cur, val, f"{where + '.' if where else ''}{key}")
-        else:
-            if isinstance(cur, float) and isinstance(val, int) and not isinstance(val, bool):
-                val = float(val)
-            if type(val) is not type(cur):
-                raise ConfigError(f"{where + '.' if where else ''}{key} must be {type(cur).__name__}, got {val!r}")
-            changes[key] = val
-    try:
-        return dataclasses.replace(obj, **changes)
-    except TypeError as e:  # pragma: no cover - guarded by the key check above
-        raise ConfigError(str(e)) from e
-
-
 def load_config(path: str | Path) -> PhotonicConfig:
     """Read a TOML file: an optional top-level ``preset = "name"`` and tables overriding nested fields."""
     data = read_toml(path)
@@ -242,7 +218,7 @@ def load_config(path: str | Path) -> PhotonicConfig:
     if base_name is not None and not isinstance(base_name, str):
         raise ConfigError(f"'preset' must be a string, got {base_name!r}")
     base = _preset(base_name or DEFAULT_PRESET)
-    cfg = _apply(base, data, "")
+    cfg = merge_dataclass(base, data, "")
     return dataclasses.replace(cfg, preset=base_name) if data else cfg
 
 

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError
-from ..toml_config import read_toml
+from ..toml_config import merge_dataclass, read_toml
 
 MAPPING_MODES = ("dense", "skip_empty", "compact", "ou")
 """Sparse-aware mapping modes (see :mod:`hwsim.reram.mapping`)."""
@@ -496,53 +495,6 @@ PRESETS: dict[str, Callable[[], ReramConfig]] = {"default": default, "isaac": is
 
 
 # ---- TOML / dict loading -----------------------------------------------------------------------------------------
-def _type_ok(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return any(_type_ok(value, h) for h in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    return False
-
-
-def _merge(obj: Any, data: Mapping[str, Any], path: str) -> Any:
-    """Return ``obj`` (a dataclass) with the fields in ``data`` replaced; unknown or mistyped keys raise."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{path or 'config'} must be a table, got {type(data).__name__}")
-    hints = typing.get_type_hints(type(obj))
-    names = {f.name for f in fields(obj)}
-    changes: dict[str, Any] = {}
-    for key, value in data.items():
-        where = f"{path}.{key}" if path else key
-        if key not in names or key == "preset":
-            allowed = ", ".join(sorted(n for n in names if n != "preset"))
-            raise ConfigError(f"unknown config key {where!r}; allowed here: {allowed}")
-        current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
-            changes[key] = _merge(current, value, where)
-        else:
-            if not _type_ok(value, hints[key]):
-                raise ConfigError(f"config key {where!r} must be of type {hints[key]}, got {value!r} "
-                                  f"({type(value).__name__})")
-            wants_float = _type_ok(1.5, hints[key])
-            changes[key] = float(value) if (wants_float and isinstance(value, int)
-                                            and not isinstance(value, bool)) else value
-    try:
-        return replace(obj, **changes)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as exc:  # pragma: no cover - defensive
-        raise ConfigError(f"invalid values in {path or 'config'}: {exc}") from None
-
-
 def config_from_dict(data: Mapping[str, Any], base: ReramConfig | None = None) -> ReramConfig:
     """Build a config from nested dict ``data`` (TOML layout). A top-level ``preset`` key names the base."""
     if not isinstance(data, Mapping):
@@ -554,7 +506,7 @@ def config_from_dict(data: Mapping[str, Any], base: ReramConfig | None = None) -
             raise ConfigError(f"config key 'preset' must be a string, got {preset!r}")
         base = get_preset(preset)
     cfg = base if base is not None else default()
-    return _merge(cfg, data, "")
+    return merge_dataclass(cfg, data, "")
 
 
 def load_toml(path: str | Path) -> ReramConfig:

@@ -42,7 +42,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from ..errors import ConfigError, MappingError
+from ..errors import ConfigError
 from ..workload import MatrixLayer, iter_matrix_layers
 from . import _kernels as K
 from .config import ReramConfig

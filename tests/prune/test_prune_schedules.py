@@ -212,7 +212,6 @@ def test_gradual_per_layer_targets():
                            ramp_fraction=0.5)
     s = [1 - l.mask.mean() for l in p.weighted_layers()]
     assert s[0] == pytest.approx(0.75, abs=0.03) and s[1] == pytest.approx(0.25, abs=0.05)
-    sizes = [48, 24]
     assert events[-1].target_sparsity == pytest.approx((0.75 * 48 + 0.25 * 24) / 72)
 
 

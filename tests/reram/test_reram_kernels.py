@@ -32,7 +32,6 @@ def test_quantize_half_away_and_clip():
 @pytest.mark.parametrize("dims", [(4, 6), (8, 8), (128, 128)])
 def test_scan_layer_matches_oracle(shape, preset, dims, rng):
     from dataclasses import replace
-    from hwsim.reram.config import CrossbarConfig
 
     cfg = rr.get_preset(preset)
     cfg = replace(cfg, crossbar=replace(cfg.crossbar, rows=dims[0], cols=dims[1]))

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 import hwsim.reram as rr
 from hwsim.errors import MappingError
-from hwsim.reram.config import (AdcConfig, CrossbarConfig, MappingConfig, PeripheralsConfig, PrecisionConfig,
+from hwsim.reram.config import (AdcConfig, CrossbarConfig, MappingConfig, PrecisionConfig,
                                 ReramConfig, SystemConfig)
 
 

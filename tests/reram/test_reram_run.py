@@ -7,7 +7,7 @@ import pytest
 import hwsim.reram as rr
 from hwsim.errors import DataError, MappingError
 from hwsim.nn import Dense, Network, ReLU
-from hwsim.reram.config import AdcConfig, MappingConfig, NonIdealityConfig
+from hwsim.reram.config import AdcConfig, NonIdealityConfig
 from hwsim.reram.run import LayerEngine, engines
 from test_reram_mapping import tiny
 
