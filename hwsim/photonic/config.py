@@ -11,6 +11,9 @@ with the reasoning. Sources:
 * [Reck94] M. Reck et al., PRL 73, 58 (1994): triangular mesh, depth 2N - 3.
 * [Shen17] Y. Shen et al., "Deep learning with coherent nanophotonic circuits", Nat. Photonics 11, 441
   (2017): SVD of each weight matrix onto two meshes and a column of attenuating MZIs (Fig. 1).
+* [Fang11] Q. Fang, J. Song, X. Luo, M. Yu, G. Lo and Y. Liu, "Mode-size converter with high coupling efficiency and
+  broad bandwidth", Opt. Express 19, 21588 (2011), abstract: fiber-to-chip coupling efficiency > 80 % (TE) and
+  > 70 % (TM) per facet at 1600 nm, i.e. 0.97 dB and 1.55 dB.
 """
 from __future__ import annotations
 
@@ -123,7 +126,8 @@ class OptoelectronicsConfig:
     laser_wallplug_efficiency: float = 0.2
     """Electrical-to-optical efficiency of the laser. Assumption: typical for III-V lasers coupled to silicon."""
     coupling_loss_db: float = 1.0
-    """Fiber/laser-to-chip coupling loss, dB. Assumption: a good edge coupler."""
+    """Fiber/laser-to-chip coupling loss, dB. [Fang11] abstract: cantilevered edge (mode-size) converter on SOI,
+    > 80 % (TE, 0.97 dB) and > 70 % (TM, 1.55 dB) per facet at 1600 nm (cleaved fiber, index-matching oil)."""
 
     def __post_init__(self) -> None:
         _positive(self, "conversion_rate_hz", "detector_sensitivity_w")
