@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="write the phases, gains and biases after the regularised rounds to this .npz")
     ap.add_argument("--load-pruned", dest="load_pruned",
                     help="skip the regularised rounds: load their result (from --save-pruned) and fine-tune it")
+    ap.add_argument("--save-programming", dest="save_programming",
+                    help="write the final programmed chip (hwsim.photonic.save_programming) to this .npz: "
+                         "'hwsim cost --hardware photonic --phases FILE' and 'hwsim evaluate ... --phases FILE' read it")
     ap.add_argument("--stage-a", help="reuse a stage-A weights .npz instead of optimizing")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="prune_photonic")
@@ -265,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
             outs = [pp.finetune_phases(pruned, (xtr, ytr), epochs=10**6, lr=a.phase_lr, batch_size=a.phase_batch,
                                        seed=a.seed + 1, max_steps=a.final_steps, **kd)]
             record_reg(a.reg_rounds, outs[-1])
+        if a.save_programming:
+            print("programming file:", photonic.save_programming(outs[-1], a.save_programming), flush=True)
         if a.gauge_levels:
             record_reg(a.reg_rounds + 1, pp.gauge_optimize(outs[-1], levels=a.gauge_levels, sweeps=2))
     for crit in a.criteria if a.iterative else []:

@@ -86,7 +86,14 @@ def _check_hw_flags(args: argparse.Namespace) -> None:
     from .errors import ConfigError
 
     reram_only = {"--mapping": args.mapping, "--adc-bits": args.adc_bits, "--sigma": args.sigma}
-    photonic_only = {"--mesh": args.mesh, "--tile": args.tile, "--phase-noise": args.phase_noise}
+    photonic_only = {"--mesh": args.mesh, "--tile": args.tile, "--phase-noise": args.phase_noise,
+                     "--phases": args.phases}
+    if args.phases is not None:
+        fixed = [f for f, v in (("--preset", args.preset), ("--config", args.config), ("--mesh", args.mesh),
+                                ("--tile", args.tile), ("--weights", args.weights)) if v is not None]
+        if fixed:
+            raise ConfigError(f"{', '.join(fixed)}: not with --phases (the programming file fixes the hardware "
+                              "configuration and replaces the weights)")
     if args.preset is not None and args.config is not None:
         raise ConfigError("--preset and --config are mutually exclusive")
     own = {"reram": reram_only, "photonic": photonic_only}
@@ -98,11 +105,25 @@ def _check_hw_flags(args: argparse.Namespace) -> None:
 
 
 # ---- cost --------------------------------------------------------------------------------------------------------
+def _programmed(args: argparse.Namespace, network: Any = None):
+    """The photonic mapping of ``--phases`` (with ``--phase-noise`` applied when given)."""
+    from . import photonic
+    from .photonic.run import with_noise
+
+    mapping = photonic.load_programming(args.phases, network)
+    if args.phase_noise is not None:
+        mapping = with_noise(mapping, phase_noise_rad=float(args.phase_noise))
+    return photonic, mapping
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     _check_hw_flags(args)
-    be, cfg = _resolve_config(args)
-    source = _load_network(args, need_network=False)
-    report = be.cost(be.map(source, cfg))
+    if args.phases is not None:
+        be, mapping = _programmed(args)
+    else:
+        be, cfg = _resolve_config(args)
+        mapping = be.map(_load_network(args, need_network=False), cfg)
+    report = be.cost(mapping)
     if args.json:
         print(report.to_json(indent=2))
     else:
@@ -119,7 +140,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         hw_flags = [f for f, v in (("--preset", args.preset), ("--config", args.config), ("--mapping", args.mapping),
                                    ("--adc-bits", args.adc_bits), ("--sigma", args.sigma), ("--mesh", args.mesh),
-                                   ("--tile", args.tile), ("--phase-noise", args.phase_noise)) if v is not None]
+                                   ("--tile", args.tile), ("--phase-noise", args.phase_noise),
+                                   ("--phases", args.phases)) if v is not None]
         if hw_flags:
             raise ConfigError(f"{', '.join(hw_flags)} need --hardware reram|photonic")
     else:
@@ -130,8 +152,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.hardware is None:
         acc = net.accuracy(x, y)
     else:
-        be, cfg = _resolve_config(args)
-        mapping = be.map(net, cfg)
+        if args.phases is not None:
+            be, mapping = _programmed(args, net)
+            cfg = mapping.config
+            result["phases"] = args.phases
+        else:
+            be, cfg = _resolve_config(args)
+            mapping = be.map(net, cfg)
         acc = be.accuracy(mapping, x, y, seed=args.seed)
         result.update({"hardware": args.hardware, "preset": getattr(cfg, "preset", args.preset),
                        "config": be.config_to_dict(cfg),
@@ -165,6 +192,9 @@ def _add_hw_args(p: argparse.ArgumentParser, required: bool) -> None:
     g.add_argument("--mesh", help="clements or reck")
     g.add_argument("--tile", type=int, help="mesh size K (tiles are K x K)")
     g.add_argument("--phase-noise", type=float, dest="phase_noise", help="phase noise sigma, rad")
+    g.add_argument("--phases", help="programming file .npz (phases, gains, biases and configuration of a programmed "
+                   "chip, e.g. after phase-domain pruning; see hwsim.photonic.save_programming): replaces mapping "
+                   "the weights, and fixes the hardware configuration")
 
 
 def build_parser() -> argparse.ArgumentParser:

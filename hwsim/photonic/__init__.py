@@ -15,13 +15,15 @@ from .mapping import (LayerMapping, PhotonicMapping, layer_counts, layer_matrix,
                       phases_per_tile)
 from .mesh import MeshPhases, decompose, haar_unitary, mesh_depth, mesh_layout, reconstruct, wrap_phases
 from .phase_pruning import matrix_error, prune_phases, wrapped_magnitude
+from .programming_io import load_programming, save_programming
 from .run import accuracy, hardware_matrix, run
 
 __all__ = ["DEFAULT_PRESET", "PRESETS", "HeaterConfig", "MeshConfig", "MZIConfig", "NoiseConfig",
            "OptoelectronicsConfig", "PhotonicConfig", "config_to_dict", "load_config", "resolve_config", "cost",
            "LayerMapping", "PhotonicMapping", "layer_counts", "layer_matrix", "map", "phase_slices",
            "phases_per_tile", "MeshPhases", "decompose", "haar_unitary", "mesh_depth", "mesh_layout", "reconstruct",
-           "wrap_phases", "matrix_error", "prune_phases", "wrapped_magnitude", "accuracy", "hardware_matrix", "run"]
+           "wrap_phases", "load_programming", "save_programming", "matrix_error", "prune_phases", "wrapped_magnitude",
+           "accuracy", "hardware_matrix", "run"]
 
 
 def _warmup() -> None:
