@@ -44,7 +44,7 @@ def test_isaac_preset_values_and_per_action_energies():
 def test_neurosim_preset_values():
     cfg = rr.get_preset("neurosim")
     assert (cfg.rows, cfg.cols, cfg.crossbar.bits_per_cell) == (128, 128, 1)
-    assert (cfg.adc.bits, cfg.adc.cols_per_adc) == (4, 8)
+    assert (cfg.adc.bits, cfg.adc.cols_per_adc) == (5, 8)  # Param.cpp levelOutput = 32
     assert (cfg.crossbar.r_on_ohm, cfg.crossbar.r_off_ohm) == (100e3, 1.7e6)
     assert (cfg.crossbar.read_voltage_v, cfg.crossbar.read_time_s) == (0.5, 10e-9)
     # differential 8-bit: 7 magnitude bits in 7 slices, two columns each
