@@ -58,6 +58,23 @@ def add_prune_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="validation data for the floor: the last 5000 training images (default; the shipped "
                         "weights were trained on them, so they overstate accuracy) or the first 5000 test images "
                         "(then the reported accuracy is measured on the remaining test images only)")
+    g = p.add_argument_group("photonic phase-domain pruning (needs --hardware photonic and --phase-power-reg; writes "
+                             "a programming file for 'hwsim cost/evaluate --phases' to --out)")
+    g.add_argument("--phase-power-reg", type=float, dest="phase_power_reg",
+                   help="lambda of the heater-power regulariser (per P_pi; 1.2e-4 for LeNet-300-100)")
+    g.add_argument("--phase-rounds", type=int, default=8, dest="phase_rounds", help="regularised train-and-cut rounds")
+    g.add_argument("--phase-steps", type=int, default=300, dest="phase_steps", help="minibatches per round")
+    g.add_argument("--phase-lr", type=float, default=1e-2, dest="phase_lr", help="learning rate of the rounds")
+    g.add_argument("--phase-threshold", type=float, default=0.1, dest="phase_threshold",
+                   help="heaters within this many rad of 0 are switched off after each round")
+    g.add_argument("--final-steps", type=int, default=3000, dest="final_steps",
+                   help="fine-tuning minibatches after the rounds")
+    g.add_argument("--final-lr", type=float, default=5e-3, dest="final_lr")
+    g.add_argument("--kd-weight", type=float, default=0.7, dest="kd_weight",
+                   help="final fine-tuning: weight of distillation from the unpruned float network (0 = labels only)")
+    g.add_argument("--kd-temperature", type=float, default=4.0, dest="kd_temperature")
+    g.add_argument("--gauge-levels", type=int, default=0, dest="gauge_levels",
+                   help="before the rounds, lower heater power with the SVD gauge (levels per mode; 0 = off)")
     p.add_argument("--data-dir", help="folder of Fashion-MNIST (or MNIST) IDX files")
     p.add_argument("--limit", type=int, help="evaluate on the first N test images only")
     p.add_argument("--seed", type=int, default=0)
@@ -83,6 +100,11 @@ def cmd_prune(args: argparse.Namespace) -> int:
     hw_aware = args.budget is not None or args.accuracy_floor is not None
     if hw_aware and args.hardware is None:
         raise ConfigError("--budget / --accuracy-floor need --hardware reram|photonic")
+    if args.phase_power_reg is not None:
+        if args.hardware != "photonic" or hw_aware:
+            raise ConfigError("--phase-power-reg needs --hardware photonic (and no --budget / --accuracy-floor: "
+                              "prune tiles first, then pass the result with --weights)")
+        return _phase_domain(args, net)
     train = fashion_mnist.load("train", args.data_dir, limit=args.train_limit)
     xt, yt = fashion_mnist.load("test", args.data_dir, limit=args.limit)
     base_acc = net.accuracy(xt, yt)
@@ -155,4 +177,57 @@ def cmd_prune(args: argparse.Namespace) -> int:
             t, b = result["report"]["total"], result["report"]["baseline_total"]
             print(f"  {args.hardware}: tiles {b['tiles']} -> {t['tiles']}, static power {b['static_power_w']:.4g} W -> "
                   f"{t['static_power_w']:.4g} W, energy {b['energy_j']:.4g} J -> {t['energy_j']:.4g} J per inference")
+    return 0
+
+
+def _phase_domain(args: argparse.Namespace, net: Any) -> int:
+    """``hwsim prune --hardware photonic --phase-power-reg L``: map ``net``, switch heaters off by power-regularised
+    training rounds, fine-tune the rest (distilled from ``net``), write a programming file."""
+    from models import fashion_mnist
+
+    from . import photonic
+    from .errors import ConfigError
+    from .prune import photonic_phases as pp
+
+    if not (args.phase_power_reg > 0 and args.phase_rounds >= 1 and args.phase_steps >= 1 and args.final_steps >= 0):
+        raise ConfigError("--phase-power-reg must be > 0, --phase-rounds and --phase-steps >= 1, --final-steps >= 0")
+    cfg = photonic.resolve_config(args.preset) if args.preset is not None else photonic.resolve_config()
+    train = fashion_mnist.load("train", args.data_dir, limit=args.train_limit)
+    xt, yt = fashion_mnist.load("test", args.data_dir, limit=args.limit)
+    dense = photonic.map(net, cfg)
+    before = photonic.cost(dense).total
+    start = pp.gauge_optimize(dense, levels=args.gauge_levels, sweeps=2) if args.gauge_levels else dense
+    say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
+    say(f"{args.model}: {before.tiles} tiles, static power {before.static_power_w:.4g} W; "
+        f"{args.phase_rounds} regularised rounds of {args.phase_steps} steps, then {args.final_steps} fine-tuning steps")
+
+    def progress(i: int, m: Any) -> None:
+        p = photonic.cost(m).total.static_power_w
+        on = sum(int((l.phases != 0).sum()) for l in m.layers)
+        stage = f"round {i + 1}" if i < args.phase_rounds else "fine-tuned"
+        say(f"  {stage:<10} heaters on {on:>8}  static power {p:.4g} W ({100 * (1 - p / before.static_power_w):.2f}% "
+            "saved)")
+
+    outs = pp.regularized_phase_pruning(
+        start, train, power_reg=args.phase_power_reg, rounds=args.phase_rounds, threshold=args.phase_threshold,
+        steps=args.phase_steps, lr=args.phase_lr, final_steps=args.final_steps, final_lr=args.final_lr,
+        seed=args.seed, callback=progress, teacher=net if args.kd_weight > 0 else None, kd_weight=args.kd_weight,
+        kd_temperature=args.kd_temperature)
+    chip = outs[-1]
+    path = photonic.save_programming(chip, args.out)
+    after = photonic.cost(chip).total
+    result = {"model": args.model, "out": str(path), "hardware": "photonic", "metric": "static_power_w",
+              "baseline_static_power_w": before.static_power_w, "static_power_w": after.static_power_w,
+              "saving": 1.0 - after.static_power_w / before.static_power_w,
+              "heaters_on": int(sum(int((l.phases != 0).sum()) for l in chip.layers)),
+              "phases": int(sum(l.phases.size for l in chip.layers)),
+              "baseline_accuracy": photonic.accuracy(dense, xt, yt), "accuracy": photonic.accuracy(chip, xt, yt),
+              "n": int(len(yt)), "report": {"total": after.to_dict(), "baseline_total": before.to_dict()}}
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+    else:
+        print(f"{args.model} on photonic: static power {before.static_power_w:.4g} W -> {after.static_power_w:.4g} W "
+              f"({100 * result['saving']:.2f}% saved), heaters on {result['heaters_on']} of {result['phases']}, "
+              f"test accuracy {100 * result['baseline_accuracy']:.2f}% -> {100 * result['accuracy']:.2f}% "
+              f"({result['n']} images)  -> {path}")
     return 0

@@ -94,3 +94,32 @@ def test_prune_cli_val_split_test_needs_full_test_set(tmp_path, capsys, have_dat
                          str(tmp_path / "x.npz")])
     assert rc == 2
     assert "needs more than 5000 test images" in capsys.readouterr().err
+
+
+def test_prune_cli_phase_domain_writes_a_programming_file(tmp_path, capsys, have_data):
+    """--hardware photonic --phase-power-reg: heaters switched off, a programming file that cost/evaluate read."""
+    out = tmp_path / "chip.npz"
+    rc = cli_main(["prune", "--model", "lenet-300-100", "--hardware", "photonic", "--phase-power-reg", "2e-3",
+                   "--phase-rounds", "1", "--phase-steps", "3", "--phase-threshold", "0.3", "--final-steps", "2",
+                   "--train-limit", "1000", "--limit", "300", "--out", str(out), "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert 0.05 < res["saving"] < 1 and res["heaters_on"] < res["phases"]
+    assert res["static_power_w"] < res["baseline_static_power_w"]
+    assert cli.main(["cost", "--hardware", "photonic", "--phases", res["out"], "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["total"]["static_power_w"] == pytest.approx(res["static_power_w"], rel=1e-12)
+    assert cli.main(["evaluate", "--model", "lenet-300-100", "--hardware", "photonic", "--phases", res["out"],
+                     "--limit", "300", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(res["accuracy"])
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--hardware", "reram"], "--phase-power-reg needs --hardware photonic"),
+    (["--hardware", "photonic", "--accuracy-floor", "0.8"], "--phase-power-reg needs --hardware photonic"),
+    (["--hardware", "photonic", "--phase-rounds", "0"], "--phase-rounds and --phase-steps >= 1"),
+])
+def test_prune_cli_phase_domain_bad_flags(tmp_path, capsys, extra, match):
+    rc = cli_main(["prune", "--model", "lenet-300-100", "--phase-power-reg", "1e-4", "--out", str(tmp_path / "c.npz")]
+                  + extra)
+    assert rc == 2 and match in capsys.readouterr().err
