@@ -71,7 +71,8 @@ def add_prune_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="fine-tuning minibatches after the rounds")
     g.add_argument("--final-lr", type=float, default=5e-3, dest="final_lr")
     g.add_argument("--kd-weight", type=float, default=0.7, dest="kd_weight",
-                   help="final fine-tuning: weight of distillation from the unpruned float network (0 = labels only)")
+                   help="final fine-tuning: weight of distillation from the model's shipped pretrained (unpruned) "
+                        "float network (0 = labels only)")
     g.add_argument("--kd-temperature", type=float, default=4.0, dest="kd_temperature")
     g.add_argument("--gauge-levels", type=int, default=0, dest="gauge_levels",
                    help="before the rounds, lower heater power with the SVD gauge (levels per mode; 0 = off)")
@@ -183,6 +184,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
 def _phase_domain(args: argparse.Namespace, net: Any) -> int:
     """``hwsim prune --hardware photonic --phase-power-reg L``: map ``net``, switch heaters off by power-regularised
     training rounds, fine-tune the rest (distilled from ``net``), write a programming file."""
+    import models
     from models import fashion_mnist
 
     from . import photonic
@@ -211,7 +213,8 @@ def _phase_domain(args: argparse.Namespace, net: Any) -> int:
     outs = pp.regularized_phase_pruning(
         start, train, power_reg=args.phase_power_reg, rounds=args.phase_rounds, threshold=args.phase_threshold,
         steps=args.phase_steps, lr=args.phase_lr, final_steps=args.final_steps, final_lr=args.final_lr,
-        seed=args.seed, callback=progress, teacher=net if args.kd_weight > 0 else None, kd_weight=args.kd_weight,
+        seed=args.seed, callback=progress, kd_weight=args.kd_weight,
+        teacher=models.get(args.model, pretrained=True) if args.kd_weight > 0 else None,
         kd_temperature=args.kd_temperature)
     chip = outs[-1]
     path = photonic.save_programming(chip, args.out)
