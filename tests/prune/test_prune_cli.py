@@ -105,6 +105,7 @@ def test_prune_cli_phase_domain_writes_a_programming_file(tmp_path, capsys, have
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert 0.05 < res["saving"] < 1 and res["heaters_on"] < res["phases"]
+    assert "saving_vs_unpruned" not in res  # started from the unpruned model itself
     assert res["static_power_w"] < res["baseline_static_power_w"]
     assert cli.main(["cost", "--hardware", "photonic", "--phases", res["out"], "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
@@ -123,3 +124,18 @@ def test_prune_cli_phase_domain_bad_flags(tmp_path, capsys, extra, match):
     rc = cli_main(["prune", "--model", "lenet-300-100", "--phase-power-reg", "1e-4", "--out", str(tmp_path / "c.npz")]
                   + extra)
     assert rc == 2 and match in capsys.readouterr().err
+
+
+def test_prune_cli_phase_domain_from_pruned_weights_reports_both_baselines(tmp_path, capsys, have_data):
+    w = tmp_path / "tiles.npz"
+    assert cli_main(["prune", "--model", "lenet-300-100", "--structure", "xbar_tiles", "--tile", "16", "16",
+                     "--sparsity", "0.5", "--finetune-epochs", "0", "--train-limit", "500", "--limit", "200",
+                     "--out", str(w), "--json"]) == 0
+    capsys.readouterr()
+    assert cli_main(["prune", "--model", "lenet-300-100", "--weights", str(w), "--hardware", "photonic",
+                     "--phase-power-reg", "2e-3", "--phase-rounds", "1", "--phase-steps", "2", "--final-steps", "0",
+                     "--train-limit", "500", "--limit", "200", "--out", str(tmp_path / "c.npz"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    # the all-zero 16x16 tiles (50 % of the weights) already removed about half the heaters of the unpruned model
+    assert res["baseline_static_power_w"] < 0.6 * res["unpruned_static_power_w"]
+    assert res["saving_vs_unpruned"] > res["saving"] > 0
