@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
                 m_a, (xtr, ytr), power_reg=lam, rounds=a.reg_rounds, threshold=a.reg_threshold, steps=a.reg_steps,
                 lr=a.reg_lr, final_steps=0 if a.kd_stage == "final" else a.final_steps, final_lr=a.phase_lr,
                 batch_size=a.phase_batch, reg_kind=a.reg_kind, seed=a.seed, callback=record_reg,
-                **(kd if a.kd_stage == "all" else {}))
+                **(dict(kd, kd_in_rounds=True) if a.kd_stage == "all" else {}))
             pruned = outs[a.reg_rounds - 1]
             if a.save_pruned:
                 save_pruned(a.save_pruned, pruned)

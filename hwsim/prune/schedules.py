@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import ConfigError
-from ..nn import Adam, Network, fit, softmax_cross_entropy
+from ..nn import Adam, Network, distillation_loss, fit, softmax_cross_entropy
 from .criteria import CRITERIA, NEEDS_INPUTS, NEEDS_LABELS, score
 from .selection import Sparsity, check_sparsity, select, sparsity_of
 
@@ -96,7 +96,6 @@ def finetune(network: Network, train_data: Any, *, epochs: int = 1, lr: float = 
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     t_logits = teacher.predict(x).astype(np.float64)
-    pt = _softmax(t_logits / temperature)
     rng = np.random.default_rng(seed)
     opt = Adam(network, lr=lr)
     for e in range(n_ep):
@@ -107,16 +106,11 @@ def finetune(network: Network, train_data: Any, *, epochs: int = 1, lr: float = 
             idx = order[i:i + int(batch_size)]
             logits = network.forward(x[idx], train=True, validate=False)
             _, g_ce = softmax_cross_entropy(logits, y[idx])
-            g_kd = temperature * (_softmax(logits.astype(np.float64) / temperature) - pt[idx]) / len(idx)
+            _, g_kd = distillation_loss(logits.astype(np.float64), t_logits[idx], temperature)
             network.backward(((1 - alpha) * g_ce + alpha * g_kd).astype(logits.dtype))
             opt.step()
     opt.lr = lr
     return network
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def one_shot(network: Network, data: Any = None, *, criterion: str = "magnitude", sparsity: Sparsity = 0.5,
