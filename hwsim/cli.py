@@ -85,7 +85,8 @@ def _resolve_config(args: argparse.Namespace):
 def _check_hw_flags(args: argparse.Namespace) -> None:
     from .errors import ConfigError
 
-    reram_only = {"--mapping": args.mapping, "--adc-bits": args.adc_bits, "--sigma": args.sigma}
+    reram_only = {"--mapping": args.mapping, "--adc-bits": args.adc_bits, "--sigma": args.sigma,
+                  "--adc-calibration": args.adc_calibration}
     photonic_only = {"--mesh": args.mesh, "--tile": args.tile, "--phase-noise": args.phase_noise,
                      "--phases": args.phases}
     if args.phases is not None:
@@ -117,6 +118,10 @@ def _programmed(args: argparse.Namespace, network: Any = None):
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
+    if args.adc_calibration is not None:
+        from .errors import ConfigError
+
+        raise ConfigError("--adc-calibration changes accuracy, not cost: use it with 'hwsim evaluate'")
     _check_hw_flags(args)
     if args.phases is not None:
         be, mapping = _programmed(args)
@@ -135,13 +140,14 @@ def cmd_cost(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from models import fashion_mnist
 
-    if args.hardware is None:
-        from .errors import ConfigError
+    from .errors import ConfigError
 
+    if args.hardware is None:
         hw_flags = [f for f, v in (("--preset", args.preset), ("--config", args.config), ("--mapping", args.mapping),
                                    ("--adc-bits", args.adc_bits), ("--sigma", args.sigma), ("--mesh", args.mesh),
                                    ("--tile", args.tile), ("--phase-noise", args.phase_noise),
-                                   ("--phases", args.phases)) if v is not None]
+                                   ("--phases", args.phases), ("--adc-calibration", args.adc_calibration))
+                    if v is not None]
         if hw_flags:
             raise ConfigError(f"{', '.join(hw_flags)} need --hardware reram|photonic")
     else:
@@ -159,6 +165,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         else:
             be, cfg = _resolve_config(args)
             mapping = be.map(net, cfg)
+        if args.adc_calibration is not None:
+            if args.adc_calibration < 1:
+                raise ConfigError(f"--adc-calibration needs a positive number of images, got {args.adc_calibration}")
+            xc, _ = fashion_mnist.load("train", args.data_dir, limit=args.adc_calibration)
+            mapping = be.calibrate_adc(mapping, xc, seed=args.seed)
+            result["adc_calibration_images"] = int(len(xc))
+            result["adc_full_scale"] = [l.adc_full_scale for l in mapping.layers]
         acc = be.accuracy(mapping, x, y, seed=args.seed)
         result.update({"hardware": args.hardware, "preset": getattr(cfg, "preset", args.preset),
                        "config": be.config_to_dict(cfg),
@@ -188,6 +201,9 @@ def _add_hw_args(p: argparse.ArgumentParser, required: bool) -> None:
     g.add_argument("--mapping", help="sparse-aware mapping mode: dense, skip_empty, compact, ou")
     g.add_argument("--adc-bits", type=int, dest="adc_bits")
     g.add_argument("--sigma", type=float, help="conductance variation sigma (relative)")
+    g.add_argument("--adc-calibration", type=int, dest="adc_calibration", metavar="N",
+                   help="evaluate: set each layer's ADC full scale from the reads of the first N training images "
+                        "(hwsim.reram.calibrate_adc)")
     g = p.add_argument_group("photonic options")
     g.add_argument("--mesh", help="clements or reck")
     g.add_argument("--tile", type=int, help="mesh size K (tiles are K x K)")

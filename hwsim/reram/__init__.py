@@ -10,12 +10,13 @@ from .config import (MAPPING_MODES, PRESETS, AdcConfig, Component, CrossbarConfi
                      get_preset, load_toml, resolve_config)
 from .cost import cost, isaac_operating_point
 from .mapping import LayerMapping, ReramMapping, map
+from .calibration import calibrate_adc
 from .run import accuracy, run
 
 __all__ = ["MAPPING_MODES", "PRESETS", "AdcConfig", "Component", "CrossbarConfig", "MappingConfig",
            "NonIdealityConfig", "PeripheralsConfig", "PrecisionConfig", "ReramConfig", "SystemConfig",
            "config_from_dict", "config_to_dict", "get_preset", "load_toml", "resolve_config", "cost",
-           "isaac_operating_point", "LayerMapping", "ReramMapping", "map", "run", "accuracy"]
+           "isaac_operating_point", "LayerMapping", "ReramMapping", "map", "run", "accuracy", "calibrate_adc"]
 
 
 def _warmup() -> None:

@@ -83,6 +83,9 @@ class LayerMapping:
 
     cycles_per_mvm: int = 1
     """Input cycles per MVM."""
+    adc_full_scale: Optional[float] = None
+    """ADC full scale in level units set by :func:`hwsim.reram.calibrate_adc` from observed reads; None: the
+    config's ``adc.range_fraction`` of the largest possible read. Affects ``run`` only (not cost)."""
 
     @property
     def mvm_latency_s(self) -> float:

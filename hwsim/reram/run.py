@@ -96,14 +96,17 @@ class _Group:
     corr_rows: Any  # rows (within the group) whose inputs enter the offset correction
 
 
+def adc_lsb(full_scale: float, bits: int) -> float:
+    """Power-of-two LSB (level units) with which a ``bits``-bit ADC covers reads up to ``full_scale``."""
+    needed = math.ceil(math.log2(max(1.0, math.floor(full_scale)) + 1))
+    return float(2 ** max(0, needed - bits))
+
+
 def adc_params(cfg: ReramConfig, rows_per_read: int) -> tuple[float, float, float]:
     """(lsb, maxcode, full scale) of the ADC in level units for reads of ``rows_per_read`` rows."""
     fs_full = rows_per_read * cfg.levels * (2 ** cfg.precision.dac_bits - 1)
-    fs = max(1.0, math.floor(fs_full * cfg.adc.range_fraction))
-    needed = math.ceil(math.log2(fs + 1))
     bits = cfg.adc.effective_bits
-    lsb = float(2 ** max(0, needed - bits))
-    return lsb, float(2 ** bits - 1), float(fs_full)
+    return adc_lsb(fs_full * cfg.adc.range_fraction, bits), float(2 ** bits - 1), float(fs_full)
 
 
 class LayerEngine:
@@ -121,6 +124,8 @@ class LayerEngine:
         mode = lm.mode
         rows_per_read = cfg.mapping.ou_rows if mode == "ou" else cfg.rows
         self.lsb, self.maxcode, fs_full = adc_params(cfg, rows_per_read)
+        if lm.adc_full_scale is not None:
+            self.lsb = adc_lsb(lm.adc_full_scale, cfg.adc.effective_bits)
         self.exact = cfg.nonideal.ideal and self.lsb == 1.0 and self.maxcode >= fs_full and not bit_serial
         self.groups: list[_Group] = []
         if self.exact:
