@@ -32,7 +32,10 @@ steps (run n), 2e-3 x 6000 (p), 5e-3 x 3000 (q), 1e-2 x 3000 (s, which also drif
 Result (``prune_photonic_final``, identical to run q): **90.19 % static power saved** (8696.5 -> 853.3 W; 53,379
 of 565,488 heaters on, 90.6 % of the dense phases pruned) at **89.25 % test (-0.73 pt)**, **89.34 % held-out
 (-0.78 pt)**, 89.16 % val. The same recipe from the 8 rounds at lambda 1.5e-4 (run o, 91.7 % after the rounds;
-final run r) gives 91.46 % saved at -1.12 / -1.02 pt. Reproduce with::
+final run r) gives 91.46 % saved at -1.12 / -1.02 pt; at lambda 1.35e-4 (run t) **91.04 % saved at 89.08 % test
+(-0.90 pt), 89.28 % held-out (-0.84 pt)**, val 88.88 %; 10 rounds at 1.2e-4 (run u) 91.63 % at -1.04 / -0.88 pt.
+Chosen on validation (the most power saved with val >= dense val - 1 pt = 88.84 %): run t; the final run is the
+safer point. Reproduce with::
 
     OPENBLAS_NUM_THREADS=1 python experiments/prune_photonic.py \
         --stage-a experiments/out/prune_photonic_v2_stage_a.npz --gauge-levels 16 --power-reg 1.2e-4 \
