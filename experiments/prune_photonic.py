@@ -35,7 +35,8 @@ of 565,488 heaters on, 90.6 % of the dense phases pruned) at **89.25 % test (-0.
 final run r) gives 91.46 % saved at -1.12 / -1.02 pt; at lambda 1.35e-4 (run t) **91.04 % saved at 89.08 % test
 (-0.90 pt), 89.28 % held-out (-0.84 pt)**, val 88.88 %; 10 rounds at 1.2e-4 (run u) 91.63 % at -1.04 / -0.88 pt.
 Chosen on validation (the most power saved with val >= dense val - 1 pt = 88.84 %): run t; the final run is the
-safer point. Reproduce with::
+safer point. Longer distilled fine-tuning does not help: 6000 steps after t's rounds (run v) 90.85 %, val 88.82 %,
+-1.06 pt; after o's rounds (run w) 91.31 %, val 88.74 %, -1.02 pt. Reproduce with::
 
     OPENBLAS_NUM_THREADS=1 python experiments/prune_photonic.py \
         --stage-a experiments/out/prune_photonic_v2_stage_a.npz --gauge-levels 16 --power-reg 1.2e-4 \
