@@ -28,18 +28,20 @@ class WeightsFile:
     masks: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def read_weights(path: str | Path) -> WeightsFile:
-    """Read and validate a weights ``.npz`` (see module doc). Raises :class:`DataError` on any problem."""
+def read_npz_arrays(path: str | Path, what: str) -> list[tuple[str, np.ndarray]]:
+    """(key, array) pairs of an ``.npz`` in file order, read safely: no pickles (object arrays refused), the
+    expanded size bounded by :data:`MAX_WEIGHTS_BYTES`. ``what`` names the file in errors ("weights file", ...).
+    Raises :class:`DataError` for a missing, non-zip, oversized or corrupt file."""
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"weights file {str(p)!r} does not exist")
+        raise DataError(f"{what} {str(p)!r} does not exist")
     try:
         with zipfile.ZipFile(p) as zf:
             total = sum(info.file_size for info in zf.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"weights file {str(p)!r} is not a valid .npz archive: {exc}") from None
+        raise DataError(f"{what} {str(p)!r} is not a valid .npz archive: {exc}") from None
     if total > MAX_WEIGHTS_BYTES:
-        raise DataError(f"weights file {str(p)!r} would expand to {total} bytes, over the {MAX_WEIGHTS_BYTES} limit")
+        raise DataError(f"{what} {str(p)!r} would expand to {total} bytes, over the {MAX_WEIGHTS_BYTES} limit")
     arrays: list[tuple[str, np.ndarray]] = []
     try:
         with np.load(p, allow_pickle=False) as npz:
@@ -47,12 +49,19 @@ def read_weights(path: str | Path) -> WeightsFile:
                 try:
                     arrays.append((key, npz[key]))
                 except ValueError as exc:
-                    raise DataError(f"weights file {str(p)!r}: array {key!r} cannot be loaded without pickle "
+                    raise DataError(f"{what} {str(p)!r}: array {key!r} cannot be loaded without pickle "
                                     f"(object arrays are refused): {exc}") from None
     except DataError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"weights file {str(p)!r} is corrupt: {exc}") from None
+        raise DataError(f"{what} {str(p)!r} is corrupt: {exc}") from None
+    return arrays
+
+
+def read_weights(path: str | Path) -> WeightsFile:
+    """Read and validate a weights ``.npz`` (see module doc). Raises :class:`DataError` on any problem."""
+    p = Path(path)
+    arrays = read_npz_arrays(p, "weights file")
     weights: list[tuple[str, np.ndarray]] = []
     biases: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}

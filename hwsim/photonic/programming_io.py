@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,9 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..toml_config import merge_dataclass
-from ..weights_io import MAX_WEIGHTS_BYTES
+from ..weights_io import read_npz_arrays
 from ..workload import iter_matrix_layers
-from .config import PhotonicConfig
+from .config import PhotonicConfig, config_to_dict
 from .mapping import LayerMapping, PhotonicMapping, phases_per_tile
 from .mesh import check_mesh, wrap_phases
 
@@ -38,8 +37,6 @@ _META = "__hwsim__"
 
 def save_programming(mapping: PhotonicMapping, path: str | Path) -> Path:
     """Write ``mapping``'s programmed phases, gains, layout, configuration and biases to ``path`` (.npz)."""
-    from .config import config_to_dict
-
     if not isinstance(mapping, PhotonicMapping):
         raise ConfigError(f"save_programming needs a PhotonicMapping, got {type(mapping).__name__}")
     biases = None
@@ -64,27 +61,6 @@ def save_programming(mapping: PhotonicMapping, path: str | Path) -> Path:
         p = p.with_name(p.name + ".npz")
     np.savez_compressed(p, **arrays)
     return p
-
-
-def _read_arrays(p: Path) -> dict[str, np.ndarray]:
-    if not p.is_file():
-        raise DataError(f"programming file {str(p)!r} does not exist")
-    try:
-        with zipfile.ZipFile(p) as zf:
-            total = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"programming file {str(p)!r} is not a valid .npz archive: {exc}") from None
-    if total > MAX_WEIGHTS_BYTES:
-        raise DataError(f"programming file {str(p)!r} would expand to {total} bytes, over the "
-                        f"{MAX_WEIGHTS_BYTES} limit")
-    try:
-        with np.load(p, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except ValueError as exc:
-        raise DataError(f"programming file {str(p)!r}: an array cannot be loaded without pickle (object arrays "
-                        f"are refused) or is corrupt: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"programming file {str(p)!r} is corrupt: {exc}") from None
 
 
 def _meta(arrays: dict[str, np.ndarray], where: str) -> dict[str, Any]:
@@ -172,7 +148,7 @@ def load_programming(path: str | Path, network: Any = None) -> PhotonicMapping:
     """
     p = Path(path)
     where = f"programming file {str(p)!r}"
-    arrays = _read_arrays(p)
+    arrays = dict(read_npz_arrays(p, "programming file"))
     meta = _meta(arrays, where)
     cfg_dict = dict(meta["config"])
     preset = cfg_dict.pop("preset", None)
