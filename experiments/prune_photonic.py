@@ -61,7 +61,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 
 import models  # noqa: E402
 from hwsim import photonic  # noqa: E402
@@ -71,31 +70,6 @@ from models import fashion_mnist  # noqa: E402
 
 OUT = ROOT / "experiments" / "out"
 LEVELS = (0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
-
-
-def save_pruned(path: str, mapping) -> None:
-    """Phases, tile gains and digital biases of a phase-pruned mapping (plain arrays, no pickle)."""
-    arrays = {}
-    for i, (lm, wl) in enumerate(zip(mapping.layers, mapping.network.weighted_layers())):
-        arrays[f"phases_{i}"], arrays[f"gains_{i}"], arrays[f"bias_{i}"] = lm.phases, lm.gains, wl.bias
-    np.savez(path, **arrays)
-
-
-def load_pruned(path: str, mapping):
-    """``mapping`` (same network and layout) with the phases, gains and biases of :func:`save_pruned`'s file."""
-    import dataclasses
-
-    with np.load(path, allow_pickle=False) as f:
-        net = mapping.network.copy()
-        layers = []
-        for i, (lm, wl) in enumerate(zip(mapping.layers, net.weighted_layers())):
-            ph, g, b = f[f"phases_{i}"], f[f"gains_{i}"], f[f"bias_{i}"]
-            if ph.shape != lm.phases.shape or g.shape != lm.gains.shape or b.shape != wl.bias.shape:
-                raise SystemExit(f"{path}: layer {i} does not match the stage-A mapping")
-            wl.bias = b.astype(wl.bias.dtype)
-            layers.append(dataclasses.replace(lm, phases=ph.astype(np.float64), gains=g.astype(np.float64),
-                                              reference_phases=lm.reference))
-    return dataclasses.replace(mapping, layers=tuple(layers), network=net)
 
 
 def plot(res: dict, path: Path) -> None:
@@ -172,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--kd-stage", choices=("all", "final"), default="all", dest="kd_stage",
                     help="distil in every training step (all) or only in the final fine-tuning (final)")
     ap.add_argument("--save-pruned", dest="save_pruned",
-                    help="write the phases, gains and biases after the regularised rounds to this .npz")
+                    help="write the chip after the regularised rounds to this programming file (.npz)")
     ap.add_argument("--load-pruned", dest="load_pruned",
                     help="skip the regularised rounds: load their result (from --save-pruned) and fine-tune it")
     ap.add_argument("--save-programming", dest="save_programming",
@@ -228,7 +202,22 @@ def main(argv: list[str] | None = None) -> None:
         print("stage A + gauge:", json.dumps(res["stage_a_gauge"]), flush=True)
     xtr, ytr = train
     grads = pp.network_phase_gradients(m_a, (xtr, ytr), n_samples=5000) if "sensitivity" in a.criteria else None
-    live_a = int(sum(int(np.count_nonzero(l.phases)) for l in m_a.layers))
+    live_a = int(sum(l.counts["heaters_on"] for l in photonic.cost(m_a).layers))
+
+    def tuned_metrics(mp, t1: float, with_val: bool = False) -> dict:
+        """Heaters, power saved and accuracies of a fine-tuned mapping (row fields, in CSV column order)."""
+        rep = photonic.cost(mp)
+        live = int(sum(l.counts["heaters_on"] for l in rep.layers))
+        acc1, held1 = photonic.accuracy(mp, xt, yt), photonic.accuracy(mp, xh, yh)
+        m = {"heaters_on": live, "heaters_on_stage_a": live_a, "phases_pruned_of_dense": 1 - live / res["dense_phases"],
+             "power_saved_finetuned": 1 - rep.total.static_power_w / p_dense}
+        if with_val:
+            m["val_accuracy_finetuned"] = photonic.accuracy(mp, *val)
+        m.update({"test_accuracy_finetuned": acc1, "loss_pt_finetuned": 100 * (dense_acc - acc1),
+                  "heldout_accuracy_finetuned": held1,
+                  "heldout_loss_pt_finetuned": 100 * (res["dense_heldout_accuracy_photonic"] - held1),
+                  "seconds": time.perf_counter() - t1})
+        return m
     if a.power_reg:
         a.criteria = []
     res["args"] = vars(a)
@@ -237,27 +226,18 @@ def main(argv: list[str] | None = None) -> None:
         name = f"reg {lam:g}"
 
         def record_reg(i, mp, name=name, lam=lam):
-            acc1, held1, val1 = (photonic.accuracy(mp, xt, yt), photonic.accuracy(mp, xh, yh),
-                                 photonic.accuracy(mp, *val))
-            p1 = photonic.cost(mp).total.static_power_w
-            live = int(sum(int(np.count_nonzero(l.phases)) for l in mp.layers))
             row = {"criterion": name, "power_reg": lam, "stage": i + 1, "final": i >= a.reg_rounds,
-                   "heaters_on": live, "heaters_on_stage_a": live_a,
-                   "phases_pruned_of_dense": 1 - live / res["dense_phases"],
-                   "power_saved_finetuned": 1 - p1 / p_dense, "val_accuracy_finetuned": val1,
-                   "test_accuracy_finetuned": acc1, "loss_pt_finetuned": 100 * (dense_acc - acc1),
-                   "heldout_accuracy_finetuned": held1,
-                   "heldout_loss_pt_finetuned": 100 * (res["dense_heldout_accuracy_photonic"] - held1),
-                   "seconds": time.perf_counter() - t1}
+                   **tuned_metrics(mp, t1, with_val=True)}
             res["rows"].append(row)
-            print(f"{name:>12} stage {i + 1}: heaters on {live}, power saved {100 * row['power_saved_finetuned']:.2f}% "
-                  f"val {100 * val1:.2f}% test {100 * acc1:.2f}% held-out {100 * held1:.2f}%  ({row['seconds']:.0f} s)",
-                  flush=True)
+            print(f"{name:>12} stage {i + 1}: heaters on {row['heaters_on']}, power saved "
+                  f"{100 * row['power_saved_finetuned']:.2f}% val {100 * row['val_accuracy_finetuned']:.2f}% "
+                  f"test {100 * row['test_accuracy_finetuned']:.2f}% held-out "
+                  f"{100 * row['heldout_accuracy_finetuned']:.2f}%  ({row['seconds']:.0f} s)", flush=True)
 
         kd = {"teacher": net if a.kd_weight > 0 else None, "kd_weight": a.kd_weight,
               "kd_temperature": a.kd_temperature}
         if a.load_pruned:
-            pruned = load_pruned(a.load_pruned, m_a)
+            pruned = photonic.load_programming(a.load_pruned, m_a.network)
             record_reg(a.reg_rounds - 1, pruned)
         else:
             outs = pp.regularized_phase_pruning(
@@ -267,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
                 **(dict(kd, kd_in_rounds=True) if a.kd_stage == "all" else {}))
             pruned = outs[a.reg_rounds - 1]
             if a.save_pruned:
-                save_pruned(a.save_pruned, pruned)
+                photonic.save_programming(pruned, a.save_pruned)
         if a.load_pruned or a.kd_stage == "final":
             outs = [pp.finetune_phases(pruned, (xtr, ytr), epochs=10**6, lr=a.phase_lr, batch_size=a.phase_batch,
                                        seed=a.seed + 1, max_steps=a.final_steps, **kd)]
@@ -280,18 +260,11 @@ def main(argv: list[str] | None = None) -> None:
         t1 = time.perf_counter()
 
         def record(i, mp, crit=crit):
-            acc1, held1 = photonic.accuracy(mp, xt, yt), photonic.accuracy(mp, xh, yh)
-            p1 = photonic.cost(mp).total.static_power_w
-            live = int(sum(int(np.count_nonzero(l.phases)) for l in mp.layers))
-            row = {"criterion": crit, "stage": i + 1, "phase_fraction": a.fractions[i], "heaters_on": live,
-                   "heaters_on_stage_a": live_a, "phases_pruned_of_dense": 1 - live / res["dense_phases"],
-                   "power_saved_finetuned": 1 - p1 / p_dense, "test_accuracy_finetuned": acc1,
-                   "loss_pt_finetuned": 100 * (dense_acc - acc1), "heldout_accuracy_finetuned": held1,
-                   "heldout_loss_pt_finetuned": 100 * (res["dense_heldout_accuracy_photonic"] - held1),
-                   "seconds": time.perf_counter() - t1}
+            row = {"criterion": crit, "stage": i + 1, "phase_fraction": a.fractions[i], **tuned_metrics(mp, t1)}
             res["rows"].append(row)
-            print(f"{crit:>12} stage {i + 1}: heaters on {live}, power saved {100 * row['power_saved_finetuned']:.2f}% "
-                  f"test acc {100 * acc1:.2f}% held-out {100 * held1:.2f}%  ({row['seconds']:.0f} s)", flush=True)
+            print(f"{crit:>12} stage {i + 1}: heaters on {row['heaters_on']}, power saved "
+                  f"{100 * row['power_saved_finetuned']:.2f}% test acc {100 * row['test_accuracy_finetuned']:.2f}% "
+                  f"held-out {100 * row['heldout_accuracy_finetuned']:.2f}%  ({row['seconds']:.0f} s)", flush=True)
 
         pp.iterative_phase_pruning(m_a, (xtr, ytr), fractions=a.fractions, criterion=crit, steps=a.phase_steps,
                                    lr=a.phase_lr, batch_size=a.phase_batch, seed=a.seed, callback=record)
@@ -304,21 +277,14 @@ def main(argv: list[str] | None = None) -> None:
             p0 = photonic.cost(pruned).total.static_power_w
             tuned = pp.finetune_phases(pruned, (xtr, ytr), epochs=1, lr=a.phase_lr, batch_size=a.phase_batch,
                                        seed=a.seed, max_steps=a.phase_steps)
-            acc1 = photonic.accuracy(tuned, xt, yt)
-            held1 = photonic.accuracy(tuned, xh, yh)
-            p1 = photonic.cost(tuned).total.static_power_w
-            live = int(sum(int(np.count_nonzero(l.phases)) for l in tuned.layers))
-            row = {"criterion": crit, "phase_fraction": f, "heaters_on": live, "heaters_on_stage_a": live_a,
-                   "phases_pruned_of_dense": 1 - live / res["dense_phases"],
-                   "power_saved_pruned": 1 - p0 / p_dense, "test_accuracy_pruned": acc0,
-                   "power_saved_finetuned": 1 - p1 / p_dense, "test_accuracy_finetuned": acc1,
-                   "loss_pt_finetuned": 100 * (dense_acc - acc1), "heldout_accuracy_finetuned": held1,
-                   "heldout_loss_pt_finetuned": 100 * (res["dense_heldout_accuracy_photonic"] - held1),
-                   "seconds": time.perf_counter() - t1}
+            m = tuned_metrics(tuned, t1)
+            row = {"criterion": crit, "phase_fraction": f,
+                   **{k: m.pop(k) for k in ("heaters_on", "heaters_on_stage_a", "phases_pruned_of_dense")},
+                   "power_saved_pruned": 1 - p0 / p_dense, "test_accuracy_pruned": acc0, **m}
             res["rows"].append(row)
             print(f"{crit:>12} {f:.2f}: power saved {100 * row['power_saved_pruned']:.2f}% acc {100 * acc0:.2f}% -> "
-                  f"tuned {100 * row['power_saved_finetuned']:.2f}% acc {100 * acc1:.2f}%  ({row['seconds']:.0f} s)",
-                  flush=True)
+                  f"tuned {100 * row['power_saved_finetuned']:.2f}% acc {100 * row['test_accuracy_finetuned']:.2f}%  "
+                  f"({row['seconds']:.0f} s)", flush=True)
     (OUT / f"{a.tag}.json").write_text(json.dumps(res, indent=1))
     with open(OUT / f"{a.tag}.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(res["rows"][0]))
