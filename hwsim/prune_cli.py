@@ -199,13 +199,18 @@ def _phase_domain(args: argparse.Namespace, net: Any) -> int:
     dense = photonic.map(net, cfg)
     before = photonic.cost(dense).total
     start = pp.gauge_optimize(dense, levels=args.gauge_levels, sweeps=2) if args.gauge_levels else dense
+    unpruned = models.get(args.model, pretrained=True)  # distillation teacher and the unpruned baseline
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
     say(f"{args.model}: {before.tiles} tiles, static power {before.static_power_w:.4g} W; "
         f"{args.phase_rounds} regularised rounds of {args.phase_steps} steps, then {args.final_steps} fine-tuning steps")
 
+    def power_and_heaters(m: Any) -> tuple[Any, int]:
+        rep = photonic.cost(m)
+        return rep.total, int(sum(l.counts["heaters_on"] for l in rep.layers))
+
     def progress(i: int, m: Any) -> None:
-        p = photonic.cost(m).total.static_power_w
-        on = sum(int((l.phases != 0).sum()) for l in m.layers)
+        total, on = power_and_heaters(m)
+        p = total.static_power_w
         stage = f"round {i + 1}" if i < args.phase_rounds else "fine-tuned"
         say(f"  {stage:<10} heaters on {on:>8}  static power {p:.4g} W ({100 * (1 - p / before.static_power_w):.2f}% "
             "saved)")
@@ -214,23 +219,22 @@ def _phase_domain(args: argparse.Namespace, net: Any) -> int:
         start, train, power_reg=args.phase_power_reg, rounds=args.phase_rounds, threshold=args.phase_threshold,
         steps=args.phase_steps, lr=args.phase_lr, final_steps=args.final_steps, final_lr=args.final_lr,
         seed=args.seed, callback=progress, kd_weight=args.kd_weight,
-        teacher=models.get(args.model, pretrained=True) if args.kd_weight > 0 else None,
-        kd_temperature=args.kd_temperature)
+        teacher=unpruned if args.kd_weight > 0 else None, kd_temperature=args.kd_temperature)
     chip = outs[-1]
     path = photonic.save_programming(chip, args.out)
-    after = photonic.cost(chip).total
+    after, heaters = power_and_heaters(chip)
     result = {"model": args.model, "out": str(path), "hardware": "photonic", "metric": "static_power_w",
               "baseline_static_power_w": before.static_power_w, "static_power_w": after.static_power_w,
               "saving": 1.0 - after.static_power_w / before.static_power_w,
-              "heaters_on": int(sum(int((l.phases != 0).sum()) for l in chip.layers)),
+              "heaters_on": heaters,
               "phases": int(sum(l.phases.size for l in chip.layers)),
               "baseline_accuracy": photonic.accuracy(dense, xt, yt), "accuracy": photonic.accuracy(chip, xt, yt),
               "n": int(len(yt)), "report": {"total": after.to_dict(), "baseline_total": before.to_dict()}}
     if args.weights is not None:  # the baseline above is the --weights start; also against the unpruned model
-        unpruned = models.get(args.model, pretrained=True)
-        up = photonic.cost(photonic.map(unpruned, cfg)).total.static_power_w
+        unpruned_map = photonic.map(unpruned, cfg)
+        up = photonic.cost(unpruned_map).total.static_power_w
         result.update({"unpruned_static_power_w": up, "saving_vs_unpruned": 1.0 - after.static_power_w / up,
-                       "unpruned_accuracy": photonic.accuracy(photonic.map(unpruned, cfg), xt, yt)})
+                       "unpruned_accuracy": photonic.accuracy(unpruned_map, xt, yt)})
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
     else:
