@@ -82,13 +82,17 @@ def _resolve_config(args: argparse.Namespace):
     return be, cfg
 
 
+def _backend_flags(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The back-end-specific options, by back-end: flag -> value (None when not given)."""
+    return {"reram": {"--mapping": args.mapping, "--adc-bits": args.adc_bits, "--sigma": args.sigma,
+                      "--adc-calibration": args.adc_calibration},
+            "photonic": {"--mesh": args.mesh, "--tile": args.tile, "--phase-noise": args.phase_noise,
+                         "--phases": args.phases}}
+
+
 def _check_hw_flags(args: argparse.Namespace) -> None:
     from .errors import ConfigError
 
-    reram_only = {"--mapping": args.mapping, "--adc-bits": args.adc_bits, "--sigma": args.sigma,
-                  "--adc-calibration": args.adc_calibration}
-    photonic_only = {"--mesh": args.mesh, "--tile": args.tile, "--phase-noise": args.phase_noise,
-                     "--phases": args.phases}
     if args.phases is not None:
         fixed = [f for f, v in (("--preset", args.preset), ("--config", args.config), ("--mesh", args.mesh),
                                 ("--tile", args.tile), ("--weights", args.weights)) if v is not None]
@@ -97,8 +101,7 @@ def _check_hw_flags(args: argparse.Namespace) -> None:
                               "configuration and replaces the weights)")
     if args.preset is not None and args.config is not None:
         raise ConfigError("--preset and --config are mutually exclusive")
-    own = {"reram": reram_only, "photonic": photonic_only}
-    for hw, flags in own.items():
+    for hw, flags in _backend_flags(args).items():
         if args.hardware != hw:
             used = [k for k, v in flags.items() if v is not None]
             if used:
@@ -143,11 +146,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .errors import ConfigError
 
     if args.hardware is None:
-        hw_flags = [f for f, v in (("--preset", args.preset), ("--config", args.config), ("--mapping", args.mapping),
-                                   ("--adc-bits", args.adc_bits), ("--sigma", args.sigma), ("--mesh", args.mesh),
-                                   ("--tile", args.tile), ("--phase-noise", args.phase_noise),
-                                   ("--phases", args.phases), ("--adc-calibration", args.adc_calibration))
-                    if v is not None]
+        given = {"--preset": args.preset, "--config": args.config}
+        for flags in _backend_flags(args).values():
+            given.update(flags)
+        hw_flags = [f for f, v in given.items() if v is not None]
         if hw_flags:
             raise ConfigError(f"{', '.join(hw_flags)} need --hardware reram|photonic")
     else:
