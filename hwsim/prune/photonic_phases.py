@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..nn import Network, distillation_loss, softmax_cross_entropy
+from ..photonic.phase_pruning import wrapped_magnitude as wrapped  # distance of a phase to 0 on the circle
 
 TWO_PI = 2.0 * math.pi
 PHASE_CRITERIA = ("magnitude", "power", "power_sq", "sensitivity")
@@ -173,12 +174,6 @@ def _mesh_backward(Y, R, theta, phi, modes, g_theta, g_phi, block) -> None:
         g_phi[:, k] = np.real(1j * (x00 * a + x10 * c))
         # Y <- M^T Y
         _apply_rows(Y, m, a, c, b, d)
-
-
-def wrapped(phases: np.ndarray) -> np.ndarray:
-    """Distance of each phase to 0 on the circle, in [0, pi]."""
-    p = np.mod(phases, TWO_PI)
-    return np.minimum(p, TWO_PI - p)
 
 
 def power_units(phases: np.ndarray) -> np.ndarray:
