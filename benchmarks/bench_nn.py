@@ -5,16 +5,12 @@ Run: ``python benchmarks/bench_nn.py [--no-epoch]``. Prints medians and ratios.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
+from _timing import machine, median_seconds  # the script's folder is on sys.path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _timing import machine, median_seconds  # noqa: E402
-
-import hwsim  # noqa: E402
-from hwsim.nn import _kernels, _reference  # noqa: E402
+import hwsim
+from hwsim.nn import _kernels, _reference
 
 
 def kernels() -> None:

@@ -19,13 +19,10 @@ import sys
 import time
 
 import numpy as np
+from _timing import median_seconds  # the script's folder is on sys.path
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import median_seconds  # noqa: E402
-
-import hwsim  # noqa: E402
-from hwsim import photonic as P  # noqa: E402
+import hwsim
+from hwsim import photonic as P
 
 
 def median_time(fn, reps):
@@ -91,8 +88,7 @@ def bench_resnet50(reps: int) -> None:
 
 
 _VGG_CHILD = """
-import time, resource, sys
-sys.path.insert(0, {root!r})
+import time, resource
 import hwsim, models
 from hwsim import photonic as P
 hwsim.warmup()
@@ -104,8 +100,8 @@ print(r.total.tiles, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 10
 
 
 def bench_vgg16() -> None:
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-    res = subprocess.run([sys.executable, "-c", _VGG_CHILD.format(root=root)], capture_output=True, text=True)
+    # the child imports the installed package (pip install -e .), like this script
+    res = subprocess.run([sys.executable, "-c", _VGG_CHILD], capture_output=True, text=True)
     if res.returncode != 0:
         print("## VGG-16: FAILED\n" + res.stderr[-2000:])
         return

@@ -8,15 +8,9 @@ with the finite differences it replaces (2 mesh forwards per phase, extrapolated
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from benchmarks._timing import machine, median_seconds  # noqa: E402
+import numpy as np
+from _timing import machine, median_seconds  # the script's folder is on sys.path
 
 
 def main() -> None:
