@@ -67,3 +67,21 @@ def load(split: str = "test", data_dir: str | Path | None = None, limit: int | N
         images, labels = images[:limit], labels[:limit]
     x = (images.astype(np.float32) / np.float32(255.0))[:, None, :, :]
     return x, labels.astype(np.int64)
+
+
+def held_out_split(x: np.ndarray, y: np.ndarray, n_val: int = 5000
+                   ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Split a test set into a validation part (the first ``n_val`` samples) and a held-out part (the rest).
+
+    The shipped weights were trained on all 60k training images, so no training split measures
+    generalisation. Experiments that *decide* something (an accuracy floor, a recipe, a regulariser) decide
+    on ``(x_val, y_val)`` and report on ``(x_rest, y_rest)``, which no decision has seen; the Fashion-MNIST
+    test set splits 5000 / 5000. The split is by position (the IDX order), so it is the same in every run.
+    Returns ``((x_val, y_val), (x_rest, y_rest))`` as views of the inputs.
+    """
+    if len(x) != len(y):
+        raise DataError(f"held_out_split: {len(x)} samples but {len(y)} labels")
+    if not 0 < n_val < len(x):
+        raise DataError(f"held_out_split: n_val={n_val} must lie in 1..{len(x) - 1} to leave both parts "
+                        f"non-empty ({len(x)} samples)")
+    return (x[:n_val], y[:n_val]), (x[n_val:], y[n_val:])
