@@ -1,0 +1,79 @@
+"""hwsim.plots: each function returns its Axes with the expected labels and lines; save writes a PNG."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from hwsim import plots, reram  # noqa: E402
+
+SERIES = {"magnitude": [(0.9, 0.88), (0.5, 0.895), (0.7, 0.89)], "snip": [(0.5, 0.89), (0.9, 0.85)]}
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture
+def report(rng):
+    return reram.cost(reram.map([rng.standard_normal((64, 200))], reram.resolve_config()))
+
+
+def _is_png(path):
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_accuracy_vs_sparsity_sorts_points_and_draws_dense_references(tmp_path):
+    ax = plots.plot_accuracy_vs_sparsity(SERIES, dense_accuracy=0.9, title="t")
+    assert ax.get_xlabel() == "weight sparsity (%)" and ax.get_ylabel() == "test accuracy (%)"
+    assert len(ax.lines) == 2 + 2  # two series, dense and dense - 0.5 pt
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [50, 70, 90])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [89.5, 89.0, 88.0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-2:] == ["dense 90.00%", "dense - 0.5 pt"]
+    plots.save(ax, tmp_path / "a.png")
+    assert _is_png(tmp_path / "a.png")
+
+
+def test_accuracy_vs_saved_keeps_order_and_labels_the_metric():
+    ax = plots.plot_accuracy_vs_saved({"rounds": [(0.8, 0.89), (0.75, 0.895), (0.9, 0.88)], "final": [(0.9, 0.89)]},
+                                      dense_accuracy=0.9, margin_pt=None, target_saved=0.9,
+                                      styles={"final": {"marker": "*", "ms": 12}})
+    assert ax.get_xlabel() == "static power saved (% of unpruned)"
+    assert len(ax.lines) == 2 + 1 + 1  # two series, dense, target
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [80, 75, 90])  # a trajectory: not sorted
+    assert ax.lines[1].get_linestyle() == "None" and ax.lines[1].get_marker() == "*"
+    assert plots.plot_accuracy_vs_saved({}, metric="energy_j").get_xlabel() == \
+        "energy per inference saved (% of unpruned)"
+
+
+def test_metric_bars_from_reports_and_counts(report):
+    ax = plots.plot_metric_bars({"a": report, "b": report.total.static_power_w / 2}, "static_power_w",
+                                accuracies={"a": 0.9})
+    assert len(ax.patches) == 2 and ax.get_ylabel().startswith("static power (")
+    label, factor = plots.scaled_unit("static_power_w", report.total.static_power_w)
+    assert ax.get_ylabel() == label
+    assert ax.patches[0].get_height() == pytest.approx(report.total.static_power_w * factor)
+    assert [t.get_text() for t in ax.texts] == ["90.00%"]
+    ax = plots.plot_metric_bars({"dense": 12, "pruned": 4}, ylabel="allocated crossbars (128 x 128)")
+    assert ax.get_ylabel() == "allocated crossbars (128 x 128)" and [p.get_height() for p in ax.patches] == [12, 4]
+
+
+def test_axes_grid_panels_share_one_figure_and_save(tmp_path, report):
+    axes = plots.axes_grid(2, sharey=True)
+    assert len(axes) == 2 and axes[0].figure is axes[1].figure
+    plots.plot_accuracy_vs_sparsity(SERIES, ax=axes[0])
+    assert plots.plot_breakdown(report, ax=axes[1]) is axes[1]
+    plots.save(axes[1], str(tmp_path / "grid.png"))
+    assert _is_png(tmp_path / "grid.png")
+
+
+def test_existing_plots_return_axes_with_units(report):
+    ax = plots.plot_metric_vs_sparsity({"x": [(0.0, report), (0.5, report)]}, "energy_j")
+    assert ax.get_xlabel() == "weight sparsity (%)" and ax.get_ylabel() == "energy per inference (nJ)"
+    ax = plots.plot_pareto({"x": [(1e-3, 0.9), (2e-3, 0.91)]}, "static_power_w")
+    assert ax.get_xlabel() == "static power (mW)" and len(ax.lines) == 1
