@@ -7,52 +7,58 @@ again on the full 10k test set. Unstructured criteria select globally; the struc
 mean_activation, apoz) prune whole neurons per layer (the 10 class outputs are protected), so their
 achieved weight sparsity is slightly below the target and is recorded.
 
-Writes experiments/out/prune_sweep.csv, .json and .png.  Usage::
+Writes prune_sweep.csv, .json, .png and _zoom.png to experiments/out/ (or ``--out``).  Usage::
 
-    python experiments/prune_sweep.py [--epochs 1] [--sparsities 0.5 0.7 ...] [--criteria magnitude snip ...]
+    python experiments/prune_sweep.py [--epochs 1] [--sparsities 0.5 0.7 ...] [--criteria magnitude snip ...] [--out DIR]
+    python experiments/prune_sweep.py --replot experiments/out/prune_sweep.json   # redraw the figures only
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
+import models
+from hwsim import plots
+from hwsim import prune as hp
+from models import fashion_mnist
 
-import models  # noqa: E402
-from hwsim import prune as hp  # noqa: E402
-from models import fashion_mnist  # noqa: E402
-
-OUT = ROOT / "experiments" / "out"
+OUT = Path(__file__).resolve().parent / "out"
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 STRUCTURED = {"l2", "mean_activation", "apoz"}
 
 
-def plot_accuracy_vs_sparsity(rows: list[dict], baseline: float, ax=None, key: str = "acc_finetuned"):
-    """One line per criterion: test accuracy (%) against achieved weight sparsity (%); returns the Axes."""
-    import matplotlib
+def plot(rows: list[dict], meta: dict, path: Path) -> None:
+    """``path``: accuracy vs sparsity per criterion before and after fine-tuning; ``<path>_zoom``: fine-tuned only."""
+    base = meta["baseline_accuracy"]
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def series(key):
+        crits = dict.fromkeys(r["criterion"] for r in rows)
+        return {c: [(r["sparsity"], r[key]) for r in rows if r["criterion"] == c] for c in crits}
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
-    for crit in dict.fromkeys(r["criterion"] for r in rows):
-        pts = sorted((r["sparsity"], r[key]) for r in rows if r["criterion"] == crit)
-        ax.plot([100 * s for s, _ in pts], [100 * a for _, a in pts], marker="o", ms=3.5, label=crit)
-    ax.axhline(100 * baseline, color="k", ls="--", lw=0.8, label=f"dense {100 * baseline:.2f}%")
-    ax.axhline(100 * baseline - 0.5, color="gray", ls=":", lw=0.8, label="dense - 0.5 pt")
-    ax.set_xlabel("weight sparsity (%)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    return ax
+    what = "pruned at initialization, trained from scratch" if meta["at_init"] else \
+        "pruned after training (shipped weights)"
+    axes = plots.axes_grid(2, width=6, height=4.6, sharey=True)
+    plots.plot_accuracy_vs_sparsity(
+        series("acc_pruned"), base, axes[0],
+        title="at initialization (untrained)" if meta["at_init"] else "after pruning (no fine-tuning)")
+    plots.plot_accuracy_vs_sparsity(
+        series("acc_finetuned"), base, axes[1],
+        title=f"after {meta['epochs']} epoch(s) of {'training' if meta['at_init'] else 'fine-tuning'} (masks fixed)")
+    axes[0].set_ylim(0, 100)
+    axes[0].figure.suptitle(f"LeNet-300-100 on Fashion-MNIST ({meta['n_test'] // 1000}k test images), {what}: "
+                            "accuracy vs sparsity per criterion")
+    plots.save(axes[0], path)
+    lo = min((r["acc_finetuned"] for r in rows if r["target_sparsity"] <= 0.9),
+             default=min(r["acc_finetuned"] for r in rows))
+    ax = plots.plot_accuracy_vs_sparsity(series("acc_finetuned"), base,
+                                         title=f"fine-tuned {meta['epochs']} epoch(s): zoom")
+    ax.set_ylim(100 * lo - 1, 100 * base + 1)
+    plots.save(ax, path.with_name(path.stem + "_zoom.png"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,12 +71,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--train-samples", type=int, default=None, help="fine-tune on the first N training images")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default=None)
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default: experiments/out)")
+    ap.add_argument("--replot", metavar="JSON", type=Path, help="only redraw the figures of an earlier run's .json")
     ap.add_argument("--at-init", action="store_true", dest="at_init",
                     help="prune the untrained network (seed --seed) and train it from scratch --epochs epochs: "
                          "the setting SNIP and GraSP were designed for (GraSP with temperature 200, as in the paper)")
     a = ap.parse_args(argv)
+    if a.replot:
+        d = json.loads(a.replot.read_text())
+        plot(d["rows"], d["meta"], a.replot.with_suffix(".png"))
+        return
     a.tag = a.tag or ("prune_sweep_init" if a.at_init else "prune_sweep")
-    OUT.mkdir(parents=True, exist_ok=True)
+    a.out.mkdir(parents=True, exist_ok=True)
     net = models.get("lenet-300-100", pretrained=not a.at_init, seed=a.seed)
     train = fashion_mnist.load("train")
     ft_data = train if a.train_samples is None else (train[0][:a.train_samples], train[1][:a.train_samples])
@@ -109,29 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     meta = {"model": "lenet-300-100", "dataset": "fashion-mnist", "baseline_accuracy": base, "n_test": int(len(yt)),
             "epochs": a.epochs, "train_samples": len(ft_data[0]), "at_init": a.at_init, "lr": a.lr, "score_samples": a.score_samples, "seed": a.seed,
             "seconds": time.perf_counter() - t_all}
-    with open(OUT / f"{a.tag}.csv", "w", newline="") as f:
+    with open(a.out / f"{a.tag}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    (OUT / f"{a.tag}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True, sharey=True)
-    plot_accuracy_vs_sparsity(rows, base, axes[0], "acc_pruned").set_title("after pruning (no fine-tuning)")
-    plot_accuracy_vs_sparsity(rows, base, axes[1], "acc_finetuned").set_title(
-        f"after {a.epochs} epoch(s) of {'training' if a.at_init else 'fine-tuning'} (masks fixed)")
-    axes[0].set_ylim(0, 100)
-    axes[0].set_title("at initialization (untrained)" if a.at_init else "after pruning (no fine-tuning)")
-    what = "pruned at initialization, trained from scratch" if a.at_init else "pruned after training (shipped weights)"
-    fig.suptitle(f"LeNet-300-100 on Fashion-MNIST (10k test images), {what}: accuracy vs sparsity per criterion")
-    fig.savefig(OUT / f"{a.tag}.png", dpi=120)
-    # zoomed view of the fine-tuned accuracies
-    ax = plot_accuracy_vs_sparsity(rows, base, None, "acc_finetuned")
-    lo = min(r["acc_finetuned"] for r in rows if r["target_sparsity"] <= 0.9)
-    ax.set_ylim(100 * lo - 1, 100 * base + 1)
-    ax.set_title(f"fine-tuned {a.epochs} epoch(s): zoom")
-    ax.figure.savefig(OUT / f"{a.tag}_zoom.png", dpi=120)
-    print(f"wrote {OUT / a.tag}.csv/.json/.png in {meta['seconds']:.0f} s")
+    (a.out / f"{a.tag}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    plot(rows, meta, a.out / f"{a.tag}.png")
+    print(f"wrote {a.out / a.tag}.csv/.json/.png/_zoom.png in {meta['seconds']:.0f} s")
 
 
 if __name__ == "__main__":

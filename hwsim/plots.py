@@ -55,6 +55,11 @@ def axes_grid(ncols: int = 1, nrows: int = 1, width: float = 5.5, height: float 
     return list(axes.ravel())
 
 
+#: marker and dash cycles: coinciding curves stay visible (open markers of distinct shapes)
+_MARKERS = ("o", "s", "^", "v", "D", "x", "+", "*")
+_DASHES = ("-", "--", "-.", ":")
+
+
 def _axes(ax: Any = None) -> Any:
     return ax if ax is not None else axes_grid()[0]
 
@@ -77,8 +82,6 @@ def plot_metric_vs_sparsity(series: Mapping[str, Sequence[tuple[float, Report]]]
                             relative: bool = False, title: str | None = None) -> Any:
     """One line per label: ``metric`` against weight sparsity (%). ``relative`` divides by the first point."""
     ax = _axes(ax)
-    styles = ["-", "--", "-.", ":"]
-    markers = ["o", "s", "^", "v", "D", "x", "+", "*"]
     for i, (label, pts) in enumerate(series.items()):
         pts = sorted(pts, key=lambda p: p[0])
         xs = [100 * s for s, _ in pts]
@@ -86,7 +89,7 @@ def plot_metric_vs_sparsity(series: Mapping[str, Sequence[tuple[float, Report]]]
         if relative and ys and ys[0]:
             ys = [100 * y / ys[0] for y in ys]
         # distinct marker and dash per line so that coinciding curves stay visible
-        ax.plot(xs, ys, linestyle=styles[i % len(styles)], marker=markers[i % len(markers)], ms=4,
+        ax.plot(xs, ys, linestyle=_DASHES[i % len(_DASHES)], marker=_MARKERS[i % len(_MARKERS)], ms=4,
                 mfc="none", label=label)
     ax.set_xlabel("weight sparsity (%)")
     ax.set_ylabel(f"{metric_label(metric).split(' (')[0]} (% of unpruned)" if relative else metric_label(metric))
@@ -143,9 +146,9 @@ def _accuracy_lines(ax: Any, series: Mapping[str, Sequence[tuple[float, float]]]
                     styles: Mapping[str, Mapping[str, Any]] | None, dense_accuracy: float | None,
                     margin_pt: float | None, ylabel: str, title: str | None) -> Any:
     """Accuracy (%) against a fraction (%), one line per label, with the dense accuracy and dense - margin."""
-    for label, pts in series.items():
+    for i, (label, pts) in enumerate(series.items()):
         pts = sorted(pts) if sort else list(pts)
-        style = {"marker": "o", "ms": 3.5, **(styles or {}).get(label, {})}
+        style = {"marker": _MARKERS[i % len(_MARKERS)], "ms": 4, "mfc": "none", **(styles or {}).get(label, {})}
         if len(pts) == 1 and "ls" not in style and "linestyle" not in style:
             style["ls"] = "none"
         ax.plot([100 * x for x, _ in pts], [100 * a for _, a in pts], label=label, **style)
