@@ -18,25 +18,21 @@ gradual (Zhu & Gupta), ramp 60%                         15      89.69%
 =====================================================  ======  =========
 
 (dense shipped weights: 89.98%; the dense network fine-tuned 6 more epochs: 90.14%.)
-Writes experiments/out/prune_lenet90.json and prune_lenet90.npz (``hwsim cost --weights`` accepts it).
-Usage: ``python experiments/prune_lenet90.py [--epochs 15]``.
+Writes prune_lenet90.json and prune_lenet90.npz (``hwsim cost --weights`` accepts it) to experiments/out/ (or
+``--out``). Usage: ``python experiments/prune_lenet90.py [--epochs 15] [--out DIR]``.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import models
+from hwsim import prune as hp
+from models import fashion_mnist
 
-import models  # noqa: E402
-from hwsim import prune as hp  # noqa: E402
-from models import fashion_mnist  # noqa: E402
-
-OUT = ROOT / "experiments" / "out"
+OUT = Path(__file__).resolve().parent / "out"
 
 
 def run(epochs: int = 15, sparsity: float = 0.9, seed: int = 0) -> dict:
@@ -58,11 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--sparsity", type=float, default=0.9)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default: experiments/out)")
     a = ap.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
+    a.out.mkdir(parents=True, exist_ok=True)
     r = run(a.epochs, a.sparsity, a.seed)
-    hp.save(r.pop("network"), OUT / "prune_lenet90.npz")
-    (OUT / "prune_lenet90.json").write_text(json.dumps(r, indent=1))
+    hp.save(r.pop("network"), a.out / "prune_lenet90.npz")
+    (a.out / "prune_lenet90.json").write_text(json.dumps(r, indent=1))
     print(json.dumps(r, indent=1))
 
 

@@ -10,9 +10,10 @@ weights at the *same* weight sparsity, fine-tuned the same number of epochs, map
 with the crossbar-aware ``compact`` mapping (SNrram-style row/column compaction). Anchor: crossbar-aware
 pruning (Liang et al. 2018) reports 44-72% fewer crossbars.
 
-Writes experiments/out/prune_reram.json, .csv and .png.  Usage::
+Writes prune_reram.json, .csv, .png and prune_reram_<model>.npz to experiments/out/ (or ``--out``).  Usage::
 
-    python experiments/prune_reram.py [--models lenet-300-100 lenet5] [--epochs 2] [--margin 0.0075]
+    python experiments/prune_reram.py [--models lenet-300-100 lenet5] [--epochs 2] [--margin 0.0075] [--out DIR]
+    python experiments/prune_reram.py --replot experiments/out/prune_reram_l300.json   # redraw the figure only
 """
 from __future__ import annotations
 
@@ -20,19 +21,16 @@ import argparse
 import csv
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import models
+from hwsim import plots
+from hwsim import prune as hp
+from hwsim import reram
+from models import fashion_mnist
 
-import models  # noqa: E402
-from hwsim import prune as hp  # noqa: E402
-from hwsim import reram  # noqa: E402
-from models import fashion_mnist  # noqa: E402
-
-OUT = ROOT / "experiments" / "out"
+OUT = Path(__file__).resolve().parent / "out"
 LEVELS = (0.0, 0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 
@@ -40,14 +38,28 @@ def _mode(cfg, mode):
     return dataclasses.replace(cfg, mapping=dataclasses.replace(cfg.mapping, mode=mode))
 
 
+def plot(results: list[dict], path: Path) -> None:
+    """Allocated crossbars per model: dense, magnitude pruning (skip_empty and compact mappings), hardware-aware."""
+    axes = plots.axes_grid(len(results), height=4.2)
+    for ax, r in zip(axes, results):
+        mag, hw = r["magnitude"], r["hw_aware"]
+        tiles = {"dense": r["dense_tiles"], "magnitude\nskip_empty": mag["tiles_skip_empty"],
+                 "magnitude\ncompact": mag["tiles_compact"], "hw-aware\nskip_empty": hw["tiles_skip_empty"]}
+        accs = dict(zip(tiles, (r["dense_test_accuracy"], mag["test_accuracy"], mag["test_accuracy"],
+                                hw["test_accuracy"])))
+        plots.plot_metric_bars(tiles, "tiles", accs, ax, colors=["gray", "tab:blue", "tab:cyan", "tab:orange"],
+                               ylabel="allocated crossbars (128 x 128)",
+                               title=f"{r['model']}: {100 * hw['weight_sparsity']:.1f}% weight sparsity\n"
+                                     "(bar labels: test accuracy)")
+    plots.save(axes[0], path)
+
+
 def run_model(name: str, a: argparse.Namespace, train, test) -> dict:
     net = models.get(name, pretrained=True)
     cfg = reram.resolve_config(a.preset)
-    # The shipped weights were trained on all 60k training images, so a training split cannot measure
-    # generalisation. Decisions use the first half of the test set; results are reported on the second half
-    # (never seen by any decision) and, for reference, on the full test set.
-    xv, yv = test[0][:a.val_samples], test[1][:a.val_samples]
-    xh, yh = test[0][a.val_samples:], test[1][a.val_samples:]
+    # Decisions use the first --val-samples test images; results are reported on the rest (never seen by any
+    # decision) and, for reference, on the full test set.
+    (xv, yv), (xh, yh) = fashion_mnist.held_out_split(*test, n_val=a.val_samples)
     xt, yt = test
     base_acc, base_held = net.accuracy(xt, yt), net.accuracy(xh, yh)
     base_val = net.accuracy(xv, yv)
@@ -87,7 +99,7 @@ def run_model(name: str, a: argparse.Namespace, train, test) -> dict:
     for meth in ("hw_aware", "magnitude"):
         out[meth]["accuracy_loss_pt"] = 100 * (base_acc - out[meth]["test_accuracy"])
         out[meth]["heldout_loss_pt"] = 100 * (base_held - out[meth]["heldout_accuracy"])
-    hp.save(hw, OUT / f"prune_reram_{name}.npz")
+    hp.save(hw, a.out / f"prune_reram_{name}.npz")
     print(json.dumps(out, indent=1), flush=True)
     return out
 
@@ -108,12 +120,18 @@ def main(argv: list[str] | None = None) -> None:
                     help="do not reorder hidden neurons by norm before tile pruning")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="prune_reram")
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default: experiments/out)")
+    ap.add_argument("--replot", metavar="JSON", type=Path, help="only redraw the figure of an earlier run's .json")
     a = ap.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
+    if a.replot:
+        plot(json.loads(a.replot.read_text())["results"], a.replot.with_suffix(".png"))
+        return
+    a.out.mkdir(parents=True, exist_ok=True)
     train, test = fashion_mnist.load("train"), fashion_mnist.load("test")
     results = [run_model(m, a, train, test) for m in a.models]
-    (OUT / f"{a.tag}.json").write_text(json.dumps({"args": vars(a), "results": results}, indent=1))
-    with open(OUT / f"{a.tag}.csv", "w", newline="") as f:
+    args = {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items()}
+    (a.out / f"{a.tag}.json").write_text(json.dumps({"args": args, "results": results}, indent=1))
+    with open(a.out / f"{a.tag}.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["model", "method", "weight_sparsity", "test_accuracy", "accuracy_loss_pt", "heldout_accuracy",
                     "heldout_loss_pt", "tiles_skip_empty", "tiles_compact", "tiles_ou", "dense_tiles"])
@@ -122,29 +140,8 @@ def main(argv: list[str] | None = None) -> None:
                 d = r[meth]
                 w.writerow([r["model"], meth, d["weight_sparsity"], d["test_accuracy"], d["accuracy_loss_pt"],
                             d["heldout_accuracy"], d["heldout_loss_pt"], d["tiles_skip_empty"], d["tiles_compact"], d["tiles_ou"], r["dense_tiles"]])
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4.2), constrained_layout=True, squeeze=False)
-    for ax, r in zip(axes[0], results):
-        labels = ["dense", "magnitude\nskip_empty", "magnitude\ncompact", "hw-aware\nskip_empty"]
-        vals = [r["dense_tiles"], r["magnitude"]["tiles_skip_empty"], r["magnitude"]["tiles_compact"],
-                r["hw_aware"]["tiles_skip_empty"]]
-        accs = [r["dense_test_accuracy"], r["magnitude"]["test_accuracy"], r["magnitude"]["test_accuracy"],
-                r["hw_aware"]["test_accuracy"]]
-        bars = ax.bar(labels, vals, color=["gray", "tab:blue", "tab:cyan", "tab:orange"])
-        for b, acc in zip(bars, accs):
-            ax.text(b.get_x() + b.get_width() / 2, b.get_height(), f"{100 * acc:.2f}%", ha="center", va="bottom",
-                    fontsize=8)
-        ax.set_ylabel("allocated crossbars (128 x 128)")
-        ax.set_title(f"{r['model']}: {100 * r['hw_aware']['weight_sparsity']:.1f}% weight sparsity\n"
-                     f"(bar labels: test accuracy)", fontsize=9)
-        ax.grid(axis="y", alpha=0.3)
-    fig.savefig(OUT / f"{a.tag}.png", dpi=120)
-    print(f"wrote {OUT / a.tag}.json/.csv/.png")
-
+    plot(results, a.out / f"{a.tag}.png")
+    print(f"wrote {a.out / a.tag}.json/.csv/.png")
 
 if __name__ == "__main__":
     main()
