@@ -22,7 +22,7 @@ heater power (wrapped surrogate), switch off every heater within ``--reg-thresho
 
 Measured (v2 stage A, 305 tiles, 71.4% saved; dense photonic accuracy: test 89.98%, held-out 90.12%, val 89.84%):
 the SVD gauge (``--gauge-levels 16``) alone takes stage A to 73.6% saved at identical W; regularised phase pruning
-(runs prune_photonic_reg_[a-i]) gives 84.2% saved at -0.83 pt test / -0.66 pt held-out (d: lambda 1e-4, lr 1e-2,
+(runs a-i) gives 84.2% saved at -0.83 pt test / -0.66 pt held-out (d: lambda 1e-4, lr 1e-2,
 4 rounds, 600 final steps), 88.2% at -0.95 / -1.00 (h: lambda 1.5e-4, lr 1e-2, 5 rounds, 2000 final steps) and
 91.0% at -1.53 / -1.28 (i: lambda 1e-4, lr 2e-2, 5 rounds, 2000 final steps). Session 2 (runs j-s, then the
 final run ``prune_photonic_final``): 8 gentler rounds (lambda 1.2e-4, run k: 90.4% saved after the rounds) and a final
@@ -36,16 +36,21 @@ final run r) gives 91.46 % saved at -1.12 / -1.02 pt; at lambda 1.35e-4 (run t) 
 (-0.90 pt), 89.28 % held-out (-0.84 pt)**, val 88.88 %; 10 rounds at 1.2e-4 (run u) 91.63 % at -1.04 / -0.88 pt.
 Chosen on validation (the most power saved with val >= dense val - 1 pt = 88.84 %): run t; the final run is the
 safer point. Longer distilled fine-tuning does not help: 6000 steps after t's rounds (run v) 90.85 %, val 88.82 %,
--1.06 pt; after o's rounds (run w) 91.31 %, val 88.74 %, -1.02 pt. Reproduce with::
+-1.06 pt; after o's rounds (run w) 91.31 %, val 88.74 %, -1.02 pt. Every trial run (the criteria sweeps v1, iter,
+long, v2 and the regularised runs a-w) is one row per run and series of experiments/out/prune_photonic_trials.csv:
+its recorded arguments, stage A, static power saved, val / test / held-out accuracy and their losses against the
+dense chip (dense val = 2 x test - held-out: the halves are equal), and the state after the regularised rounds;
+the files of run t and of the final run are kept beside it. Reproduce with::
 
     OPENBLAS_NUM_THREADS=1 python experiments/prune_photonic.py \
         --stage-a experiments/out/prune_photonic_v2_stage_a.npz --gauge-levels 16 --power-reg 1.2e-4 \
         --reg-lr 1e-2 --reg-rounds 8 --reg-steps 300 --final-steps 3000 --phase-lr 5e-3 \
         --kd-weight 0.7 --kd-temperature 4 --kd-stage final --tag prune_photonic_final   # ~13 min, one core
 
-Writes experiments/out/prune_photonic.json, .csv and .png.  Usage::
+Writes <tag>.json, .csv and .png (default tag prune_photonic) to experiments/out/ (or ``--out DIR``).  Usage::
 
-    python experiments/prune_photonic.py [--fractions 0.2 0.4 0.6] [--phase-steps 150]
+    python experiments/prune_photonic.py [--fractions 0.2 0.4 0.6] [--phase-steps 150] [--out DIR]
+    python experiments/prune_photonic.py --replot experiments/out/prune_photonic_final.json   # redraw the figure
     python experiments/prune_photonic.py --stage-a experiments/out/prune_photonic_v2_stage_a.npz \
         --power-reg 1e-3 3e-3 --reg-rounds 3 --reg-steps 200 --tag prune_photonic_reg
 """
@@ -54,66 +59,51 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import models
+from hwsim import photonic, plots
+from hwsim import prune as hp
+from hwsim.prune import photonic_phases as pp
+from models import fashion_mnist
 
-
-import models  # noqa: E402
-from hwsim import photonic  # noqa: E402
-from hwsim import prune as hp  # noqa: E402
-from hwsim.prune import photonic_phases as pp  # noqa: E402
-from models import fashion_mnist  # noqa: E402
-
-OUT = ROOT / "experiments" / "out"
+OUT = Path(__file__).resolve().parent / "out"
 LEVELS = (0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
 
 
 def plot(res: dict, path: Path) -> None:
-    """Accuracy through the photonic model vs static power saved: dense, stage A (+ gauge), then each criterion's
-    or regulariser's points; a regulariser's final fine-tuned point is drawn as a star."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    dense_acc = res["dense_test_accuracy_photonic"]
-    fig, ax = plt.subplots(figsize=(7, 4.6), constrained_layout=True)
-    ax.scatter([0], [100 * dense_acc], color="k", marker="s", label="dense")
-    ax.scatter([100 * res["stage_a"]["power_saved"]], [100 * res["stage_a"]["test_accuracy_photonic"]], color="gray",
-               marker="D", label="stage A: 16x16 tile pruning")
+    """Accuracy through the photonic model vs static power saved: stage A (+ gauge), then each criterion's
+    or regulariser's points; a regulariser's final result is drawn as a star."""
+    st = res["stage_a"]
+    series = {"stage A: 16x16 tile pruning": [(st["power_saved"], st["test_accuracy_photonic"])]}
+    styles = {"stage A: 16x16 tile pruning": {"color": "gray", "marker": "D"}}
     if "stage_a_gauge" in res:
         g = res["stage_a_gauge"]
-        ax.scatter([100 * g["power_saved"]], [100 * g["test_accuracy_photonic"]], color="gray", marker="v",
-                   label="stage A + SVD gauge")
+        series["stage A + SVD gauge"] = [(g["power_saved"], g["test_accuracy_photonic"])]
+        styles["stage A + SVD gauge"] = {"color": "gray", "marker": "v"}
     for i, crit in enumerate(dict.fromkeys(r["criterion"] for r in res["rows"])):
         rows = [r for r in res["rows"] if r["criterion"] == crit]
         c = f"C{i}"
         if "power_saved_pruned" in rows[0]:
-            ax.plot([100 * r["power_saved_pruned"] for r in rows], [100 * r["test_accuracy_pruned"] for r in rows],
-                    ls=":", marker="o", ms=3, color=c, label=f"{crit}: phases pruned")
-        rounds = [r for r in rows if not r.get("final", False)]
+            series[f"{crit}: phases pruned"] = [(r["power_saved_pruned"], r["test_accuracy_pruned"]) for r in rows]
+            styles[f"{crit}: phases pruned"] = {"color": c, "ls": ":", "ms": 3}
         final = [r for r in rows if r.get("final", False)]
         label = f"{crit}: regularised rounds" if final else f"{crit}: + phase fine-tuning"
-        ax.plot([100 * r["power_saved_finetuned"] for r in rounds], [100 * r["test_accuracy_finetuned"] for r in rounds],
-                ls="-", marker="o", ms=4, color=c, label=label)
+        series[label] = [(r["power_saved_finetuned"], r["test_accuracy_finetuned"]) for r in rows
+                         if not r.get("final", False)]
+        styles[label] = {"color": c, "marker": "o"}
         if final:
-            f = final[0]
-            ax.scatter([100 * f["power_saved_finetuned"]], [100 * f["test_accuracy_finetuned"]], marker="*", s=160,
-                       color=c, zorder=3, label=f"{crit}: final fine-tuning ({100 * f['power_saved_finetuned']:.1f}% "
-                                                f"saved, {100 * f['test_accuracy_finetuned']:.2f}%)")
-    ax.axhline(100 * dense_acc - 1, color="gray", ls="--", lw=0.8, label="dense - 1 pt")
-    ax.axvline(90, color="gray", ls=":", lw=0.8)
-    ax.set_xlabel("static (heater) power saved vs dense (%)")
-    ax.set_ylabel("test accuracy through the photonic model (%)")
-    ax.set_title("LeNet-300-100, 16x16 Clements tiles: static power vs accuracy", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+            f = final[-1]
+            label = (f"{crit}: final fine-tuning ({100 * f['power_saved_finetuned']:.1f}% saved, "
+                     f"{100 * f['test_accuracy_finetuned']:.2f}%)")
+            series[label] = [(f["power_saved_finetuned"], f["test_accuracy_finetuned"])]
+            styles[label] = {"color": c, "marker": "*", "ms": 13, "mfc": c, "zorder": 3}
+    ax = plots.plot_accuracy_vs_saved(series, "static_power_w", res["dense_test_accuracy_photonic"], margin_pt=1.0,
+                                      target_saved=0.9, ylabel="test accuracy through the photonic model (%)",
+                                      title="LeNet-300-100, 16x16 Clements tiles: static power vs accuracy",
+                                      styles=styles)
+    plots.save(ax, path)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,12 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stage-a", help="reuse a stage-A weights .npz instead of optimizing")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="prune_photonic")
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default: experiments/out)")
     ap.add_argument("--replot", metavar="JSON", help="only redraw the figure of an earlier run's .json")
     a = ap.parse_args(argv)
     if a.replot:
         plot(json.loads(Path(a.replot).read_text()), Path(a.replot).with_suffix(".png"))
         return
-    OUT.mkdir(parents=True, exist_ok=True)
+    a.out.mkdir(parents=True, exist_ok=True)
     net = models.get("lenet-300-100", pretrained=True)
     train, (xt, yt) = fashion_mnist.load("train"), fashion_mnist.load("test")
     cfg = photonic.resolve_config()  # harris2014: Clements, K = 16, noise-free
@@ -172,8 +163,7 @@ def main(argv: list[str] | None = None) -> None:
                  "dense_test_accuracy_float": net.accuracy(xt, yt), "dense_test_accuracy_photonic": dense_acc,
                  "dense_phases": int(sum(l.phases.size for l in dense_map.layers)), "rows": []}
     t0 = time.perf_counter()
-    val = (xt[:5000], yt[:5000])
-    xh, yh = xt[5000:], yt[5000:]
+    val, (xh, yh) = fashion_mnist.held_out_split(xt, yt)
     res["dense_heldout_accuracy_photonic"] = photonic.accuracy(dense_map, xh, yh)
     if a.stage_a:
         stage_a = hp.load(net, a.stage_a)
@@ -184,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         stage_a = r.network
         res["stage_a_trials"] = list(r.trials)
         res["stage_a_layer_sparsity"] = list(r.sparsity)
-        hp.save(stage_a, OUT / f"{a.tag}_stage_a.npz")
+        hp.save(stage_a, a.out / f"{a.tag}_stage_a.npz")
     m_a = photonic.map(stage_a, cfg)
     rep_a = photonic.cost(m_a)
     res["stage_a"] = {"weight_sparsity": stage_a.sparsity(), "tiles": rep_a.total.tiles,
@@ -220,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         return m
     if a.power_reg:
         a.criteria = []
-    res["args"] = vars(a)
+    res["args"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items()}
     for lam in a.power_reg:
         t1 = time.perf_counter()
         name = f"reg {lam:g}"
@@ -285,13 +275,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{crit:>12} {f:.2f}: power saved {100 * row['power_saved_pruned']:.2f}% acc {100 * acc0:.2f}% -> "
                   f"tuned {100 * row['power_saved_finetuned']:.2f}% acc {100 * row['test_accuracy_finetuned']:.2f}%  "
                   f"({row['seconds']:.0f} s)", flush=True)
-    (OUT / f"{a.tag}.json").write_text(json.dumps(res, indent=1))
-    with open(OUT / f"{a.tag}.csv", "w", newline="") as fh:
+    (a.out / f"{a.tag}.json").write_text(json.dumps(res, indent=1))
+    with open(a.out / f"{a.tag}.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(res["rows"][0]))
         w.writeheader()
         w.writerows(res["rows"])
-    plot(res, OUT / f"{a.tag}.png")
-    print(f"wrote {OUT / a.tag}.json/.csv/.png")
+    plot(res, a.out / f"{a.tag}.png")
+    print(f"wrote {a.out / a.tag}.json/.csv/.png")
 
 
 if __name__ == "__main__":
