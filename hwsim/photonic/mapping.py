@@ -271,10 +271,12 @@ def layer_counts(layer: LayerMapping, push_pull: bool = False) -> dict[str, floa
 
 
 def iter_layer_tiles(layer: LayerMapping, phases: np.ndarray | None = None, kappa: np.ndarray | None = None,
-                     chunk: int = CHUNK_TILES) -> Iterator[tuple[slice, np.ndarray]]:
-    """Yield (tile slice, real tile matrices (n, K, K)) reconstructed from ``phases`` (default: the layer's)."""
+                     chunk: int = CHUNK_TILES, gains: np.ndarray | None = None) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield (tile slice, real tile matrices (n, K, K)) reconstructed from ``phases`` (rad) and ``gains``
+    (default: the layer's)."""
     k = layer.tile
     ph = layer.phases if phases is None else phases
+    g = layer.gains if gains is None else gains
     modes, _ = _layout(k, layer.mesh)
     m = k * (k - 1) // 2
     ncoup = 4 * m + 2 * k
@@ -282,15 +284,33 @@ def iter_layer_tiles(layer: LayerMapping, phases: np.ndarray | None = None, kapp
         c1 = min(layer.tiles, c0 + chunk)
         kap = np.full((c1 - c0, ncoup), 0.5) if kappa is None else np.ascontiguousarray(kappa[c0:c1])
         out = np.empty((c1 - c0, k, k))
-        K.tiles_forward(np.ascontiguousarray(ph[c0:c1], dtype=np.float64), np.ascontiguousarray(layer.gains[c0:c1]),
-                        kap, modes, k, out, _chunks(c1 - c0))
+        K.tiles_forward(np.ascontiguousarray(ph[c0:c1], dtype=np.float64),
+                        np.ascontiguousarray(g[c0:c1], dtype=np.float64), kap, modes, k, out, _chunks(c1 - c0))
         yield slice(c0, c1), out
 
 
-def layer_matrix(layer: LayerMapping, phases: np.ndarray | None = None, kappa: np.ndarray | None = None) -> np.ndarray:
-    """The (out, in) float64 matrix the layer's meshes implement with ``phases`` (default: as programmed)
-    and coupler cross-powers ``kappa`` (default: ideal 0.5)."""
+def layer_matrix(layer: LayerMapping, phases: np.ndarray | None = None, kappa: np.ndarray | None = None,
+                 gains: np.ndarray | None = None) -> np.ndarray:
+    """The (out, in) float64 matrix the layer's meshes implement with ``phases`` (T, P) rad, coupler
+    cross-powers ``kappa`` (T, 4M+2K) (default: ideal 0.5) and per-tile ``gains`` (T,) (defaults: as mapped)."""
     w = np.zeros(layer.shape)
-    for sl, tiles in iter_layer_tiles(layer, phases, kappa):
+    for sl, tiles in iter_layer_tiles(layer, phases, kappa, gains=gains):
         K.scatter_tiles(tiles, layer.tile, layer.tile_rows[sl], layer.tile_cols[sl], w)
+    return w
+
+
+def layer_tiles(layer: LayerMapping, w: np.ndarray) -> np.ndarray:
+    """(T, K, K) float64 blocks of an (out, in) matrix ``w`` at the layer's allocated tiles, zero padded at the
+    edge (the inverse of the scatter in :func:`layer_matrix`; e.g. dL/dW cut into per-tile gradients)."""
+    k = layer.tile
+    out = np.empty((layer.tiles, k, k))
+    K.gather_tiles(np.ascontiguousarray(w, dtype=np.float64), k, layer.tile_rows, layer.tile_cols, out)
+    return out
+
+
+def tiles_matrix(layer: LayerMapping, tiles: np.ndarray) -> np.ndarray:
+    """The (out, in) float64 matrix with the (T, K, K) ``tiles`` at the layer's allocated tiles (cropped at the
+    edge, zero elsewhere): the inverse of :func:`layer_tiles`."""
+    w = np.zeros(layer.shape)
+    K.scatter_tiles(np.ascontiguousarray(tiles, dtype=np.float64), layer.tile, layer.tile_rows, layer.tile_cols, w)
     return w
