@@ -11,6 +11,8 @@ from __future__ import annotations
 from .config import (DEFAULT_PRESET, PRESETS, HeaterConfig, MeshConfig, MZIConfig, NoiseConfig,
                      OptoelectronicsConfig, PhotonicConfig, config_to_dict, load_config, resolve_config)
 from .cost import cost
+from .gauge import gauge_optimize
+from .gradients import layer_forward, phase_gradients, power_penalty, power_units
 from .mapping import (LayerMapping, PhotonicMapping, layer_counts, layer_matrix, map, phase_slices,
                       phases_per_tile)
 from .mesh import MeshPhases, decompose, haar_unitary, mesh_depth, mesh_layout, reconstruct, wrap_phases
@@ -23,7 +25,8 @@ __all__ = ["DEFAULT_PRESET", "PRESETS", "HeaterConfig", "MeshConfig", "MZIConfig
            "LayerMapping", "PhotonicMapping", "layer_counts", "layer_matrix", "map", "phase_slices",
            "phases_per_tile", "MeshPhases", "decompose", "haar_unitary", "mesh_depth", "mesh_layout", "reconstruct",
            "wrap_phases", "load_programming", "save_programming", "matrix_error", "prune_phases", "wrapped_magnitude",
-           "accuracy", "hardware_matrix", "run"]
+           "accuracy", "hardware_matrix", "run", "gauge_optimize", "layer_forward", "phase_gradients", "power_penalty",
+           "power_units"]
 
 
 def _warmup() -> None:
