@@ -17,45 +17,13 @@ def _heaters_on(m):
     return sum(int(np.count_nonzero(l.phases)) for l in m.layers)
 
 
-def test_power_penalty_hand_case():
-    ph = np.array([0.0, 0.5, math.pi - 0.1, math.pi + 0.1, 2 * math.pi - 0.2, 2 * math.pi + 0.3])
-    v, g = pp.power_penalty(ph, "power")
-    assert v == pytest.approx((0.5 + math.pi - 0.1 + math.pi + 0.1 + 2 * math.pi - 0.2 + 0.3) / math.pi)
-    np.testing.assert_allclose(g, [0.0] + [1 / math.pi] * 5)
-    v, g = pp.power_penalty(ph, "wrapped")
-    assert v == pytest.approx((0.5 + math.pi - 0.1 + math.pi - 0.1 + 0.2 + 0.3) / math.pi)
-    np.testing.assert_allclose(g, np.array([0, 1, 1, -1, -1, 1]) / math.pi)
-    # the exact penalty is the static power the cost model reports, in P_pi units
-    assert pp.power_penalty(ph, "power")[0] == pytest.approx(float(np.sum(pp.power_units(ph))))
-
-
-@pytest.mark.parametrize("kind", ["wrapped", "power"])
-def test_power_penalty_gradient_matches_finite_differences(kind):
-    rng = np.random.default_rng(0)
-    ph = rng.uniform(0.05, 2 * math.pi - 0.05, 200)
-    ph = ph[np.abs(ph - math.pi) > 0.05]  # away from the kinks (0, pi for the wrapped surrogate)
-    _, g = pp.power_penalty(ph, kind)
-    eps = 1e-6
-    for j in range(ph.size):
-        p1, p2 = ph.copy(), ph.copy()
-        p1[j] += eps
-        p2[j] -= eps
-        fd = (pp.power_penalty(p1, kind)[0] - pp.power_penalty(p2, kind)[0]) / (2 * eps)
-        assert abs(fd - g[j]) < 1e-6
-
-
-def test_power_penalty_unknown_kind():
-    with pytest.raises(ConfigError, match="unknown power regulariser"):
-        pp.power_penalty(np.zeros(3), "l2")
-
-
 def test_finetune_with_power_reg_lowers_heater_power_and_keeps_off_heaters_off():
     net, (x, y) = make_mlp((8, 8, 4)), blobs(256)
     m = photonic.prune_phases(photonic.map(net, CFG), threshold=0.3)
     off = [l.phases == 0 for l in m.layers]
     plain = pp.finetune_phases(m, (x, y), epochs=3, lr=1e-2, batch_size=32)
     reg = pp.finetune_phases(m, (x, y), epochs=3, lr=1e-2, batch_size=32, power_reg=1.0)
-    pen = lambda mp: sum(pp.power_penalty(l.phases, "wrapped")[0] for l in mp.layers)  # noqa: E731
+    pen = lambda mp: sum(photonic.power_penalty(l.phases, "wrapped")[0] for l in mp.layers)  # noqa: E731
     assert pen(reg) < pen(plain) - 1.0
     for o, l in zip(off, reg.layers):
         assert np.all(l.phases[o] == 0.0)
@@ -98,32 +66,12 @@ def test_regularized_phase_pruning_bad_args(kw, match):
         pp.regularized_phase_pruning(m, blobs(64), power_reg=1.0, **kw)
 
 
-@pytest.mark.parametrize("levels", [2, 8])
-def test_gauge_optimize_keeps_w_and_never_raises_power(levels):
-    rng = np.random.default_rng(4)
-    m = photonic.map([rng.standard_normal((8, 12)), rng.standard_normal((5, 8))], CFG)
-    g = pp.gauge_optimize(m, levels=levels, sweeps=1)
-    for a, b in zip(m.layers, g.layers):
-        np.testing.assert_allclose(photonic.layer_matrix(b), photonic.layer_matrix(a), atol=1e-12, rtol=0)
-        pa = pp.power_units(a.phases).sum(axis=1)
-        pb = pp.power_units(b.phases).sum(axis=1)
-        assert np.all(pb <= pa + 1e-12)
-        assert np.all((b.phases >= 0) & (b.phases < 2 * math.pi))
-    assert photonic.cost(g).total.static_power_w < photonic.cost(m).total.static_power_w
-
-
-def test_gauge_optimize_bad_levels():
-    m = photonic.map([np.eye(4)], CFG)
-    with pytest.raises(ConfigError, match="levels"):
-        pp.gauge_optimize(m, levels=1)
-
-
 def _kl_to_teacher(mp, teacher, x):
     from hwsim.nn import distillation_loss
 
     net = pp._network_for(mp)
     for l, lm in zip(net.weighted_layers(), mp.layers):
-        l.weight = pp.layer_matrix(lm)
+        l.weight = photonic.layer_matrix(lm)
     return distillation_loss(net.forward(x), teacher.forward(x), 2.0)[0]
 
 
