@@ -18,7 +18,6 @@ def main() -> None:
     import models
     from hwsim import photonic, reram
     from hwsim import prune as hp
-    from hwsim.prune import photonic_phases as pp
     from hwsim.workload import MatrixLayer
     from models import fashion_mnist
 
@@ -56,8 +55,9 @@ def main() -> None:
           lambda: photonic.cost(photonic.map([MatrixLayer("fc1", w, 1)], pc)))
     lm = photonic.map(pruned, pc).layers[0]
     g = np.ones(lm.shape)
-    t_fwd = bench(f"phase forward (numpy), fc1 at 90% ({lm.tiles} tiles of 16x16)", lambda: pp.layer_matrix(lm))
-    t_back = bench("phase gradients, one reverse sweep (all phases and gains)", lambda: pp.phase_gradients(lm, g))
+    t_fwd = bench(f"phase forward (numpy), fc1 at 90% ({lm.tiles} tiles of 16x16)",
+                  lambda: photonic.layer_forward(lm).matrix)
+    t_back = bench("phase gradients, one reverse sweep (all phases and gains)", lambda: photonic.phase_gradients(lm, g))
     n_ph = lm.phases.size
     print(f"{'finite differences would need 2 x ' + str(n_ph) + ' forwards':<62} {2 * n_ph * t_fwd * 1e3:10.0f} ms "
           f"(x{2 * n_ph * t_fwd / t_back:,.0f} the reverse sweep)")

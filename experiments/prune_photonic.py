@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
                       "heldout_accuracy_photonic": photonic.accuracy(m_a, xh, yh), "seconds": time.perf_counter() - t0}
     print(json.dumps(res["stage_a"], indent=1), flush=True)
     if a.gauge_levels:
-        m_a = pp.gauge_optimize(m_a, levels=a.gauge_levels, sweeps=2)
+        m_a = photonic.gauge_optimize(m_a, levels=a.gauge_levels, sweeps=2)
         p_g = photonic.cost(m_a).total.static_power_w
         res["stage_a_gauge"] = {"static_power_w": p_g, "power_saved": 1 - p_g / p_dense,
                                 "test_accuracy_photonic": photonic.accuracy(m_a, xt, yt),
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         if a.save_programming:
             print("programming file:", photonic.save_programming(outs[-1], a.save_programming), flush=True)
         if a.gauge_levels:
-            record_reg(a.reg_rounds + 1, pp.gauge_optimize(outs[-1], levels=a.gauge_levels, sweeps=2))
+            record_reg(a.reg_rounds + 1, photonic.gauge_optimize(outs[-1], levels=a.gauge_levels, sweeps=2))
     for crit in a.criteria if a.iterative else []:
         t1 = time.perf_counter()
 
