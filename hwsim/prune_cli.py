@@ -198,7 +198,7 @@ def _phase_domain(args: argparse.Namespace, net: Any) -> int:
     xt, yt = fashion_mnist.load("test", args.data_dir, limit=args.limit)
     dense = photonic.map(net, cfg)
     before = photonic.cost(dense).total
-    start = pp.gauge_optimize(dense, levels=args.gauge_levels, sweeps=2) if args.gauge_levels else dense
+    start = photonic.gauge_optimize(dense, levels=args.gauge_levels, sweeps=2) if args.gauge_levels else dense
     unpruned = models.get(args.model, pretrained=True)  # distillation teacher and the unpruned baseline
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
     say(f"{args.model}: {before.tiles} tiles, static power {before.static_power_w:.4g} W; "
