@@ -1,4 +1,6 @@
-"""hwsim: what does a pruned neural network cost on ReRAM crossbar and coherent photonic accelerators?"""
+"""hwsim: what does a pruned neural network cost on a hardware accelerator, and how accurate is it there?
+
+The hardware kinds are back-end packages found through :mod:`hwsim.backend` (``hwsim.backend.names()``)."""
 from __future__ import annotations
 
 from .errors import ConfigError, DataError, HwsimError, MappingError
@@ -12,14 +14,10 @@ __all__ = ["ConfigError", "DataError", "HwsimError", "MappingError", "ComponentC
 
 
 def warmup() -> None:
-    """Compile every numba kernel on tiny inputs (cached on disk after the first call)."""
-    import importlib
+    """Compile every numba kernel (the network runtime's and every registered back-end's) on tiny inputs; numba
+    caches them on disk, so later processes start fast."""
+    from . import backend, nn
 
-    for mod in ("hwsim.nn", "hwsim.reram", "hwsim.photonic"):
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError:
-            continue
-        fn = getattr(m, "_warmup", None)
-        if fn is not None:
-            fn()
+    nn.warmup()
+    for be in backend.backends():
+        be.warmup()

@@ -1,10 +1,11 @@
-"""The README's main job (``hwsim demo``): what pruning buys on ReRAM and photonic hardware, on the bundled
-models and data, written as a report (JSON + Markdown), CSV tables and PNG figures.
+"""The README's main job (``hwsim demo``): what pruning buys on every registered hardware back-end, on the
+bundled models and data, written as a report (JSON + Markdown), CSV tables and PNG figures.
 
-Steps: (1) the model zoo; (2) float accuracy of the shipped weights on the full Fashion-MNIST test set;
-(3) cost of both LeNets on both back-ends at their default presets; (4) a pruning sweep of LeNet-300-100
-(global magnitude pruning, unstructured and crossbar-tile-aligned; cost only, no fine-tuning) through every
-ReRAM mapping mode and the photonic mesh; (5) accuracy *on hardware* of LeNet-300-100 through both back-ends.
+Steps: (1) the model zoo; (2) float accuracy of the zoo's shipped weights on the full Fashion-MNIST test set;
+(3) their cost on every back-end at its default preset; (4) a pruning sweep of :data:`SWEEP_MODEL` (global
+magnitude pruning, unstructured and aligned to each back-end's pruning unit; cost only, no fine-tuning) through
+each back-end's sweep variants (:meth:`hwsim.backend.Backend.sweep_variants`, e.g. every mapping mode);
+(5) accuracy *on hardware* of :data:`SWEEP_MODEL` through every back-end.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 SWEEP_SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
+SWEEP_MODEL = "lenet-300-100"
+"""The zoo model the demo prunes, plots and evaluates on hardware (it must ship weights)."""
 
 
 def _log(msg: str) -> None:
@@ -44,9 +47,8 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
     import models
     from models import fashion_mnist
 
-    from . import photonic, plots, reram
-    from .cli import _table
-    from .prune.hardware_aware import photonic_tile_geometry, reram_tile_geometry
+    from . import backend, plots
+    from .tables import table
 
     t_start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -55,60 +57,57 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
     _log("[1/5] model zoo")
     _log("[2/5] float accuracy of the shipped weights on the Fashion-MNIST test set")
     x, y = fashion_mnist.load("test", data_dir)
-    nets = {name: models.get(name, pretrained=True) for name in ("lenet-300-100", "lenet5")}
+    nets = {name: models.get(name, pretrained=True) for name, e in models.REGISTRY.items() if e.ships_weights}
     report["accuracy"] = [{"model": n, "accuracy": net.accuracy(x, y), "n": int(len(y))} for n, net in nets.items()]
 
-    _log("[3/5] cost of the shipped LeNets on both back-ends (default presets)")
-    backends = {"reram": (reram, reram.resolve_config()), "photonic": (photonic, photonic.resolve_config())}
+    _log("[3/5] cost of the shipped networks on every back-end (default presets)")
+    backends = {be.name: (be, be.resolve_config()) for be in backend.backends()}
     report["cost"] = []
     for name, net in nets.items():
         for hw, (be, cfg) in backends.items():
             rep = be.cost(be.map(net, cfg))
             report["cost"].append({"model": name, "hardware": hw, "preset": rep.preset, **rep.total.to_dict()})
-            if name == "lenet-300-100":
+            if name == SWEEP_MODEL:
                 for q in ("energy_j", "static_power_w"):
                     plots.save(plots.plot_breakdown(rep, q), str(out / f"breakdown_{hw}_{q}.png"))
     _write_csv(out / "cost.csv", report["cost"])
 
-    _log("[4/5] pruning sweep of LeNet-300-100: every ReRAM mapping mode and the photonic mesh")
-    base = nets["lenet-300-100"]
-    pcfg = backends["photonic"][1]
-    geometry = {"reram": reram_tile_geometry(backends["reram"][1]), "photonic": photonic_tile_geometry(pcfg)}
+    _log(f"[4/5] pruning sweep of {SWEEP_MODEL} through every back-end's variants")
+    base, title = nets[SWEEP_MODEL], models.entry(SWEEP_MODEL).title
     sweep_rows: list[dict[str, Any]] = []
-    series: dict[str, dict[str, list]] = {"reram": {}, "photonic": {}}
-    for hw, tile in geometry.items():
-        for structure in ("unstructured", "xbar_tiles"):
+    series: dict[str, dict[str, list]] = {hw: {} for hw in backends}
+    for hw, (be, default_cfg) in backends.items():
+        structure_unit, tile = be.pruning_unit(default_cfg)
+        variants = be.sweep_variants(default_cfg)
+        for structure in ("unstructured", structure_unit):
             label = "unstructured" if structure == "unstructured" else f"tile-aligned {tile[0]} out x {tile[1]} in"
             for s in SWEEP_SPARSITIES:
                 net = _pruned(base, s, structure, tile)
                 acc = net.accuracy(x, y)
-                configs = ([(m, reram.resolve_config(mapping=m)) for m in reram.MAPPING_MODES] if hw == "reram"
-                           else [(pcfg.mesh.mesh, pcfg)])
-                for mode, cfg in configs:
-                    be = backends[hw][0]
+                for mode, cfg in variants:
                     rep = be.cost(be.map(net, cfg))
-                    key = f"{mode}, {label}" if hw == "reram" else label
+                    key = f"{mode}, {label}" if len(variants) > 1 else label
                     series[hw].setdefault(key, []).append((s, rep))
                     sweep_rows.append({"hardware": hw, "mapping": mode, "structure": label, "sparsity": s,
                                        "float_accuracy_no_finetune": acc, **rep.total.to_dict()})
                 _log(f"      {hw:<8} {label:<22} sparsity {s:.2f}: float accuracy {acc * 100:.2f}% (no fine-tuning)")
     _write_csv(out / "sweep.csv", sweep_rows)
     figures = []
-    for hw, metric in (("reram", "static_power_w"), ("reram", "energy_j"), ("reram", "tiles"),
-                       ("reram", "latency_s"), ("photonic", "static_power_w"), ("photonic", "energy_j")):
+    for hw, metric in ((hw, m) for hw, (be, _) in backends.items() for m in be.sweep_metrics):
         ax = plots.plot_metric_vs_sparsity(series[hw], metric, relative=True,
-                                           title=f"LeNet-300-100 on {hw}: magnitude pruning, no fine-tuning")
+                                           title=f"{title} on {hw}: magnitude "
+                                                 "pruning, no fine-tuning")
         path = out / f"{hw}_{metric}_vs_sparsity.png"
         plots.save(ax, str(path))
         figures.append(path.name)
     report["sweep"] = sweep_rows
 
-    _log("[5/5] accuracy on hardware: LeNet-300-100 through both back-ends (full test set)")
+    _log(f"[5/5] accuracy on hardware: {SWEEP_MODEL} through every back-end (full test set)")
     report["hardware_accuracy"] = []
     for hw, (be, cfg) in backends.items():
         t0 = time.perf_counter()
         acc = be.accuracy(be.map(base, cfg), x, y, seed=0)
-        report["hardware_accuracy"].append({"model": "lenet-300-100", "hardware": hw, "preset": None,
+        report["hardware_accuracy"].append({"model": SWEEP_MODEL, "hardware": hw, "preset": None,
                                             "accuracy": acc, "n": int(len(y)), "seconds": time.perf_counter() - t0})
     report["figures"] = figures + sorted(p.name for p in out.glob("breakdown_*.png"))
     report["seconds"] = time.perf_counter() - t_start
@@ -119,22 +118,22 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
         return report
     text = [
         "## Model zoo",
-        _table(["model", "kind", "layers", "weights", "MVMs/inference"],
+        table(["model", "kind", "layers", "weights", "MVMs/inference"],
                [[m["name"], m["kind"], m["layers"], f"{m['weights']:,}", f"{m['mvms_per_inference']:,}"]
                 for m in report["models"]]),
         "", "## Test accuracy of the shipped weights (float)",
-        _table(["model", "accuracy", "images"], [[a["model"], f"{a['accuracy'] * 100:.2f}%", a["n"]]
+        table(["model", "accuracy", "images"], [[a["model"], f"{a['accuracy'] * 100:.2f}%", a["n"]]
                                                  for a in report["accuracy"]]),
         "", "## Cost per inference (default presets)",
-        _table(["model", "hardware", "tiles", "latency us", "energy nJ", "static mW", "area mm2"],
+        table(["model", "hardware", "tiles", "latency us", "energy nJ", "static mW", "area mm2"],
                [[c["model"], c["hardware"], c["tiles"], f"{c['latency_s'] * 1e6:.4g}", f"{c['energy_j'] * 1e9:.4g}",
                  f"{c['static_power_w'] * 1e3:.4g}", f"{c['area_mm2']:.4g}"] for c in report["cost"]]),
-        "", "## LeNet-300-100, global magnitude pruning at 90% (no fine-tuning)",
-        _table(["hardware", "mapping", "pruning", "tiles", "static mW", "energy nJ"],
+        "", f"## {title}, global magnitude pruning at 90% (no fine-tuning)",
+        table(["hardware", "mapping", "pruning", "tiles", "static mW", "energy nJ"],
                [[r["hardware"], r["mapping"], r["structure"], r["tiles"], f"{r['static_power_w'] * 1e3:.4g}",
                  f"{r['energy_j'] * 1e9:.4g}"] for r in sweep_rows if r["sparsity"] == 0.9]),
-        "", "## Accuracy on hardware (LeNet-300-100, default presets)",
-        _table(["hardware", "accuracy", "images", "seconds"],
+        "", f"## Accuracy on hardware ({title}, default presets)",
+        table(["hardware", "accuracy", "images", "seconds"],
                [[a["hardware"], f"{a['accuracy'] * 100:.2f}%", a["n"], f"{a['seconds']:.1f}"]
                 for a in report["hardware_accuracy"]]),
         "", f"figures and tables in {out}/: " + ", ".join(report["figures"] + ["cost.csv", "sweep.csv"]),

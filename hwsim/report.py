@@ -38,7 +38,7 @@ class LayerReport:
     mvms_per_inference: int
     """Matrix-vector products one inference makes with this matrix."""
     tiles: int
-    """Allocated crossbars (ReRAM) or K x K meshes (photonic)."""
+    """Allocated hardware tiles, in the back-end's unit of allocation (e.g. crossbars or K x K meshes)."""
     latency_s: float
     """Latency of this layer for one inference, s."""
     energy_j: float
@@ -91,7 +91,7 @@ class Report:
     """Cost of a mapped network on one hardware back-end."""
 
     hardware: str
-    """"reram" or "photonic"."""
+    """Registry name of the back-end (:mod:`hwsim.backend`)."""
     preset: str | None
     config: Mapping[str, Any]
     """The resolved configuration as a JSON-able dict."""

@@ -1,16 +1,19 @@
 """The hwsim model zoo: trainable LeNets with shipped Fashion-MNIST weights, and shape-only large networks.
 
 ``models.get(name)`` returns a :class:`hwsim.nn.Network` (trainable, ``pretrained=True`` loads the shipped
-weights) or a :class:`models.shapes.ShapeNetwork` (shapes and MVM counts only, synthetic weights).
+weights) or a :class:`models.shapes.ShapeNetwork` (shapes and MVM counts only, synthetic weights). The registry
+(:data:`REGISTRY`, :func:`entry`) says which models are trainable, which ship weights and how those were trained;
+:func:`workload` binds a weights file to a model (or to no model) the way ``hwsim cost/evaluate`` do.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 from hwsim.errors import ConfigError, DataError
 from hwsim.nn import Network
+from hwsim.workload import MatrixLayer
 
 from . import shapes
 from .lenet import lenet5, lenet_300_100
@@ -18,35 +21,117 @@ from .shapes import ShapeNetwork
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
-_TRAINABLE: dict[str, Callable[..., Network]] = {"lenet-300-100": lenet_300_100, "lenet5": lenet5}
-_SHAPES: dict[str, Callable[[], ShapeNetwork]] = {"vgg16": shapes.vgg16, "resnet18": shapes.resnet18,
-                                                  "resnet50": shapes.resnet50,
-                                                  "bert-base-block": shapes.bert_base_block}
-
 Model = Union[Network, ShapeNetwork]
+
+#: How ``python -m models.train_pretrained`` trains every shipped network (Adam, cosine learning-rate decay).
+PRETRAINING = {"epochs": 20, "lr": 1e-3, "batch_size": 128, "weight_decay": 0.0, "seed": 20261125}
+_FASHION_MNIST_RECIPE = ("Fashion-MNIST training set only (60k images), Adam lr {lr:g}, batch {batch_size}, cosine "
+                         "decay, {epochs} epochs, weight decay {weight_decay:g}, seed {seed}: "
+                         "python -m models.train_pretrained --model {name}")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of the zoo."""
+
+    name: str
+    build: Callable[..., Model]
+    """Constructor: ``build(seed=...)`` for trainable models, ``build()`` for shape-only ones."""
+    trainable: bool
+    """A :class:`hwsim.nn.Network` that trains, prunes and evaluates (else shapes and MVM counts only)."""
+    training: str | None = None
+    """How the shipped weights were trained (None: no shipped weights)."""
+    title: str = ""
+    """Display name in figures and reports (default: ``name``)."""
+
+    @property
+    def weights_path(self) -> Path | None:
+        """The shipped weights file, or None."""
+        return WEIGHTS_DIR / f"{self.name}.npz" if self.training is not None else None
+
+    @property
+    def ships_weights(self) -> bool:
+        """True when shipped weights exist on disk."""
+        return self.weights_path is not None and self.weights_path.is_file()
+
+
+REGISTRY: dict[str, ModelEntry] = {e.name: e for e in (
+    ModelEntry("lenet-300-100", lenet_300_100, True, _FASHION_MNIST_RECIPE.format(name="lenet-300-100", **PRETRAINING),
+               "LeNet-300-100"),
+    ModelEntry("lenet5", lenet5, True, _FASHION_MNIST_RECIPE.format(name="lenet5", **PRETRAINING), "LeNet-5"),
+    ModelEntry("vgg16", shapes.vgg16, False, title="VGG-16"),
+    ModelEntry("resnet18", shapes.resnet18, False, title="ResNet-18"),
+    ModelEntry("resnet50", shapes.resnet50, False, title="ResNet-50"),
+    ModelEntry("bert-base-block", shapes.bert_base_block, False, title="BERT-base block"),
+)}
 
 
 def names() -> list[str]:
     """Registered model names."""
-    return list(_TRAINABLE) + list(_SHAPES)
+    return list(REGISTRY)
+
+
+def entry(name: str) -> ModelEntry:
+    """The registry entry of ``name``."""
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(names())}")
+    return REGISTRY[name]
 
 
 def get(name: str, pretrained: bool = False, seed: int = 0) -> Model:
-    """Build a registered model. ``pretrained`` loads the shipped weights (LeNets only)."""
-    if name in _TRAINABLE:
-        net = _TRAINABLE[name](seed=seed)
-        if pretrained:
-            path = WEIGHTS_DIR / f"{name}.npz"
-            if not path.is_file():
-                raise DataError(f"shipped weights {path} are missing; reinstall hwsim or run "
-                                "'python -m models.train_pretrained'")
-            net.load(path)
-        return net
-    if name in _SHAPES:
+    """Build a registered model. ``pretrained`` loads the shipped weights (models that ship them only)."""
+    e = entry(name)
+    if not e.trainable:
         if pretrained:
             raise ConfigError(f"model {name!r} is shape-only: it has no pretrained weights")
-        return _SHAPES[name]()
-    raise ConfigError(f"unknown model {name!r}; available: {', '.join(names())}")
+        return e.build()
+    net = e.build(seed=seed)
+    if pretrained:
+        if e.weights_path is None:
+            raise ConfigError(f"model {name!r} ships no pretrained weights; train it or pass a weights file")
+        if not e.weights_path.is_file():
+            raise DataError(f"shipped weights {e.weights_path} are missing; reinstall hwsim or run "
+                            "'python -m models.train_pretrained'")
+        net.load(e.weights_path)
+    return net
+
+
+def workload(model: str | None = None, weights: str | Path | None = None, *, trainable: bool = False, seed: int = 0,
+             sparsity: float = 0.0, pattern: str = "random") -> Any:
+    """What ``hwsim cost/evaluate --model/--weights`` map: a weights file bound to a model.
+
+    * ``model`` alone: the model, with its shipped weights when it ships them (a trainable model that ships none
+      keeps its seeded initialisation), or a shape-only model's synthetic weights at ``sparsity``/``pattern``;
+    * ``model`` and ``weights``: the model with the file's weights (a shape-only model: the file's matrices must
+      match its shapes and its MVM counts are used);
+    * ``weights`` alone: the file's matrices, one MVM per inference each.
+
+    ``trainable=True`` demands a network that can be evaluated (a trainable model).
+    """
+    from hwsim.weights_io import read_weights
+
+    if model is None and weights is None:
+        raise ConfigError("give --model NAME or --weights FILE.npz")
+    if model is None:
+        if trainable:
+            raise ConfigError("--weights without --model gives matrices only; evaluating needs --model NAME")
+        return [MatrixLayer(k, w, 1) for k, w in read_weights(weights).weights]
+    e = entry(model)
+    if e.trainable:
+        net = get(model, pretrained=weights is None and e.ships_weights, seed=seed)
+        if weights is not None:
+            net.load(weights)
+        return net
+    if trainable:
+        trained = ", ".join(n for n, x in REGISTRY.items() if x.trainable)
+        raise ConfigError(f"model {model!r} is shape-only; evaluating accuracy needs a trained model ({trained})")
+    shape_net = e.build()
+    if weights is not None:
+        wf = read_weights(weights)
+        if [w.shape for _, w in wf.weights] != [l.shape for l in shape_net.layers]:
+            raise ConfigError(f"--weights {weights} does not match the shapes of {model}")
+        return [MatrixLayer(s.name, w, s.mvms_per_inference) for s, (_, w) in zip(shape_net.layers, wf.weights)]
+    return shape_net.matrix_layers(seed=seed, sparsity=sparsity, pattern=pattern)
 
 
 @dataclass(frozen=True)
@@ -64,8 +149,8 @@ class ModelInfo:
 
 
 def info(name: str) -> ModelInfo:
+    e = entry(name)
     m = get(name)
-    trainable = isinstance(m, Network)
-    n_layers = len(m.weighted_layers()) if trainable else len(m.layers)
-    return ModelInfo(name, "trainable" if trainable else "shapes", n_layers, m.num_weights(), m.num_params(),
-                     m.mvms_per_inference(), trainable and (WEIGHTS_DIR / f"{name}.npz").is_file())
+    n_layers = len(m.weighted_layers()) if e.trainable else len(m.layers)
+    return ModelInfo(name, "trainable" if e.trainable else "shapes", n_layers, m.num_weights(), m.num_params(),
+                     m.mvms_per_inference(), e.trainable and e.ships_weights)

@@ -14,14 +14,11 @@ from pathlib import Path
 from hwsim.nn import Adam, fit
 
 from . import fashion_mnist
-from .lenet import lenet5, lenet_300_100
+from . import PRETRAINING, REGISTRY, WEIGHTS_DIR
 
-RECIPES = {
-    "lenet-300-100": dict(build=lenet_300_100, epochs=20, lr=1e-3, weight_decay=0.0),
-    "lenet5": dict(build=lenet5, epochs=20, lr=1e-3, weight_decay=0.0),
-}
-SEED = 20261125
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+#: Every registry model that ships weights (models.REGISTRY, whose ``training`` field states this recipe).
+RECIPES = {name: dict(build=e.build, **PRETRAINING) for name, e in REGISTRY.items() if e.training is not None}
+SEED = PRETRAINING["seed"]
 
 
 def train(name: str, out_dir: Path = WEIGHTS_DIR, data_dir: str | None = None, epochs: int | None = None) -> float:
@@ -30,7 +27,7 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, data_dir: str | None = None, e
     x, y = fashion_mnist.load("train", data_dir)
     xt, yt = fashion_mnist.load("test", data_dir)
     n_ep = epochs or r["epochs"]
-    fit(net, x, y, epochs=n_ep, batch_size=128, optimizer=Adam(net, lr=r["lr"], weight_decay=r["weight_decay"]),
+    fit(net, x, y, epochs=n_ep, batch_size=r["batch_size"], optimizer=Adam(net, lr=r["lr"], weight_decay=r["weight_decay"]),
         seed=SEED, lr_schedule=lambda e: 0.5 * (1 + math.cos(math.pi * e / n_ep)), progress=True)
     acc = net.accuracy(xt, yt)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -11,10 +11,10 @@ from .train import EpochLog, TrainLog, check_dataset, fit
 
 __all__ = ["AvgPool2d", "Conv2d", "Dense", "Flatten", "Layer", "MatmulHook", "MaxPool2d", "ReLU", "WeightedLayer",
            "distillation_loss", "softmax", "softmax_cross_entropy", "Network", "SGD", "Adam", "Optimizer", "EpochLog",
-           "TrainLog", "check_dataset", "fit"]
+           "TrainLog", "check_dataset", "fit", "warmup"]
 
 
-def _warmup() -> None:
+def warmup() -> None:
     """Compile the runtime's kernels for float32 and float64 on tiny inputs."""
     for dtype in (np.float32, np.float64):
         net = Network([Conv2d(1, 2, 3, padding=1), ReLU(), MaxPool2d(2), Flatten(), Dense(8, 2)], (1, 4, 4))

@@ -17,33 +17,14 @@ with the reasoning. Sources:
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
-from ..errors import ConfigError
-
-from ..toml_config import merge_dataclass, read_toml
+from .. import config as C
 
 MESHES = ("clements", "reck")
 HEATER_MODES = ("standard", "push_pull")
 MAX_TILE = 256
-
-
-def _positive(obj: Any, *names: str) -> None:
-    for n in names:
-        v = getattr(obj, n)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise ConfigError(f"{type(obj).__name__}.{n} must be a finite number > 0, got {v!r}")
-
-
-def _nonneg(obj: Any, *names: str) -> None:
-    for n in names:
-        v = getattr(obj, n)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise ConfigError(f"{type(obj).__name__}.{n} must be a finite number >= 0, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -55,11 +36,11 @@ class MeshConfig:
     tile: int = 16
     """Tile size K: W is cut into K x K tiles (padded with zeros), each on its own pair of K-mode meshes."""
 
+    TOML_TABLE: ClassVar[str] = "mesh"
+
     def __post_init__(self) -> None:
-        if self.mesh not in MESHES:
-            raise ConfigError(f"unknown mesh {self.mesh!r}; choose one of {', '.join(MESHES)}")
-        if isinstance(self.tile, bool) or not isinstance(self.tile, int) or not 2 <= self.tile <= MAX_TILE:
-            raise ConfigError(f"tile size K must be an integer in [2, {MAX_TILE}], got {self.tile!r}")
+        C.one_of(self, "mesh", MESHES, what="mesh")
+        C.int_in(self, "tile", 2, MAX_TILE, what="tile size K")
 
 
 @dataclass(frozen=True)
@@ -77,11 +58,12 @@ class HeaterConfig:
     length_m: float = 61.6e-6
     """Phase shifter length, m. [Harris14] abstract (61.6 um)."""
 
+    TOML_TABLE: ClassVar[str] = "heater"
+
     def __post_init__(self) -> None:
-        if self.mode not in HEATER_MODES:
-            raise ConfigError(f"unknown heater mode {self.mode!r}; choose one of {', '.join(HEATER_MODES)}")
-        _positive(self, "p_pi_w", "length_m")
-        _nonneg(self, "loss_db")
+        C.one_of(self, "mode", HEATER_MODES, what="heater mode")
+        C.positive(self, "p_pi_w", "length_m")
+        C.nonneg(self, "loss_db")
 
 
 @dataclass(frozen=True)
@@ -101,9 +83,11 @@ class MZIConfig:
     """Group index of the silicon strip waveguide at 1550 nm (time of flight). Assumption: textbook value for a
     500 x 220 nm silicon wire."""
 
+    TOML_TABLE: ClassVar[str] = "mzi"
+
     def __post_init__(self) -> None:
-        _nonneg(self, "coupler_loss_db")
-        _positive(self, "length_m", "pitch_m", "group_index")
+        C.nonneg(self, "coupler_loss_db")
+        C.positive(self, "length_m", "pitch_m", "group_index")
 
 
 @dataclass(frozen=True)
@@ -129,12 +113,13 @@ class OptoelectronicsConfig:
     """Fiber/laser-to-chip coupling loss, dB. [Fang11] abstract: cantilevered edge (mode-size) converter on SOI,
     > 80 % (TE, 0.97 dB) and > 70 % (TM, 1.55 dB) per facet at 1600 nm (cleaved fiber, index-matching oil)."""
 
+    TOML_TABLE: ClassVar[str] = "optoelectronics"
+
     def __post_init__(self) -> None:
-        _positive(self, "conversion_rate_hz", "detector_sensitivity_w")
-        _nonneg(self, "modulator_energy_j", "dac_energy_j", "adc_energy_j", "coupling_loss_db")
-        _positive(self, "laser_wallplug_efficiency")
-        if self.laser_wallplug_efficiency > 1:
-            raise ConfigError(f"laser_wallplug_efficiency must lie in (0, 1], got {self.laser_wallplug_efficiency}")
+        C.positive(self, "conversion_rate_hz", "detector_sensitivity_w", "laser_wallplug_efficiency")
+        C.nonneg(self, "modulator_energy_j", "dac_energy_j", "adc_energy_j", "coupling_loss_db")
+        C.require(self, "laser_wallplug_efficiency", self.laser_wallplug_efficiency <= 1,
+                  f"must lie in (0, 1], got {self.laser_wallplug_efficiency}")
 
 
 @dataclass(frozen=True)
@@ -148,12 +133,12 @@ class NoiseConfig:
     bs_imbalance: float = 0.0
     """Standard deviation of the power splitting ratio of every directional coupler around 0.5 (0 = ideal)."""
 
+    TOML_TABLE: ClassVar[str] = "noise"
+
     def __post_init__(self) -> None:
-        _nonneg(self, "phase_noise_rad", "bs_imbalance")
-        if isinstance(self.phase_bits, bool) or not isinstance(self.phase_bits, int) or not 0 <= self.phase_bits <= 32:
-            raise ConfigError(f"phase_bits must be an integer in [0, 32] (0 = continuous), got {self.phase_bits!r}")
-        if self.bs_imbalance > 0.5:
-            raise ConfigError(f"bs_imbalance must lie in [0, 0.5], got {self.bs_imbalance}")
+        C.nonneg(self, "phase_noise_rad", "bs_imbalance")
+        C.int_in(self, "phase_bits", 0, 32, what="(0 = continuous)")
+        C.require(self, "bs_imbalance", self.bs_imbalance <= 0.5, f"must lie in [0, 0.5], got {self.bs_imbalance}")
 
 
 @dataclass(frozen=True)
@@ -169,26 +154,13 @@ class PhotonicConfig:
     """Name of the preset this configuration came from (None for a hand-built one)."""
 
     def __post_init__(self) -> None:
-        for name, typ in (("mesh", MeshConfig), ("heater", HeaterConfig), ("mzi", MZIConfig),
-                          ("optoelectronics", OptoelectronicsConfig), ("noise", NoiseConfig)):
-            if not isinstance(getattr(self, name), typ):
-                raise ConfigError(f"PhotonicConfig.{name} must be a {typ.__name__}, got {type(getattr(self, name)).__name__}")
+        C.require(self, "preset", self.preset is None or isinstance(self.preset, str),
+                  f"must be a string, got {self.preset!r}")
+        C.nodes(self, mesh=MeshConfig, heater=HeaterConfig, mzi=MZIConfig, optoelectronics=OptoelectronicsConfig,
+                noise=NoiseConfig)
 
     def __str__(self) -> str:
-        diffs = _diff(self, PhotonicConfig())
-        body = ", ".join(f"{k}={v!r}" for k, v in diffs.items())
-        return f"PhotonicConfig({body})"
-
-
-def _diff(a: Any, b: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(a):
-        va, vb = getattr(a, f.name), getattr(b, f.name)
-        if dataclasses.is_dataclass(va):
-            out.update(_diff(va, vb, prefix + f.name + "."))
-        elif va != vb:
-            out[prefix + f.name] = va
-    return out
+        return C.describe(self)
 
 
 def harris2014() -> PhotonicConfig:
@@ -215,39 +187,6 @@ PRESETS: dict[str, Callable[[], PhotonicConfig]] = {
 DEFAULT_PRESET = "harris2014"
 
 
-def load_config(path: str | Path) -> PhotonicConfig:
-    """Read a TOML file: an optional top-level ``preset = "name"`` and tables overriding nested fields."""
-    data = read_toml(path)
-    base_name = data.pop("preset", None)
-    if base_name is not None and not isinstance(base_name, str):
-        raise ConfigError(f"'preset' must be a string, got {base_name!r}")
-    base = _preset(base_name or DEFAULT_PRESET)
-    cfg = merge_dataclass(base, data, "")
-    return dataclasses.replace(cfg, preset=base_name) if data else cfg
-
-
-def _preset(name: str) -> PhotonicConfig:
-    if name not in PRESETS:
-        raise ConfigError(f"unknown photonic preset {name!r}; available: {', '.join(PRESETS)}")
-    return PRESETS[name]()
-
-
-def resolve_config(preset: str | None = None, config_file: str | Path | None = None, *, mesh: str | None = None,
-                   tile: int | None = None, phase_noise: float | None = None) -> PhotonicConfig:
-    """The configuration the CLI asks for: a preset or a TOML file (not both), then overrides (None = keep)."""
-    if preset is not None and config_file is not None:
-        raise ConfigError("give either a preset or a configuration file, not both")
-    cfg = load_config(config_file) if config_file is not None else _preset(preset or DEFAULT_PRESET)
-    if mesh is not None or tile is not None:
-        cfg = dataclasses.replace(cfg, mesh=MeshConfig(mesh=cfg.mesh.mesh if mesh is None else mesh,
-                                                       tile=cfg.mesh.tile if tile is None else tile))
-    if phase_noise is not None:
-        cfg = dataclasses.replace(cfg, noise=dataclasses.replace(cfg.noise, phase_noise_rad=phase_noise))
-    return cfg
-
-
 def config_to_dict(cfg: PhotonicConfig) -> dict[str, Any]:
     """JSON-able nested dict of the resolved configuration (SI units, as in the field names)."""
-    if not isinstance(cfg, PhotonicConfig):
-        raise ConfigError(f"expected a PhotonicConfig, got {type(cfg).__name__}")
-    return dataclasses.asdict(cfg)
+    return C.to_dict(cfg, PhotonicConfig)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..toml_config import merge_dataclass
+from ..config import merge_dataclass
 from ..weights_io import read_npz_arrays
 from ..workload import iter_matrix_layers
 from .config import PhotonicConfig, config_to_dict

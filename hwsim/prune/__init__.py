@@ -17,18 +17,15 @@ pruning and fine-tuning through the meshes: :mod:`hwsim.prune.photonic_phases`.
 from __future__ import annotations
 
 from .hardware_aware import (METRICS, Candidate, HardwareAwareResult, hardware_unit, lagrangian_hull, metric_of,
-                             optimize, photonic_tile_geometry, reram_tile_geometry, sort_hidden_neurons)
+                             optimize, sort_hidden_neurons)
 from .criteria import CRITERIA, activations, check_data, gradients, hessian_gradient_product, score
 from .io import apply_masks, load, load_masks, save
 from .schedules import PruneStep, finetune, gradual, iterative_magnitude, one_shot, prune, zhu_gupta_sparsity
 from .selection import SCOPES, STRUCTURES, check_masks, check_sparsity, select, sparsity_of
 
 __all__ = ["METRICS", "Candidate", "HardwareAwareResult", "hardware_unit", "lagrangian_hull", "metric_of", "optimize",
-           "photonic_tile_geometry", "reram_tile_geometry", "sort_hidden_neurons", "CRITERIA", "SCOPES", "STRUCTURES", "activations", "apply_masks", "check_data", "check_masks",
+           "sort_hidden_neurons", "CRITERIA", "SCOPES", "STRUCTURES", "activations", "apply_masks", "check_data", "check_masks",
            "check_sparsity", "finetune", "gradients", "gradual", "hessian_gradient_product", "iterative_magnitude",
            "load", "load_masks", "one_shot", "prune", "PruneStep", "save", "score", "select", "sparsity_of",
            "zhu_gupta_sparsity"]
 
-
-def _warmup() -> None:
-    """hwsim.prune has no numba kernels of its own (selection is vectorised numpy); it uses hwsim.nn's."""

@@ -4,11 +4,10 @@
 ``latency_s``, ``area_mm2``) under an accuracy floor, or maximises accuracy under a metric budget. The
 algorithm (documented choice: Lagrangian relaxation over a discrete grid, then a verified search):
 
-1. **Unit.** Prune in the unit the hardware exploits: for ReRAM whole crossbar tiles (``xbar_tiles`` with
-   the tile geometry of the config: ``cols // columns_per_weight`` outputs x ``rows`` inputs, the natural
-   layout of :mod:`hwsim.reram.mapping`, where an all-zero tile is not allocated); for photonic K x K blocks
-   (an all-zero tile is not mapped, so its heaters, laser share and converters disappear). Within the unit,
-   groups are ranked by ``criterion`` (magnitude by default: the mean |w| of the block).
+1. **Unit.** Prune in the unit the hardware exploits, the back-end's ``pruning_unit(config)``
+   (:mod:`hwsim.backend`): e.g. whole crossbar tiles whose all-zero instances are not allocated, or whole mesh
+   tiles that are not mapped. Within the unit, groups are ranked by ``criterion`` (magnitude by default: the
+   mean |w| of the block).
 2. **Sensitivity.** For every layer l and sparsity level s of ``levels``, prune layer l alone and measure
    the increase of the validation cross-entropy, dL_l(s) (no fine-tuning), as in per-layer sensitivity
    analysis (Han et al., NeurIPS 2015, sec. 3.3; Li et al., ICLR 2017, sec. 3.3). Interactions between
@@ -36,11 +35,11 @@ test set and report on the other half).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..errors import ConfigError
 from ..nn import Network, softmax_cross_entropy
 from ..report import Report
@@ -53,39 +52,10 @@ METRICS = ("tiles", "static_power_w", "energy_j", "latency_s", "area_mm2")
 DEFAULT_LEVELS = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98)
 
 
-def reram_tile_geometry(config: Any) -> tuple[int, int]:
-    """(outputs per crossbar, inputs per crossbar) of a ReRAM config in weight-matrix coordinates.
-
-    The crossbar stores W^T: ``rows`` inputs, and each output takes ``columns_per_weight`` adjacent columns,
-    so one tile holds ``cols // columns_per_weight`` outputs. When ``cols`` is not a multiple of
-    ``columns_per_weight`` weights straddle tiles and tile-aligned blocks are only approximately aligned.
-    """
-    cpw = int(config.columns_per_weight)
-    return max(int(config.cols) // cpw, 1), int(config.rows)
-
-
-def photonic_tile_geometry(config: Any) -> tuple[int, int]:
-    """(K, K): a photonic tile covers a K x K block of W."""
-    k = int(config.mesh.tile)
-    return k, k
-
-
-def _backend(hardware: str | ModuleType) -> tuple[str, ModuleType]:
-    if isinstance(hardware, ModuleType):
-        return hardware.__name__.rsplit(".", 1)[-1], hardware
-    from ..hardware import backend
-
-    return hardware, backend(hardware)
-
-
-def hardware_unit(hardware: str | ModuleType, config: Any) -> tuple[str, tuple[int, int]]:
-    """(structure, tile) that the hardware exploits: whole crossbars (ReRAM) or K x K mesh tiles (photonic)."""
-    name, _ = _backend(hardware)
-    if name == "reram":
-        return "xbar_tiles", reram_tile_geometry(config)
-    if name == "photonic":
-        return "xbar_tiles", photonic_tile_geometry(config)
-    raise ConfigError(f"no pruning unit known for hardware {name!r}")
+def hardware_unit(hardware: Any, config: Any) -> tuple[str, tuple[int, int]]:
+    """(structure, tile) that ``hardware`` (a registered back-end's name or object) exploits with ``config``: its
+    :meth:`hwsim.backend.Backend.pruning_unit`."""
+    return backend.get(hardware).pruning_unit(config)
 
 
 def sort_hidden_neurons(network: Network) -> Network:
@@ -131,7 +101,7 @@ def metric_of(report: Report, metric: str) -> float:
     return float(getattr(report.total, metric))
 
 
-def _layer_metric(be: ModuleType, cfg: Any, layer: Any, w: np.ndarray, metric: str) -> float:
+def _layer_metric(be: Any, cfg: Any, layer: Any, w: np.ndarray, metric: str) -> float:
     rep = be.cost(be.map([MatrixLayer(layer.name, w, layer.mvms_per_inference)], cfg))
     return float(getattr(rep.layers[0], metric))
 
@@ -232,7 +202,7 @@ def lagrangian_hull(costs: np.ndarray, losses: np.ndarray, n_lambda: int = 400) 
     return out
 
 
-def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric: str = "tiles",
+def optimize(network: Network, hardware: Any, data: Any, *, metric: str = "tiles",
              budget: Optional[float] = None, accuracy_floor: Optional[float] = None, config: Any = None,
              criterion: str = "magnitude", structure: Optional[str] = None, tile: Optional[tuple[int, int]] = None,
              levels: Sequence[float] = DEFAULT_LEVELS, finetune_epochs: int = 2, lr: float = 1e-3,
@@ -240,7 +210,8 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
              train_samples: Optional[int] = None, seed: int | np.random.Generator = 0,
              max_trials: int = 6, recovery_steps: int = 0, schedule: str = "one_shot",
              sort_neurons: bool = False, progress: bool = False) -> HardwareAwareResult:
-    """Prune ``network`` for ``hardware`` ("reram", "photonic" or a back-end module) with ``config``.
+    """Prune ``network`` for ``hardware`` (a registered back-end's name or object, :mod:`hwsim.backend`) with
+    ``config`` (None: the back-end's default preset).
 
     Give exactly one of ``accuracy_floor`` (minimum validation accuracy, a fraction in (0, 1]) and
     ``budget`` (maximum value of ``metric``, in its SI unit or tile count). See the module docstring for the
@@ -269,10 +240,10 @@ def optimize(network: Network, hardware: str | ModuleType, data: Any, *, metric:
     if int(max_trials) < 1 or int(finetune_epochs) < 0 or int(recovery_steps) < 0:
         raise ConfigError(f"max_trials must be >= 1, finetune_epochs and recovery_steps >= 0, got {max_trials}, "
                           f"{finetune_epochs}, {recovery_steps}")
-    hw_name, be = _backend(hardware)
+    be = backend.get(hardware)
     cfg = config if config is not None else be.resolve_config()
     if structure is None:
-        structure, unit_tile = hardware_unit(hw_name, cfg)
+        structure, unit_tile = be.pruning_unit(cfg)
         tile = tile or unit_tile
     x_all, y_all = check_data(network, data, labels=True)
     if val_data is not None:

@@ -15,8 +15,8 @@ Structures (``structure=``), all in the (out, in) coordinates of a layer's weigh
 * ``xbar_tiles`` / ``xbar_rows`` / ``xbar_cols`` -- crossbar-aligned groups for a tile geometry
   ``tile=(outputs_per_tile, inputs_per_tile)``: a whole tile, the part of one input (crossbar row =
   wordline) inside one tile, or the part of one output (its bitline columns) inside one tile. Tiles are
-  clipped to small layers (a partial tile is still one crossbar). See
-  :func:`hwsim.prune.hardware_aware.reram_tile_geometry`.
+  clipped to small layers (a partial tile is still one crossbar). A back-end's tile geometry is its
+  ``pruning_unit(config)`` (:mod:`hwsim.backend`).
 * ``nm`` -- N:M: in every run of ``m`` consecutive weights along the input dimension keep the ``n`` best
   (Mishra et al. 2021, NVIDIA Ampere 2:4); the sparsity is 1 - n/m.
 

@@ -26,14 +26,10 @@ Sources used below:
 """
 from __future__ import annotations
 
-import dataclasses
-import math
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, ClassVar
 
-from ..errors import ConfigError
-from ..toml_config import merge_dataclass, read_toml
+from .. import config as C
 
 MAPPING_MODES = ("dense", "skip_empty", "compact", "ou")
 """Sparse-aware mapping modes (see :mod:`hwsim.reram.mapping`)."""
@@ -66,30 +62,6 @@ def adc_area_mm2(bits: int) -> float:
     return ADC_AREA_BY_BITS_MM2[ref] * 2.0 ** (bits - ref)
 
 
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ConfigError(msg)
-
-
-def _pos_int(name: str, v: Any) -> None:
-    _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{name} must be a positive integer, got {v!r}")
-
-
-def _pos(name: str, v: Any) -> None:
-    _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
-           f"{name} must be a finite number > 0, got {v!r}")
-
-
-def _nonneg(name: str, v: Any) -> None:
-    _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0,
-           f"{name} must be a finite number >= 0, got {v!r}")
-
-
-def _prob(name: str, v: Any) -> None:
-    _check(isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0,
-           f"{name} must lie in [0, 1], got {v!r}")
-
-
 # ---- technology blocks -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CrossbarConfig:
@@ -114,18 +86,15 @@ class CrossbarConfig:
     area_mm2: float = 0.0002 / 8
     """Area of one crossbar array, mm^2. [ISAAC] Table 6: 8 arrays, 0.0002 mm^2."""
 
+    TOML_TABLE: ClassVar[str] = "crossbar"
+
     def __post_init__(self) -> None:
-        _pos_int("crossbar.rows", self.rows)
-        _pos_int("crossbar.cols", self.cols)
-        _pos_int("crossbar.bits_per_cell", self.bits_per_cell)
-        _check(self.bits_per_cell <= 8, f"crossbar.bits_per_cell must be <= 8, got {self.bits_per_cell}")
-        _pos("crossbar.read_time_s", self.read_time_s)
-        _pos("crossbar.read_voltage_v", self.read_voltage_v)
-        _pos("crossbar.r_on_ohm", self.r_on_ohm)
-        _pos("crossbar.r_off_ohm", self.r_off_ohm)
-        _check(self.r_off_ohm > self.r_on_ohm,
-               f"crossbar.r_off_ohm ({self.r_off_ohm}) must exceed r_on_ohm ({self.r_on_ohm})")
-        _nonneg("crossbar.area_mm2", self.area_mm2)
+        C.pos_int(self, "rows", "cols", "bits_per_cell")
+        C.require(self, "bits_per_cell", self.bits_per_cell <= 8, f"must be <= 8, got {self.bits_per_cell}")
+        C.positive(self, "read_time_s", "read_voltage_v", "r_on_ohm", "r_off_ohm")
+        C.require(self, "r_off_ohm", self.r_off_ohm > self.r_on_ohm,
+                  f"({self.r_off_ohm}) must exceed r_on_ohm ({self.r_on_ohm})")
+        C.nonneg(self, "area_mm2")
 
 
 @dataclass(frozen=True)
@@ -143,15 +112,15 @@ class PrecisionConfig:
     q + 2^(b-1), the offset removed digitally with the sum of the inputs). [ISAAC] Sec. 5 stores weights with a
     bias of 2^15 and subtracts it digitally, i.e. 'offset'."""
 
+    TOML_TABLE: ClassVar[str] = "precision"
+
     def __post_init__(self) -> None:
-        _pos_int("precision.weight_bits", self.weight_bits)
-        _pos_int("precision.input_bits", self.input_bits)
-        _pos_int("precision.dac_bits", self.dac_bits)
-        _check(2 <= self.weight_bits <= 16, f"precision.weight_bits must lie in [2, 16], got {self.weight_bits}")
-        _check(self.input_bits <= 16, f"precision.input_bits must be <= 16, got {self.input_bits}")
-        _check(self.dac_bits <= self.input_bits,
-               f"precision.dac_bits ({self.dac_bits}) must not exceed input_bits ({self.input_bits})")
-        _check(self.signed in SIGNED_MODES, f"precision.signed must be one of {SIGNED_MODES}, got {self.signed!r}")
+        C.pos_int(self, "weight_bits", "input_bits", "dac_bits")
+        C.int_in(self, "weight_bits", 2, 16)
+        C.int_in(self, "input_bits", 1, 16)
+        C.require(self, "dac_bits", self.dac_bits <= self.input_bits,
+                  f"({self.dac_bits}) must not exceed input_bits ({self.input_bits})")
+        C.one_of(self, "signed", SIGNED_MODES)
 
 
 @dataclass(frozen=True)
@@ -179,19 +148,15 @@ class AdcConfig:
     the ADC needs one bit less than the sum's width. Modelled as one extra bit of effective ADC resolution (exact
     for ideal devices, where both give the exact read); energy and area stay those of ``bits``."""
 
+    TOML_TABLE: ClassVar[str] = "adc"
+
     def __post_init__(self) -> None:
-        _pos_int("adc.bits", self.bits)
-        _check(self.bits <= 16, f"adc.bits must be <= 16, got {self.bits}")
-        _pos_int("adc.cols_per_adc", self.cols_per_adc)
-        _pos("adc.sample_rate_hz", self.sample_rate_hz)
-        if self.energy_per_conversion_j is not None:
-            _nonneg("adc.energy_per_conversion_j", self.energy_per_conversion_j)
-        _nonneg("adc.leakage_w", self.leakage_w)
-        if self.area_mm2 is not None:
-            _nonneg("adc.area_mm2", self.area_mm2)
-        _check(isinstance(self.range_fraction, (int, float)) and not isinstance(self.range_fraction, bool)
-               and 0.0 < self.range_fraction <= 1.0, f"adc.range_fraction must lie in (0, 1], got {self.range_fraction!r}")
-        _check(isinstance(self.flip_encoding, bool), f"adc.flip_encoding must be true/false, got {self.flip_encoding!r}")
+        C.pos_int(self, "bits", "cols_per_adc")
+        C.int_in(self, "bits", 1, 16)
+        C.positive(self, "sample_rate_hz", "range_fraction")
+        C.require(self, "range_fraction", self.range_fraction <= 1.0, f"must lie in (0, 1], got {self.range_fraction!r}")
+        C.nonneg(self, "leakage_w", *(n for n in ("energy_per_conversion_j", "area_mm2") if getattr(self, n) is not None))
+        C.flag(self, "flip_encoding")
 
     @property
     def effective_bits(self) -> int:
@@ -221,11 +186,10 @@ class Component:
     """Instances attributed to one crossbar (fractions = shared by several crossbars). Ignored for DACs (one per
     row) and sample-and-holds (one per column)."""
 
+    TOML_TABLE: ClassVar[str] = "peripherals.<component>"  # one of PeripheralsConfig's tables; exact when merged
+
     def __post_init__(self) -> None:
-        _nonneg("energy_per_action_j", self.energy_per_action_j)
-        _nonneg("leakage_w", self.leakage_w)
-        _nonneg("area_mm2", self.area_mm2)
-        _nonneg("instances_per_crossbar", self.instances_per_crossbar)
+        C.nonneg(self, "energy_per_action_j", "leakage_w", "area_mm2", "instances_per_crossbar")
 
 
 # Operating point of [ISAAC] used to turn its Table 6 powers into energies per action (as [ACC] does):
@@ -282,13 +246,11 @@ class PeripheralsConfig:
     access_bits: int = 256
     """Width of one buffer access / router flit, bits. [ACC]: 256-bit eDRAM and router."""
 
+    TOML_TABLE: ClassVar[str] = "peripherals"
+
     def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.name == "access_bits":
-                _pos_int("peripherals.access_bits", v)
-            elif not isinstance(v, Component):
-                raise ConfigError(f"peripherals.{f.name} must be a component table, got {type(v).__name__}")
+        C.pos_int(self, "access_bits")
+        C.nodes(self, **{f.name: Component for f in fields(self) if f.name != "access_bits"})
 
 
 @dataclass(frozen=True)
@@ -303,10 +265,11 @@ class MappingConfig:
     ou_cols: int = 8
     """Operation-unit columns ('ou' mode). SRE (ISCA 2019)."""
 
+    TOML_TABLE: ClassVar[str] = "mapping"
+
     def __post_init__(self) -> None:
-        _check(self.mode in MAPPING_MODES, f"unknown mapping mode {self.mode!r}; choose one of {', '.join(MAPPING_MODES)}")
-        _pos_int("mapping.ou_rows", self.ou_rows)
-        _pos_int("mapping.ou_cols", self.ou_cols)
+        C.one_of(self, "mode", MAPPING_MODES, what="mapping mode")
+        C.pos_int(self, "ou_rows", "ou_cols")
 
 
 @dataclass(frozen=True)
@@ -322,13 +285,13 @@ class NonIdealityConfig:
     p_sa1: float = 0.0
     """Probability that a cell is stuck at G_on (SA1)."""
 
+    TOML_TABLE: ClassVar[str] = "nonideal"
+
     def __post_init__(self) -> None:
-        _nonneg("nonideal.sigma", self.sigma)
-        _check(self.variation in VARIATION_KINDS,
-               f"nonideal.variation must be one of {VARIATION_KINDS}, got {self.variation!r}")
-        _prob("nonideal.p_sa0", self.p_sa0)
-        _prob("nonideal.p_sa1", self.p_sa1)
-        _check(self.p_sa0 + self.p_sa1 <= 1.0, f"nonideal.p_sa0 + p_sa1 must be <= 1, got {self.p_sa0 + self.p_sa1}")
+        C.nonneg(self, "sigma")
+        C.one_of(self, "variation", VARIATION_KINDS)
+        C.fraction(self, "p_sa0", "p_sa1")
+        C.require(self, "p_sa0", self.p_sa0 + self.p_sa1 <= 1.0, f"+ p_sa1 must be <= 1, got {self.p_sa0 + self.p_sa1}")
 
     @property
     def ideal(self) -> bool:
@@ -350,11 +313,11 @@ class SystemConfig:
     """Mean (v / V_read)^2 over driven rows and cycles, for array energy. Assumption: random input bits, half of
     them '1' with a 1-bit DAC."""
 
+    TOML_TABLE: ClassVar[str] = "system"
+
     def __post_init__(self) -> None:
-        _check(isinstance(self.power_gating, bool), f"system.power_gating must be true/false, got {self.power_gating!r}")
-        _check(isinstance(self.pipeline_layers, bool),
-               f"system.pipeline_layers must be true/false, got {self.pipeline_layers!r}")
-        _prob("system.input_activity", self.input_activity)
+        C.flag(self, "power_gating", "pipeline_layers")
+        C.fraction(self, "input_activity")
 
 
 @dataclass(frozen=True)
@@ -372,19 +335,15 @@ class ReramConfig:
     """Name of the preset this configuration started from (informational)."""
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.name == "preset":
-                _check(v is None or isinstance(v, str), f"preset must be a string, got {v!r}")
-            elif not isinstance(v, f.default_factory):  # type: ignore[arg-type]
-                raise ConfigError(f"{f.name} must be a {f.default_factory.__name__}, got {type(v).__name__}")
+        C.require(self, "preset", self.preset is None or isinstance(self.preset, str),
+                  f"must be a string, got {self.preset!r}")
+        C.nodes(self, **{f.name: f.default_factory for f in fields(self) if f.name != "preset"})  # type: ignore[misc]
         b, bpc = self.precision.weight_bits, self.crossbar.bits_per_cell
-        _check(bpc <= b, f"crossbar.bits_per_cell ({bpc}) must not exceed precision.weight_bits ({b})")
+        C.require(self, "crossbar.bits_per_cell", bpc <= b, f"({bpc}) must not exceed precision.weight_bits ({b})")
         if self.mapping.mode == "ou":
-            _check(self.crossbar.rows % self.mapping.ou_rows == 0,
-                   f"mapping.ou_rows ({self.mapping.ou_rows}) must divide crossbar.rows ({self.crossbar.rows})")
-            _check(self.crossbar.cols % self.mapping.ou_cols == 0,
-                   f"mapping.ou_cols ({self.mapping.ou_cols}) must divide crossbar.cols ({self.crossbar.cols})")
+            for side in ("rows", "cols"):
+                ou, xb = getattr(self.mapping, "ou_" + side), getattr(self.crossbar, side)
+                C.require(self, "mapping.ou_" + side, xb % ou == 0, f"({ou}) must divide crossbar.{side} ({xb})")
 
     # ---- derived geometry (used by the mapper and by the pruning front-end) -----------------------------------
     @property
@@ -449,22 +408,7 @@ class ReramConfig:
         return 2 ** (self.precision.weight_bits - 1)
 
     def __str__(self) -> str:
-        diffs = _diff(self, ReramConfig(), "")
-        head = f"ReramConfig(preset={self.preset!r}"
-        return head + (", " + ", ".join(diffs) if diffs else "") + ")"
-
-
-def _diff(a: Any, b: Any, prefix: str) -> list[str]:
-    out = []
-    for f in fields(a):
-        if f.name == "preset":
-            continue
-        va, vb = getattr(a, f.name), getattr(b, f.name)
-        if dataclasses.is_dataclass(va):
-            out += _diff(va, vb, prefix + f.name + ".")
-        elif va != vb:
-            out.append(f"{prefix}{f.name}={va!r}")
-    return out
+        return C.describe(self)
 
 
 # ---- presets -----------------------------------------------------------------------------------------------------
@@ -501,55 +445,9 @@ PRESETS: dict[str, Callable[[], ReramConfig]] = {"default": default, "isaac": is
 """Preset name -> zero-argument constructor."""
 
 
-# ---- TOML / dict loading -----------------------------------------------------------------------------------------
-def config_from_dict(data: Mapping[str, Any], base: ReramConfig | None = None) -> ReramConfig:
-    """Build a config from nested dict ``data`` (TOML layout). A top-level ``preset`` key names the base."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"config must be a table, got {type(data).__name__}")
-    data = dict(data)
-    preset = data.pop("preset", None)
-    if preset is not None:
-        if not isinstance(preset, str):
-            raise ConfigError(f"config key 'preset' must be a string, got {preset!r}")
-        base = get_preset(preset)
-    cfg = base if base is not None else default()
-    return merge_dataclass(cfg, data, "")
-
-
-def load_toml(path: str | Path) -> ReramConfig:
-    """Load a TOML config file (unknown keys are an error)."""
-    return config_from_dict(read_toml(path))
-
-
-def get_preset(name: str) -> ReramConfig:
-    if not isinstance(name, str) or name not in PRESETS:
-        raise ConfigError(f"unknown ReRAM preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]()
-
-
-def resolve_config(preset: str | None = None, config_file: str | Path | None = None, *, mapping: str | None = None,
-                   adc_bits: int | None = None, sigma: float | None = None) -> ReramConfig:
-    """The configuration the CLI asks for: a preset or a TOML file (mutually exclusive; neither = 'default'),
-    then overrides (None keeps the value)."""
-    if preset is not None and config_file is not None:
-        raise ConfigError("preset and config_file are mutually exclusive")
-    cfg = load_toml(config_file) if config_file is not None else get_preset(preset or "default")
-    if mapping is not None:
-        cfg = replace(cfg, mapping=replace(cfg.mapping, mode=mapping))
-    if adc_bits is not None:
-        if isinstance(adc_bits, bool) or not isinstance(adc_bits, int):
-            raise ConfigError(f"adc_bits must be an integer, got {adc_bits!r}")
-        cfg = replace(cfg, adc=replace(cfg.adc, bits=adc_bits))
-    if sigma is not None:
-        cfg = replace(cfg, nonideal=replace(cfg.nonideal, sigma=sigma))
-    return cfg
-
-
 def config_to_dict(cfg: ReramConfig) -> dict[str, Any]:
     """The resolved configuration as a JSON-able nested dict (plus derived geometry under 'derived')."""
-    if not isinstance(cfg, ReramConfig):
-        raise ConfigError(f"expected a ReramConfig, got {type(cfg).__name__}")
-    d = dataclasses.asdict(cfg)
+    d = C.to_dict(cfg, ReramConfig)
     d["adc"]["energy_per_conversion_j"] = cfg.adc.conversion_energy_j
     d["adc"]["area_mm2"] = cfg.adc.adc_area_mm2
     d["derived"] = {"columns_per_weight": cfg.columns_per_weight, "slices": cfg.slices,

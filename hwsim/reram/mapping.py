@@ -477,9 +477,14 @@ def map_layer(layer: MatrixLayer, cfg: ReramConfig) -> LayerMapping:
                         index_bits_stored=idx_bits, tile_grid=grid, cycles_per_mvm=cfg.cycles_per_mvm)
 
 
-def map(source: Any, config: ReramConfig) -> ReramMapping:  # noqa: A001 - the design's verb
-    """Map every layer of ``source`` (anything :func:`hwsim.workload.iter_matrix_layers` takes), streaming layer by
-    layer; a :class:`hwsim.nn.Network` source is kept so that ``run`` can evaluate it."""
+def map(source: Any, config: ReramConfig | None = None) -> ReramMapping:  # noqa: A001 - the design's verb
+    """Map every layer of ``source`` (anything :func:`hwsim.workload.iter_matrix_layers` takes) with ``config``
+    (None: the 'default' preset), streaming layer by layer; a :class:`hwsim.nn.Network` source is kept so that
+    ``run`` can evaluate it."""
+    if config is None:
+        from .config import default
+
+        config = default()
     if not isinstance(config, ReramConfig):
         raise ConfigError(f"config must be a ReramConfig, got {type(config).__name__}")
     layers = tuple(map_layer(l, config) for l in iter_matrix_layers(source))

@@ -32,7 +32,7 @@ def test_overrides():
 def test_toml_file(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text('preset = "harris2014_reck"\n[heater]\np_pi_w = 0.03\n[mesh]\ntile = 4\n')
-    cfg = resolve_config(config_file=f)
+    cfg = resolve_config(file=f)
     assert cfg.heater.p_pi_w == 0.03 and cfg.mesh.tile == 4 and cfg.mesh.mesh == "reck"
     assert load_config(f) == cfg
 
@@ -41,33 +41,33 @@ def test_toml_unknown_key(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text("[heater]\np_pi_mw = 3\n")
     with pytest.raises(ConfigError, match="unknown config key 'heater.p_pi_mw'; allowed here: "):
-        resolve_config(config_file=f)
+        resolve_config(file=f)
 
 
 def test_toml_unknown_table(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text("[laser]\nx = 3\n")
     with pytest.raises(ConfigError, match="unknown config key 'laser'"):
-        resolve_config(config_file=f)
+        resolve_config(file=f)
 
 
 def test_toml_wrong_type(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text('[mesh]\ntile = "big"\n')
     with pytest.raises(ConfigError, match="'mesh.tile' must be of type int"):
-        resolve_config(config_file=f)
+        resolve_config(file=f)
 
 
 def test_toml_invalid(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text("[mesh\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        resolve_config(config_file=f)
+        resolve_config(file=f)
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
-        resolve_config(config_file=tmp_path / "nope.toml")
+        resolve_config(file=tmp_path / "nope.toml")
 
 
 def test_preset_and_file_exclusive(tmp_path):

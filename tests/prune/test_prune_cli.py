@@ -116,8 +116,9 @@ def test_prune_cli_phase_domain_writes_a_programming_file(tmp_path, capsys, have
 
 
 @pytest.mark.parametrize("extra, match", [
-    (["--hardware", "reram"], "--phase-power-reg needs --hardware photonic"),
-    (["--hardware", "photonic", "--accuracy-floor", "0.8"], "--phase-power-reg needs --hardware photonic"),
+    (["--hardware", "reram"], "--phase-power-reg: only for --hardware photonic"),
+    ([], "--phase-power-reg need --hardware photonic"),
+    (["--hardware", "photonic", "--accuracy-floor", "0.8"], "--accuracy-floor: not with --phase-power-reg"),
     (["--hardware", "photonic", "--phase-rounds", "0"], "--phase-rounds and --phase-steps >= 1"),
 ])
 def test_prune_cli_phase_domain_bad_flags(tmp_path, capsys, extra, match):

@@ -33,7 +33,10 @@ def test_reram_tile_geometry():
     class C:
         rows, cols, columns_per_weight = 128, 128, 8
 
-    assert hp.reram_tile_geometry(C()) == (16, 128)
+    from hwsim import reram
+
+    assert reram.tile_geometry(C()) == (16, 128)
+    assert hp.hardware_unit("reram", reram.get_preset("isaac")) == ("xbar_tiles", (16, 128))
 
 
 photonic = pytest.importorskip("hwsim.photonic")

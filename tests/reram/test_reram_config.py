@@ -5,7 +5,7 @@ import pytest
 
 import hwsim.reram as rr
 from hwsim.errors import ConfigError, HwsimError
-from hwsim.reram.config import (AdcConfig, CrossbarConfig, MappingConfig, NonIdealityConfig, PrecisionConfig,
+from hwsim.reram import (AdcConfig, CrossbarConfig, MappingConfig, NonIdealityConfig, PrecisionConfig,
                                 ReramConfig, config_from_dict)
 
 
@@ -66,12 +66,12 @@ def test_resolve_config_overrides_and_none_keeps():
 def test_toml_with_base_preset_and_nested_override(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text('preset = "neurosim"\n[adc]\nbits = 6\nsample_rate_hz = 2000000000\n[mapping]\nmode = "compact"\n')
-    cfg = rr.resolve_config(config_file=p)
+    cfg = rr.resolve_config(file=p)
     assert cfg.preset == "neurosim" and cfg.adc.bits == 6 and cfg.mapping.mode == "compact"
     assert cfg.adc.sample_rate_hz == 2e9 and isinstance(cfg.adc.sample_rate_hz, float)
     assert cfg.crossbar.bits_per_cell == 1  # kept from the base preset
     p.write_text('[peripherals.dac]\nenergy_per_action_j = 1e-12\n')
-    assert rr.load_toml(p).peripherals.dac.energy_per_action_j == 1e-12
+    assert rr.load_config(p).peripherals.dac.energy_per_action_j == 1e-12
 
 
 # ---- bad input: one pytest.raises per case ------------------------------------------------------------------------
@@ -154,19 +154,19 @@ def test_unknown_preset_in_toml(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text('preset = "isaac2"\n')
     with pytest.raises(ConfigError, match="unknown ReRAM preset"):
-        rr.load_toml(p)
+        rr.load_config(p)
 
 
 def test_invalid_toml(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text('[adc\nbits = 3\n')
     with pytest.raises(ConfigError, match="not valid TOML"):
-        rr.load_toml(p)
+        rr.load_config(p)
 
 
 def test_missing_toml(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
-        rr.load_toml(tmp_path / "nope.toml")
+        rr.load_config(tmp_path / "nope.toml")
 
 
 def test_r_off_below_r_on():

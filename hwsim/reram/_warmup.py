@@ -1,0 +1,35 @@
+"""Compile every numba kernel of :mod:`hwsim.reram` on tiny inputs (``BACKEND.warmup``; numba caches them on disk)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels as K
+
+
+def warmup() -> None:
+    """Call each kernel once for every dtype signature the package uses."""
+    w = np.array([[0.5, 0.0], [-1.0, 0.25]])
+    K.absmax(w)
+    K.absmax(w.astype(np.float32))
+    q = np.empty((2, 2), dtype=np.int32)
+    K.quantize(w, 1.0, 7, q)
+    K.quantize(w.astype(np.float32), 1.0, 7, q)
+    for dt in (np.float64, np.float32):
+        rownz = np.zeros((1, 2), dtype=np.uint8)
+        colnz = np.zeros((1, 2), dtype=np.uint8)
+        rowlev = np.zeros((1, 2), dtype=np.int64)
+        K.scan_layer(w.astype(dt), 1.0, 7, 2, 8, 4, 2, 2, True, 8, np.zeros(2, dtype=np.int64), rownz, colnz, rowlev)
+    P = np.zeros((2, 2), dtype=np.float32)
+    y = np.zeros((1, 1))
+    K.adc_accumulate(P, 1, 2, 1.0, 255.0, np.ones(2), np.zeros(2, dtype=np.int64), np.ones(2), y)
+    K.bitserial_adc(np.ones((1, 2), dtype=np.int64), np.ones((2, 2), dtype=np.float32), 2, 1.0, 255.0, np.ones(2),
+                    np.zeros(2, dtype=np.int64), np.ones(2), y, np.empty((1, 2, 1), dtype=np.uint8),
+                    np.empty((1, 2, 2), dtype=np.int32), np.empty((1, 1, 256, 4), dtype=np.float32),
+                    np.empty((1, 4), dtype=np.float32), np.empty((1, 4)), np.empty((1, 1, 1)))
+    qi = np.array([[1, 0], [0, -2]], dtype=np.int32)
+    ip, ix, vv = np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64), np.array([1, -2], dtype=np.int64)
+    K.csr_fill(qi, ip, ix.copy(), vv.copy())
+    K.compact_scan(ip, ix, vv, 2, np.array([[0, 1]], dtype=np.int64), np.array([2], dtype=np.int64), 2, 2, 2, 4, True,
+                   8, 2, 2)
+    K.ou_scan(qi, 2, 2, 2, 2, 2, True, 8, np.zeros(2, dtype=np.int64), np.zeros((1, 2), dtype=np.uint8),
+              np.zeros((1, 2), dtype=np.int64))
