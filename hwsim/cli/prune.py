@@ -111,8 +111,7 @@ def run(args: argparse.Namespace) -> int:
         if args.val_split == "test":
             if len(yt) < 5001:
                 raise ConfigError("--val-split test needs more than 5000 test images (drop --limit)")
-            val_kw["val_data"] = (xt[:5000], yt[:5000])
-            xt, yt = xt[5000:], yt[5000:]
+            val_kw["val_data"], (xt, yt) = fashion_mnist.held_out_split(xt, yt, 5000)
             base_acc = net.accuracy(xt, yt)
             result["baseline_accuracy"] = base_acc
         r = hp.optimize(net, hw, train, metric=args.metric, budget=args.budget, **val_kw,
