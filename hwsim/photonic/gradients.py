@@ -177,4 +177,5 @@ def power_penalty(phases: np.ndarray, kind: str = "wrapped") -> tuple[float, np.
     on = p != 0.0
     if kind == "power":
         return float(p.sum() / math.pi), np.where(on, 1.0 / math.pi, 0.0)
-    return float(np.minimum(p, TWO_PI - p).sum() / math.pi), np.where(on, np.where(p < math.pi, 1.0, -1.0), 0.0) / math.pi
+    slope = np.where(on, np.where(p < math.pi, 1.0, -1.0), 0.0) / math.pi
+    return float(np.minimum(p, TWO_PI - p).sum() / math.pi), slope
