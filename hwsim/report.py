@@ -87,6 +87,60 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Chip:
+    """The whole allocated hardware (all chips) running the network's schedule (DESIGN.md, "Chip level").
+
+    Every back-end that models a chip fills the same keys. One MAC counts as 2 ops; ``energy_per_inference_j``
+    includes static power x the schedule's wall-clock time per inference."""
+
+    chips: int
+    """Chips allocated."""
+    tiles_used: int
+    """Physical tiles (crossbar tiles, photonic cores, ...) the schedule uses."""
+    tiles_available: int
+    """Physical tiles on the allocated chips."""
+    latency_s: float
+    """Latency of one input through the whole schedule, s."""
+    pipeline_interval_s: float
+    """Time between successive inferences in steady state, s (1 / throughput)."""
+    energy_per_inference_j: float
+    """Dynamic plus static energy per inference in steady state, J."""
+    static_power_w: float
+    """Static (always-on) power of the allocated chips, W."""
+    area_mm2: float
+    """Area of the allocated chips, mm^2."""
+    macs_per_inference: int
+    """Multiply-accumulates of one inference (for ops/s and TOPS/W: 2 ops per MAC)."""
+    breakdown: Mapping[str, ComponentCost] = field(default_factory=dict)
+    """Per-component energy per inference, static power and area; sums equal the chip's figures."""
+
+    @property
+    def utilization(self) -> float:
+        """tiles_used / tiles_available."""
+        return self.tiles_used / self.tiles_available if self.tiles_available else 0.0
+
+    @property
+    def throughput_inferences_per_s(self) -> float:
+        """1 / pipeline_interval_s."""
+        return 1.0 / self.pipeline_interval_s if self.pipeline_interval_s > 0 else math.inf
+
+    @property
+    def tops_per_w(self) -> float:
+        """Tera-operations per second per watt = 2 MACs / energy per inference / 1e12."""
+        return 2.0 * self.macs_per_inference / self.energy_per_inference_j / 1e12 if self.energy_per_inference_j else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chips": int(self.chips), "tiles_used": int(self.tiles_used),
+                "tiles_available": int(self.tiles_available), "utilization": float(self.utilization),
+                "latency_s": float(self.latency_s), "pipeline_interval_s": float(self.pipeline_interval_s),
+                "throughput_inferences_per_s": float(self.throughput_inferences_per_s),
+                "energy_per_inference_j": float(self.energy_per_inference_j),
+                "static_power_w": float(self.static_power_w), "area_mm2": float(self.area_mm2),
+                "tops_per_w": float(self.tops_per_w), "macs_per_inference": int(self.macs_per_inference),
+                "breakdown": {k: v.to_dict() for k, v in self.breakdown.items()}}
+
+
+@dataclass(frozen=True)
 class Report:
     """Cost of a mapped network on one hardware back-end."""
 
@@ -99,11 +153,13 @@ class Report:
     total: Totals
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Additional back-end specific network-level figures (e.g. pipelined throughput)."""
+    chip: Chip | None = None
+    """The chip-level view (all chips running the schedule), for back-ends that model a chip."""
 
     @classmethod
     def from_layers(cls, hardware: str, preset: str | None, config: Mapping[str, Any],
                     layers: Sequence[LayerReport], latency_s: float | None = None,
-                    extra: Mapping[str, Any] | None = None) -> "Report":
+                    extra: Mapping[str, Any] | None = None, chip: Chip | None = None) -> "Report":
         """Build a Report whose totals are the sums over layers.
 
         ``latency_s`` overrides the summed latency (e.g. when a back-end overlaps layers).
@@ -116,7 +172,7 @@ class Report:
             static_power_w=float(sum(l.static_power_w for l in layers)),
             area_mm2=float(sum(l.area_mm2 for l in layers)),
         )
-        return cls(hardware, preset, dict(config), layers, total, dict(extra or {}))
+        return cls(hardware, preset, dict(config), layers, total, dict(extra or {}), chip)
 
     def breakdown(self) -> dict[str, ComponentCost]:
         """Per-component costs summed over layers."""
@@ -133,7 +189,7 @@ class Report:
         """The JSON contract of DESIGN.md (plus added keys ``breakdown``, ``extra`` and per-layer ``counts``)."""
         total = self.total.to_dict()
         total["breakdown"] = {k: v.to_dict() for k, v in self.breakdown().items()}
-        return {
+        out = {
             "hardware": self.hardware,
             "preset": self.preset,
             "config": _jsonable(self.config),
@@ -141,6 +197,9 @@ class Report:
             "total": total,
             "extra": _jsonable(self.extra),
         }
+        if self.chip is not None:
+            out["chip"] = self.chip.to_dict()
+        return out
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -158,6 +217,13 @@ class Report:
             rows.append(row(l.name[:16], f"{l.shape[0]}x{l.shape[1]}", str(l.mvms_per_inference), l))
         rows.append("-" * len(head))
         rows.append(row("total", "", "", self.total))
+        if self.chip is not None:
+            c = self.chip
+            rows.append("")
+            rows.append(f"chip: {c.chips} chip(s), {c.tiles_used} of {c.tiles_available} tiles used; latency "
+                        f"{c.latency_s * 1e6:.4g} us, throughput {c.throughput_inferences_per_s:.4g} inferences/s, "
+                        f"{c.energy_per_inference_j * 1e9:.4g} nJ/inference, static {c.static_power_w:.4g} W, "
+                        f"{c.area_mm2:.4g} mm2, {c.tops_per_w:.4g} TOPS/W")
         comps = self.breakdown()
         if comps:
             rows.append("")

@@ -41,3 +41,21 @@ def test_latency_override_and_table():
     assert r.total.latency_s == 5e-7
     table = r.format_table()
     assert "fc1" in table and "total" in table and "adc" in table
+
+
+def test_chip_keys_and_derived_figures():
+    from hwsim.report import Chip
+
+    chip = Chip(chips=2, tiles_used=300, tiles_available=336, latency_s=2e-6, pipeline_interval_s=5e-7,
+                energy_per_inference_j=4e-6, static_power_w=60.0, area_mm2=170.0, macs_per_inference=10**9,
+                breakdown={"adc": ComponentCost(1e-6, 30.0, 10.0)})
+    r = Report.from_layers("reram", "isaac", {}, _report().layers, chip=chip)
+    d = json.loads(r.to_json())["chip"]
+    assert set(d) >= {"chips", "tiles_used", "tiles_available", "utilization", "latency_s", "pipeline_interval_s",
+                      "throughput_inferences_per_s", "energy_per_inference_j", "static_power_w", "area_mm2",
+                      "tops_per_w", "breakdown"}
+    assert d["utilization"] == pytest.approx(300 / 336)
+    assert d["throughput_inferences_per_s"] == pytest.approx(2e6)
+    assert d["tops_per_w"] == pytest.approx(2e9 / 4e-6 / 1e12)  # 2 ops per MAC: 0.5 TOPS/W
+    assert "TOPS/W" in r.format_table()
+    assert "chip" not in json.loads(_report().to_json())  # back-ends without a chip model add no key
