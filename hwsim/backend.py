@@ -204,11 +204,12 @@ _registered: dict[str, Backend] = {}
 _loaded = False
 
 
+#: Every attribute and method :class:`Backend` declares.
+_MEMBERS = tuple(dict.fromkeys([*Backend.__annotations__, *(n for n in vars(Backend) if not n.startswith("_"))]))
+
+
 def _check_backend(be: Any) -> None:
-    missing = [m for m in ("name", "title", "description", "config_class", "presets", "default_preset", "options", "sweep_metrics",
-                           "resolve_config", "config_to_dict", "pruning_unit", "sweep_variants", "map", "cost", "run",
-                           "accuracy", "warmup", "open_mapping", "prepare_evaluation", "prune_command")
-               if not hasattr(be, m)]
+    missing = [m for m in _MEMBERS if not hasattr(be, m)]
     if missing:
         raise ConfigError(f"back-end {getattr(be, 'name', be)!r} lacks {', '.join(missing)} (see hwsim.backend.Backend)")
     if not isinstance(be.name, str) or not be.name.isidentifier() or be.name != be.name.lower():
