@@ -26,7 +26,8 @@ Sources used below:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import math
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, ClassVar
 
 from .. import config as C
@@ -85,13 +86,18 @@ class CrossbarConfig:
     """High-resistance (off) state, Ohm. Assumption for ISAAC: [NS] R_off 1.7 MOhm."""
     area_mm2: float = 0.0002 / 8
     """Area of one crossbar array, mm^2. [ISAAC] Table 6: 8 arrays, 0.0002 mm^2."""
+    write_voltage_v: float = 2.0
+    """Programming voltage across a cell, V (weight reloading only). [NS] ``Param.cpp``: ``writeVoltage = 2``."""
+    write_pulse_s: float = 50e-9
+    """Duration of the pulse that programs one row of cells, s (weight reloading only). Assumption: HfOx ReRAM
+    SET/RESET pulses are 10-100 ns; 50 ns, one pulse per cell, no verify iterations (a lower bound)."""
 
     TOML_TABLE: ClassVar[str] = "crossbar"
 
     def __post_init__(self) -> None:
         C.pos_int(self, "rows", "cols", "bits_per_cell")
         C.require(self, "bits_per_cell", self.bits_per_cell <= 8, f"must be <= 8, got {self.bits_per_cell}")
-        C.positive(self, "read_time_s", "read_voltage_v", "r_on_ohm", "r_off_ohm")
+        C.positive(self, "read_time_s", "read_voltage_v", "r_on_ohm", "r_off_ohm", "write_voltage_v", "write_pulse_s")
         C.require(self, "r_off_ohm", self.r_off_ohm > self.r_on_ohm,
                   f"({self.r_off_ohm}) must exceed r_on_ohm ({self.r_on_ohm})")
         C.nonneg(self, "area_mm2")
@@ -321,6 +327,85 @@ class SystemConfig:
 
 
 @dataclass(frozen=True)
+class ChipConfig:
+    """The fixed chip the crossbars sit on ([ISAAC] Sec. 6 / Table 6): tiles x IMAs x crossbars, tile buffers, an
+    optional global buffer, a concentrated-mesh interconnect and chip-to-chip links (see :mod:`hwsim.reram.chip`)."""
+
+    tiles_per_chip: int = 168
+    """Tiles on one chip. [ISAAC] Table 6: 168 tiles per chip."""
+    imas_per_tile: int = 12
+    """In-situ multiply-accumulate units (IMAs, MNSIM's PEs) per tile. [ISAAC] Table 6: 12 IMAs per tile."""
+    crossbars_per_ima: int = 8
+    """Crossbars per IMA. [ISAAC] Table 6: 8 crossbars per IMA."""
+    chips: int | None = None
+    """Chips available. None: the fewest chips that hold every layer once. An integer fixes the count: more chips
+    than needed leave room for replication; fewer make the schedule reload weights (``cells_written``)."""
+    replicate: bool = True
+    """Replicate layers to balance the inter-layer pipeline within the chips ([ISAAC] Sec. 4: layers are replicated
+    so that every pipeline stage produces its outputs at the same rate; greedy on the slowest stage)."""
+    reload_batch: int = 1
+    """Inferences computed per weight load when the chips are too few (assumption: 1, a single input stream; a
+    batch amortises the writes)."""
+    tile_buffer_bytes: int = 64 * 1024
+    """Activation buffer capacity per tile, bytes. [ISAAC] Table 6: 64 KB eDRAM per tile (its energy, leakage and
+    area are ``peripherals.buffer``)."""
+    global_buffer_bytes: int | None = None
+    """Global activation buffer capacity per chip, bytes; None: no global buffer ([ISAAC] has none: activations that
+    do not fit a layer's tile buffers are parked in other tiles' eDRAM, at ``peripherals.buffer`` energy per bit)."""
+    global_buffer_energy_per_bit_j: float = 20.45e-12 / 256
+    """Global buffer energy per bit read or written, J. [ACC] eDRAM 20.45 pJ per 256-bit access (as the tile's)."""
+    global_buffer_leakage_w: float = 0.0
+    """Global buffer leakage per chip, W (assumption: 0 with no global buffer)."""
+    global_buffer_area_mm2: float = 0.0
+    """Global buffer area per chip, mm^2 (assumption: 0 with no global buffer)."""
+    global_buffer_bandwidth_bits_per_s: float = 256 * 1.2e9
+    """Global buffer bandwidth, bits/s. Assumption: one 256-bit access ([ACC]) per 1.2 GHz clock ([ISAAC])."""
+    noc_tiles_per_router: int = 4
+    """Tiles sharing one router of the concentrated mesh. [ISAAC] Table 6: one router per 4 tiles."""
+    noc_energy_per_bit_per_hop_j: float = 20.74e-12 / 256
+    """Energy of one bit crossing one router hop, J. [ACC] router 20.74 pJ per 256-bit flit."""
+    noc_hop_latency_s: float = 2.5e-9
+    """Latency of one router hop, s. Assumption: a 3-stage router pipeline at [ISAAC]'s 1.2 GHz."""
+    noc_bandwidth_bits_per_s: float = 256 * 1.2e9
+    """Bandwidth of one mesh link, bits/s. Assumption: one 256-bit flit ([ACC]) per 1.2 GHz clock ([ISAAC])."""
+    link_power_w: float = 10.4
+    """Chip-to-chip links of one chip, W (static: serial links stay up). [ISAAC] Table 6: HyperTransport, 4 links,
+    10.4 W."""
+    link_area_mm2: float = 22.88
+    """Chip-to-chip links of one chip, mm^2. [ISAAC] Table 6: HyperTransport 22.88 mm^2."""
+    link_bandwidth_bits_per_s: float = 4 * 6.4e9 * 8
+    """Bandwidth of a chip's links, bits/s. [ISAAC] Table 6: 4 HyperTransport links of 6.4 GB/s."""
+    link_latency_s: float = 50e-9
+    """Latency of one chip-to-chip transfer, s. Assumption: tens of ns for a HyperTransport hop."""
+    links_on_single_chip: bool = True
+    """A single chip carries (and powers) its links too ([ISAAC]'s chip: 65.8 W and 85.4 mm^2 include them; they
+    connect to the host). False: only multi-chip systems have links."""
+
+    TOML_TABLE: ClassVar[str] = "chip"
+
+    def __post_init__(self) -> None:
+        C.pos_int(self, "tiles_per_chip", "imas_per_tile", "crossbars_per_ima", "reload_batch", "tile_buffer_bytes",
+                  "noc_tiles_per_router")
+        if self.chips is not None:
+            C.pos_int(self, "chips")
+        if self.global_buffer_bytes is not None:
+            C.pos_int(self, "global_buffer_bytes")
+        C.flag(self, "replicate", "links_on_single_chip")
+        C.nonneg(self, "global_buffer_energy_per_bit_j", "global_buffer_leakage_w", "global_buffer_area_mm2",
+                 "noc_energy_per_bit_per_hop_j", "noc_hop_latency_s", "link_power_w", "link_area_mm2",
+                 "link_latency_s")
+        C.positive(self, "global_buffer_bandwidth_bits_per_s", "noc_bandwidth_bits_per_s", "link_bandwidth_bits_per_s")
+
+    @property
+    def crossbars_per_tile(self) -> int:
+        return self.imas_per_tile * self.crossbars_per_ima
+
+    @property
+    def crossbars_per_chip(self) -> int:
+        return self.tiles_per_chip * self.crossbars_per_tile
+
+
+@dataclass(frozen=True)
 class ReramConfig:
     """The whole ReRAM accelerator model."""
 
@@ -331,6 +416,7 @@ class ReramConfig:
     mapping: MappingConfig = field(default_factory=MappingConfig)
     nonideal: NonIdealityConfig = field(default_factory=NonIdealityConfig)
     system: SystemConfig = field(default_factory=SystemConfig)
+    chip: ChipConfig = field(default_factory=ChipConfig)
     preset: str | None = None
     """Name of the preset this configuration started from (informational)."""
 
@@ -402,6 +488,26 @@ class ReramConfig:
     def conversion_time_s(self) -> float:
         return 1.0 / self.adc.sample_rate_hz
 
+    def read_full_scale(self, rows_per_read: int) -> int:
+        """Largest column sum (level units) of one read that drives ``rows_per_read`` rows."""
+        return rows_per_read * self.levels * (2 ** self.precision.dac_bits - 1)
+
+    def adc_bits_for_rows(self, rows_per_read: int) -> int:
+        """Physical ADC resolution a read of ``rows_per_read`` rows uses: the bits that resolve every level of its
+        full scale (x ``adc.range_fraction``; one bit less with ISAAC's flipped encoding), at most ``adc.bits``. One
+        source of truth for the ADC energy per conversion in ``cost`` and the ADC that ``run`` simulates (an 8x8
+        operation unit of 2-bit cells reads at most 24: 5 bits, not 8)."""
+        fs = max(1.0, math.floor(self.read_full_scale(rows_per_read) * self.adc.range_fraction))
+        needed = math.ceil(math.log2(fs + 1)) - int(self.adc.flip_encoding)
+        return max(1, min(self.adc.bits, needed))
+
+    def conversion_energy_for_rows_j(self, rows_per_read: int) -> float:
+        """ADC energy per conversion for reads of ``rows_per_read`` rows, J: ``adc.energy_per_conversion_j`` if
+        given (a fixed-resolution ADC), else [ACC]'s table at :meth:`adc_bits_for_rows`."""
+        if self.adc.energy_per_conversion_j is not None:
+            return float(self.adc.energy_per_conversion_j)
+        return adc_energy_j(self.adc_bits_for_rows(rows_per_read))
+
     @property
     def offset_value(self) -> int:
         """Digital offset added to every weight in 'offset' mode: 2^(weight_bits-1)."""
@@ -412,11 +518,22 @@ class ReramConfig:
 
 
 # ---- presets -----------------------------------------------------------------------------------------------------
+def _without_leakage(p: PeripheralsConfig) -> PeripheralsConfig:
+    """``p`` with every component's leakage set to 0."""
+    return replace(p, **{f.name: replace(getattr(p, f.name), leakage_w=0.0) for f in fields(p)
+                         if isinstance(getattr(p, f.name), Component)})
+
+
 def isaac() -> ReramConfig:
-    """ISAAC-like ([ISAAC], ISCA 2016): 128x128 crossbars, 2 bits/cell, 16-bit weights (offset encoding) and inputs
-    fed 1 bit per cycle, one 8-bit 1.2 GS/s ADC per crossbar, 100 ns read; energies per action from [ACC];
-    leakage from [PUMA] (ISAAC lists none); ISAAC's flipped-weight encoding lets the 8-bit ADC read exactly."""
-    return ReramConfig(preset="isaac", adc=AdcConfig(flip_encoding=True))
+    """ISAAC ([ISAAC], ISCA 2016): 128x128 crossbars, 2 bits/cell, 16-bit weights (offset encoding) and inputs
+    fed 1 bit per cycle, one 8-bit 1.2 GS/s ADC per crossbar, 100 ns read; energies per action from [ACC], derived
+    from Table 6; ISAAC's flipped-weight encoding lets the 8-bit ADC read exactly. No leakage: Table 6 lists each
+    component's total power at the operating point, which the energies per action already reproduce (adding
+    [PUMA]'s leakage on top counted it twice: 354.6 mW per tile instead of 330 mW). The chip: 168 tiles of 12 IMAs
+    x 8 crossbars, 64 KB eDRAM per tile, HyperTransport links (10.4 W, 22.88 mm^2): 65.8 W, 85.4 mm^2."""
+    base = ReramConfig()
+    return ReramConfig(preset="isaac", adc=AdcConfig(flip_encoding=True, leakage_w=0.0),
+                       peripherals=_without_leakage(base.peripherals))
 
 
 def neurosim() -> ReramConfig:
@@ -436,7 +553,9 @@ def neurosim() -> ReramConfig:
 
 def default() -> ReramConfig:
     """The default: ISAAC-like hardware at 8-bit weights and inputs with differential column pairs (assumption:
-    8-bit is what pruned-network studies use; 16-bit ISAAC is available as 'isaac')."""
+    8-bit is what pruned-network studies use; 16-bit ISAAC is available as 'isaac'), with [PUMA]'s leakage per
+    component (ADC 0.2 mW, DAC 0.39 uW, shift-add 5 uW, 64 KB eDRAM 0.46 mW: ``puma-simulator`` ``constants.py``) so
+    that idle hardware costs static power."""
     return ReramConfig(precision=PrecisionConfig(weight_bits=8, input_bits=8, dac_bits=1, signed="differential"),
                        preset="default")
 

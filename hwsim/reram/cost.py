@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..report import ComponentCost, LayerReport, Report
+from .chip import chip_cost, schedule
 from .config import ReramConfig, config_to_dict
 from .mapping import LayerMapping, ReramMapping
 
@@ -117,10 +118,18 @@ def cost(mapping: ReramMapping) -> Report:
     cfg = mapping.config
     layers = [layer_report(l, cfg) for l in mapping.layers]
     latency, interval = network_latency(mapping)
+    sched = schedule(mapping)
+    dynamic: dict[str, float] = {}
+    for lm in mapping.layers:
+        for k, e in dynamic_energy_per_mvm(cfg, lm.counts).items():
+            dynamic[k] = dynamic.get(k, 0.0) + lm.mvms_per_inference * e
+    chip = chip_cost(mapping, dynamic, per_crossbar(cfg), sched)
     extra = {"pipelined": cfg.system.pipeline_layers, "pipeline_interval_s": interval,
              "throughput_inferences_per_s": (1.0 / interval) if interval > 0 else None,
-             "mapping_modes": {l.name: l.mode for l in mapping.layers}}
-    return Report.from_layers("reram", cfg.preset, config_to_dict(cfg), layers, latency_s=latency, extra=extra)
+             "mapping_modes": {l.name: l.mode for l in mapping.layers},
+             "chip_schedule": sched.to_dict([l.name for l in mapping.layers])}
+    return Report.from_layers("reram", cfg.preset, config_to_dict(cfg), layers, latency_s=latency, extra=extra,
+                              chip=chip)
 
 
 # ---- ISAAC Table 6 reproduction --------------------------------------------------------------------------------
@@ -162,3 +171,43 @@ def isaac_operating_point(cfg: ReramConfig | None = None, seed: int = 0) -> dict
     area = sum(a for _, a in per_crossbar(cfg).values()) * 96
     return {"ima_w": ima, "tile_w": tile, "ima_total_w": sum(ima.values()),
             "tile_total_w": sum(power.values()), "tile_area_mm2": area, "tiles": lm.tiles, "mvm_time_s": t}
+
+
+#: [ISAAC] Table 6, the chip: 168 tiles, 65.8 W and 85.4 mm^2 including the HyperTransport links (10.4 W, 22.88 mm^2).
+ISAAC_CHIP_POWER_W = 65.8
+ISAAC_CHIP_AREA_MM2 = 85.4
+#: [ISAAC] peak computational efficiency (GOPs/s/mm^2) and power efficiency (GOPs/W) of the chip, 16-bit operands,
+#: one MAC = 2 ops: 41.3 TOPS, 0.48 TOPS/mm^2 and 0.63 TOPS/W as tabulated for ISAAC in Aguirre et al., "Hardware
+#: implementation of memristor-based artificial neural networks", Nat. Commun. 15, 1974 (2024), Table 3.
+ISAAC_CE_GOPS_PER_S_MM2 = 479.0
+ISAAC_PE_GOPS_PER_W = 627.5
+
+
+def isaac_chip_operating_point(cfg: ReramConfig | None = None, mvms: int = 64, seed: int = 0) -> dict[str, Any]:
+    """One ISAAC chip at peak: 168 layers of 1536 x 128 random 16-bit weights (one full tile each, 96 crossbars),
+    ``mvms`` MVMs per inference each, run through :func:`cost`; the chip's power = energy per inference / pipeline
+    interval. Returns the Report's ``chip``, ``chip_power_w``, ``tile_power_w`` ((chip - links) / tiles),
+    ``tile_area_mm2``, ``ce_gops_per_s_mm2`` and ``pe_gops_per_w`` to compare with [ISAAC]."""
+    import dataclasses
+
+    import numpy as np
+
+    from .config import isaac
+    from .mapping import map as map_
+    from ..workload import MatrixLayer
+
+    cfg = cfg or isaac()
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(-1.0, 1.0, size=(8 * cfg.cols // cfg.columns_per_weight, 12 * cfg.rows))
+    w[0, 0] = 1.0
+    one = map_([MatrixLayer("tile", w, mvms)], cfg).layers[0]
+    n_layers = cfg.chip.tiles_per_chip
+    mapping = ReramMapping(cfg, tuple(dataclasses.replace(one, name=f"tile{i}") for i in range(n_layers)))
+    chip = cost(mapping).chip
+    power = chip.energy_per_inference_j / chip.pipeline_interval_s
+    ops_per_s = 2.0 * chip.macs_per_inference / chip.pipeline_interval_s
+    links = chip.breakdown["links"]
+    return {"chip": chip, "chip_power_w": power, "chip_area_mm2": chip.area_mm2,
+            "tile_power_w": (power - links.static_power_w) / chip.tiles_used,
+            "tile_area_mm2": (chip.area_mm2 - links.area_mm2) / chip.tiles_available,
+            "ce_gops_per_s_mm2": ops_per_s / chip.area_mm2 / 1e9, "pe_gops_per_w": ops_per_s / power / 1e9}

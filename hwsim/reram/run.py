@@ -103,9 +103,10 @@ def adc_lsb(full_scale: float, bits: int) -> float:
 
 
 def adc_params(cfg: ReramConfig, rows_per_read: int) -> tuple[float, float, float]:
-    """(lsb, maxcode, full scale) of the ADC in level units for reads of ``rows_per_read`` rows."""
-    fs_full = rows_per_read * cfg.levels * (2 ** cfg.precision.dac_bits - 1)
-    bits = cfg.adc.effective_bits
+    """(lsb, maxcode, full scale) of the ADC in level units for reads of ``rows_per_read`` rows, at the resolution
+    :meth:`ReramConfig.adc_bits_for_rows` gives (the one ``cost`` charges), plus ISAAC's flipped-encoding bit."""
+    fs_full = cfg.read_full_scale(rows_per_read)
+    bits = cfg.adc_bits_for_rows(rows_per_read) + int(cfg.adc.flip_encoding)
     return adc_lsb(fs_full * cfg.adc.range_fraction, bits), float(2 ** bits - 1), float(fs_full)
 
 

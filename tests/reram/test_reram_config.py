@@ -32,11 +32,18 @@ def test_isaac_preset_values_and_per_action_energies():
     # ADC energy range over 4-10 bit
     assert rr.config.adc_energy_j(4) == pytest.approx(0.79e-12)
     assert rr.config.adc_energy_j(10) == pytest.approx(2.38e-12, rel=1e-3)
-    # PUMA leakage
-    assert cfg.adc.leakage_w == 0.2e-3
-    assert cfg.peripherals.dac.leakage_w == pytest.approx(0.39e-6, rel=2e-3)
-    assert cfg.peripherals.shift_add.leakage_w == 5e-6
-    assert cfg.peripherals.buffer.leakage_w == 0.46e-3
+    # no leakage: Table 6 powers are totals (PUMA's leakage on top counted it twice); PUMA's only in 'default'
+    assert cfg.adc.leakage_w == 0.0
+    assert all(getattr(cfg.peripherals, f).leakage_w == 0.0 for f in ("dac", "shift_add", "buffer", "router"))
+    d = rr.get_preset("default")
+    assert d.adc.leakage_w == 0.2e-3
+    assert d.peripherals.dac.leakage_w == pytest.approx(0.39e-6, rel=2e-3)
+    assert d.peripherals.shift_add.leakage_w == 5e-6
+    assert d.peripherals.buffer.leakage_w == 0.46e-3
+    # the chip: 168 tiles x 12 IMAs x 8 crossbars, 64 KB eDRAM per tile, HyperTransport 10.4 W / 22.88 mm^2
+    assert (cfg.chip.tiles_per_chip, cfg.chip.imas_per_tile, cfg.chip.crossbars_per_ima) == (168, 12, 8)
+    assert cfg.chip.crossbars_per_chip == 16128 and cfg.chip.tile_buffer_bytes == 65536
+    assert (cfg.chip.link_power_w, cfg.chip.link_area_mm2) == (10.4, 22.88)
     # offset encoding: 16 bits / 2 bits per cell = 8 columns per weight, 16 cycles per MVM
     assert cfg.columns_per_weight == 8 and cfg.cycles_per_mvm == 16
 
@@ -52,7 +59,9 @@ def test_neurosim_preset_values():
 
 
 def test_str_shows_only_differences():
-    assert str(rr.get_preset("isaac")) == "ReramConfig(preset='isaac', adc.flip_encoding=True)"
+    assert str(rr.get_preset("isaac")) == ("ReramConfig(preset='isaac', adc.leakage_w=0.0, adc.flip_encoding=True, "
+                                          "peripherals.dac.leakage_w=0.0, peripherals.shift_add.leakage_w=0.0, "
+                                          "peripherals.buffer.leakage_w=0.0)")
     assert "precision.weight_bits=8" in str(rr.get_preset("default"))
 
 
