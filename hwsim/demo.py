@@ -43,7 +43,23 @@ def _pruned(net: Any, sparsity: float, structure: str, tile: tuple[int, int] | N
 
 
 def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> dict[str, Any]:
-    """Run the demo into folder ``out`` and return the report dict (also written to ``out/report.json``)."""
+    """Run the demo into folder ``out`` and return the report dict (also written to ``out/report.json``).
+
+    The folder is built beside ``out`` and replaces it as a whole once complete, with a manifest of checksums
+    written last (:func:`hwsim.atomic_io.output_folder`): an interrupted run leaves the previous folder intact.
+    """
+    from .atomic_io import check_output_dir, output_folder
+
+    out = check_output_dir(out, "--out")
+    with output_folder(out) as stage:
+        report, text = _run_demo(out, stage, data_dir)
+    print(json.dumps(report, indent=2, default=str) if as_json else text)
+    return report
+
+
+def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, Any], str]:
+    """(report, Markdown text) of :func:`run_demo`, both written into the staging folder ``stage`` (``out`` only
+    names the result in the text)."""
     import models
     from models import fashion_mnist
 
@@ -51,7 +67,6 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
     from .tables import table
 
     t_start = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"models": [models.info(n).__dict__ for n in models.names()]}
 
     _log("[1/5] model zoo")
@@ -69,8 +84,8 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
             report["cost"].append({"model": name, "hardware": hw, "preset": rep.preset, **rep.total.to_dict()})
             if name == SWEEP_MODEL:
                 for q in ("energy_j", "static_power_w"):
-                    plots.save(plots.plot_breakdown(rep, q), str(out / f"breakdown_{hw}_{q}.png"))
-    _write_csv(out / "cost.csv", report["cost"])
+                    plots.save(plots.plot_breakdown(rep, q), str(stage / f"breakdown_{hw}_{q}.png"))
+    _write_csv(stage / "cost.csv", report["cost"])
 
     _log(f"[4/5] pruning sweep of {SWEEP_MODEL} through every back-end's variants")
     base, title = nets[SWEEP_MODEL], models.entry(SWEEP_MODEL).title
@@ -91,13 +106,13 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
                     sweep_rows.append({"hardware": hw, "mapping": mode, "structure": label, "sparsity": s,
                                        "float_accuracy_no_finetune": acc, **rep.total.to_dict()})
                 _log(f"      {hw:<8} {label:<22} sparsity {s:.2f}: float accuracy {acc * 100:.2f}% (no fine-tuning)")
-    _write_csv(out / "sweep.csv", sweep_rows)
+    _write_csv(stage / "sweep.csv", sweep_rows)
     figures = []
     for hw, metric in ((hw, m) for hw, (be, _) in backends.items() for m in be.sweep_metrics):
         ax = plots.plot_metric_vs_sparsity(series[hw], metric, relative=True,
                                            title=f"{title} on {hw}: magnitude "
                                                  "pruning, no fine-tuning")
-        path = out / f"{hw}_{metric}_vs_sparsity.png"
+        path = stage / f"{hw}_{metric}_vs_sparsity.png"
         plots.save(ax, str(path))
         figures.append(path.name)
     report["sweep"] = sweep_rows
@@ -109,13 +124,10 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
         acc = be.accuracy(be.map(base, cfg), x, y, seed=0)
         report["hardware_accuracy"].append({"model": SWEEP_MODEL, "hardware": hw, "preset": None,
                                             "accuracy": acc, "n": int(len(y)), "seconds": time.perf_counter() - t0})
-    report["figures"] = figures + sorted(p.name for p in out.glob("breakdown_*.png"))
+    report["figures"] = figures + sorted(p.name for p in stage.glob("breakdown_*.png"))
     report["seconds"] = time.perf_counter() - t_start
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    (stage / "report.json").write_text(json.dumps(report, indent=2, default=str))
 
-    if as_json:
-        print(json.dumps(report, indent=2, default=str))
-        return report
     text = [
         "## Model zoo",
         table(["model", "kind", "layers", "weights", "MVMs/inference"],
@@ -138,6 +150,5 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
                 for a in report["hardware_accuracy"]]),
         "", f"figures and tables in {out}/: " + ", ".join(report["figures"] + ["cost.csv", "sweep.csv"]),
     ]
-    (out / "report.md").write_text("\n".join(text) + "\n")
-    print("\n".join(text))
-    return report
+    (stage / "report.md").write_text("\n".join(text) + "\n")
+    return report, "\n".join(text)

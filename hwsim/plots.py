@@ -225,9 +225,14 @@ def plot_metric_bars(values: Mapping[str, Report | float], metric: str = "tiles"
 
 
 def save(ax: Any, path: str | os.PathLike[str]) -> None:
-    """Save the figure of ``ax`` as PNG (150 dpi) and close it."""
+    """Save the figure of ``ax`` as PNG (150 dpi), atomically (:mod:`hwsim.atomic_io`), and close it."""
     import matplotlib.pyplot as plt
 
+    from .atomic_io import atomic_open
+
     fig = ax.figure
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    try:
+        with atomic_open(path) as f:
+            fig.savefig(f, dpi=150, format="png")
+    finally:
+        plt.close(fig)

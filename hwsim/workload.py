@@ -37,8 +37,47 @@ class MatrixLayer:
         return (int(self.weight.shape[0]), int(self.weight.shape[1]))
 
 
+#: Magnitudes a weight may have: within float32's range (networks run in float32), nonzero ones no smaller than
+#: float32's smallest subnormal (below it a weight would silently become 0, i.e. pruned).
+WEIGHT_MAX = float(np.finfo(np.float32).max)
+WEIGHT_TINY = float(np.finfo(np.float32).smallest_subnormal)
+
+
+def as_kernel_float(arr: np.ndarray, what: str, error: type[Exception] = MappingError) -> np.ndarray:
+    """``arr`` (real numeric) in a dtype the kernels take, its values checked; raises ``error`` naming ``what``.
+
+    Native float32 and float64 pass unchanged; float16 becomes float32; big-endian floats become native; long double,
+    integers and bools become float64. Refused: NaN/inf, magnitudes over :data:`WEIGHT_MAX` (they overflow float32)
+    and nonzero magnitudes under :data:`WEIGHT_TINY` (they underflow to 0 in float32, so a network would treat them as
+    pruned while a bare matrix would not)."""
+    if arr.dtype.kind not in "fiub":
+        raise error(f"{what}: dtype must be real numeric, got {arr.dtype}")
+    if arr.dtype.kind != "f" or arr.dtype.itemsize > 8:
+        with np.errstate(over="ignore"):
+            out = arr.astype(np.float64)
+    elif arr.dtype.itemsize < 4:
+        out = arr.astype(np.float32)
+    else:
+        out = arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
+    if not np.all(np.isfinite(out)):
+        bad = int(out.size - np.count_nonzero(np.isfinite(out)))
+        src = " (after conversion to float64)" if arr.dtype.kind == "f" and arr.dtype.itemsize > 8 else ""
+        raise error(f"{what}: holds {bad} NaN/inf values{src}")
+    mag = np.abs(out)
+    big = float(mag.max(initial=0.0))
+    if big > WEIGHT_MAX:
+        raise error(f"{what}: magnitude {big:.3g} exceeds float32's range (at most {WEIGHT_MAX:.4g})")
+    nz = mag[mag != 0]
+    small = float(nz.min(initial=np.inf))
+    if small < WEIGHT_TINY:
+        raise error(f"{what}: nonzero magnitude {small:.3g} is below float32's smallest ({WEIGHT_TINY:.3g}); it would "
+                    "become 0 (pruned) in a network: scale the matrix or set such entries to exactly 0")
+    return out
+
+
 def validate_matrix(name: str, w: Any) -> np.ndarray:
-    """Return ``w`` as a finite 2-D float array or raise :class:`MappingError` naming the problem."""
+    """Return ``w`` as a finite 2-D float array in a kernel dtype (:func:`as_kernel_float`) or raise
+    :class:`MappingError` naming the problem."""
     arr = np.asarray(w)
     if arr.ndim != 2:
         raise MappingError(f"layer {name!r}: weight must be a 2-D (out, in) matrix, got shape {arr.shape}")
@@ -46,14 +85,7 @@ def validate_matrix(name: str, w: Any) -> np.ndarray:
         raise MappingError(f"layer {name!r}: weight matrix is empty, shape {arr.shape}")
     if arr.size > MAX_MATRIX_ELEMENTS:
         raise MappingError(f"layer {name!r}: {arr.size} elements exceed the limit of {MAX_MATRIX_ELEMENTS}")
-    if arr.dtype.kind not in "fiub":
-        raise MappingError(f"layer {name!r}: weight dtype must be real numeric, got {arr.dtype}")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise MappingError(f"layer {name!r}: weight matrix holds {bad} NaN/inf values")
-    return arr
+    return as_kernel_float(arr, f"layer {name!r}: weight matrix")
 
 
 def iter_matrix_layers(source: Any) -> Iterator[MatrixLayer]:

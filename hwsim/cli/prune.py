@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from .. import backend
+from ..atomic_io import check_output_file
 from ._hardware import add_hardware_args, hardware_options
 from ._output import print_json
 
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
 
     hw, hw_options = hardware_options(args, "prune")
+    # before any work: not a folder, its folder writable; a weights .npz unless a back-end's own pruning writes it
+    check_output_file(args.out, "--out", suffix=None if hw_options else ".npz")
     hw_aware = args.budget is not None or args.accuracy_floor is not None
     if hw_aware and hw is None:
         raise ConfigError(f"--budget / --accuracy-floor need --hardware {'|'.join(backend.names())}")

@@ -136,8 +136,16 @@ class Network:
         return out
 
     def save(self, path: str | Path) -> None:
-        """Save weights, biases and masks to a ``.npz`` readable by :func:`hwsim.weights_io.read_weights`."""
-        np.savez_compressed(path, **self.state())
+        """Save weights, biases and masks to a ``.npz`` readable by :func:`hwsim.weights_io.read_weights` (``.npz``
+        appended when missing, as numpy does), atomically: an interrupt leaves the old file intact or the new one
+        whole (:mod:`hwsim.atomic_io`)."""
+        from ..atomic_io import atomic_open
+
+        p = Path(path)
+        if p.suffix != ".npz":
+            p = p.with_name(p.name + ".npz")
+        with atomic_open(p) as f:
+            np.savez_compressed(f, **self.state())
 
     def load(self, path: str | Path) -> "Network":
         """Load weights (and biases and masks, where present) from a ``.npz``; returns self."""

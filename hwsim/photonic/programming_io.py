@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic_io import atomic_open
 from ..errors import ConfigError, DataError
 from ..config import merge_dataclass
 from ..weights_io import read_npz_arrays
@@ -59,7 +60,8 @@ def save_programming(mapping: PhotonicMapping, path: str | Path) -> Path:
     p = Path(path)
     if p.suffix != ".npz":
         p = p.with_name(p.name + ".npz")
-    np.savez_compressed(p, **arrays)
+    with atomic_open(p) as f:  # an interrupt leaves the old file intact or the new one whole
+        np.savez_compressed(f, **arrays)
     return p
 
 
