@@ -1,9 +1,11 @@
 """Benchmarks of hwsim.reram (print medians and ratios measured in the same run).
 
-    python benchmarks/bench_reram.py [--quick] [--section mapcost|run|sweep|vgg]
+    python benchmarks/bench_reram.py [--quick] [--section mapcost|chip|run|sweep|vgg]
 
 * map+cost of ResNet-50 shapes (25.5M weights, 90% random pruning) in every mapping mode, beside the floor
   (np.count_nonzero of every layer) and the numpy reference of the mapper kernel (on a subset of layers);
+* chip-level map + cost of ResNet-50 shapes at 90% sparsity (placement, replication, Report.chip; target <= 0.3 s),
+  and the schedule alone;
 * run of LeNet-300-100 over the Fashion-MNIST test set (bit-serial path and ideal exact path; target <= 10 s);
 * accuracy vs ADC bits and vs conductance variation sigma;
 * VGG-16 shapes (138M weights) map+cost peak memory (max RSS, in a fresh subprocess).
@@ -58,6 +60,23 @@ def bench_mapcost(repeat):
           f"{t_ref * 1e3:.1f} ms, ratio {t_ref / t_k:.1f}x")
 
 
+def bench_chip(repeat):
+    import models
+    import hwsim.reram as rr
+    from hwsim.reram.chip import schedule
+
+    layers = list(models.get("resnet50").matrix_layers(seed=0, sparsity=0.9))
+    for preset in ("default", "isaac"):
+        cfg = rr.get_preset(preset)
+        t = median_time(lambda: rr.cost(rr.map(layers, cfg)), repeat)
+        m = rr.map(layers, cfg)
+        t_s = median_time(lambda: schedule(m), repeat)
+        c = rr.cost(m).chip
+        print(f"ResNet-50 shapes, 90% random, {preset}: chip-level map+cost {t * 1e3:7.1f} ms (target <= 300 ms), "
+              f"schedule alone {t_s * 1e3:.2f} ms; {c.chips} chip(s), {c.tiles_used}/{c.tiles_available} tiles, "
+              f"{c.throughput_inferences_per_s:.4g} inferences/s, {c.tops_per_w:.3g} TOPS/W")
+
+
 def bench_run(limit):
     import models
     from models import fashion_mnist
@@ -110,7 +129,7 @@ def vgg_child():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--section", choices=["mapcost", "run", "sweep", "vgg", "all"], default="all")
+    ap.add_argument("--section", choices=["mapcost", "chip", "run", "sweep", "vgg", "all"], default="all")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--vgg-child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -125,6 +144,8 @@ def main():
     print("load average at start: %.2f %.2f %.2f (shared machine: compare ratios within one run)" % os.getloadavg())
     if a.section in ("mapcost", "all"):
         bench_mapcost(3 if a.quick else 7)
+    if a.section in ("chip", "all"):
+        bench_chip(3 if a.quick else 7)
     if a.section in ("run", "all"):
         bench_run(2000 if a.quick else None)
     if a.section in ("sweep", "all"):

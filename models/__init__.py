@@ -60,6 +60,7 @@ REGISTRY: dict[str, ModelEntry] = {e.name: e for e in (
                "LeNet-300-100"),
     ModelEntry("lenet5", lenet5, True, _FASHION_MNIST_RECIPE.format(name="lenet5", **PRETRAINING), "LeNet-5"),
     ModelEntry("vgg16", shapes.vgg16, False, title="VGG-16"),
+    ModelEntry("vgg8-cifar", shapes.vgg8_cifar, False, title="VGG-8 (CIFAR-10)"),
     ModelEntry("resnet18", shapes.resnet18, False, title="ResNet-18"),
     ModelEntry("resnet50", shapes.resnet50, False, title="ResNet-50"),
     ModelEntry("bert-base-block", shapes.bert_base_block, False, title="BERT-base block"),

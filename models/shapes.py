@@ -109,6 +109,17 @@ def vgg16() -> ShapeNetwork:
     return ShapeNetwork("vgg16", tuple(layers), "VGG-16 (configuration D), ImageNet 224x224")
 
 
+def vgg8_cifar() -> ShapeNetwork:
+    """VGG-8 on CIFAR-10 (32x32x3), DNN+NeuroSim V1.4's default network: ``Inference_pytorch/NeuroSIM/NetWork_VGG8.csv``
+    (input map H, W, C_in, kernel, C_out per layer; 3x3 convolutions with 'same' padding, 2x2 max-pooling after
+    conv2, conv4 and conv6), then 8192 -> 1024 -> 10; 616M MACs (NeuroSim: 1.23184e9 operations per image)."""
+    convs = [("conv1", 3, 128, 32), ("conv2", 128, 128, 32), ("conv3", 128, 256, 16), ("conv4", 256, 256, 16),
+             ("conv5", 256, 512, 8), ("conv6", 512, 512, 8)]
+    layers = [_conv(n, cin, cout, 3, hw) for n, cin, cout, hw in convs]
+    layers += [LayerSpec("fc1", 1024, 8192, 1, "linear", bias=False), LayerSpec("fc2", 10, 1024, 1, "linear", bias=False)]
+    return ShapeNetwork("vgg8-cifar", tuple(layers), "VGG-8 (DNN+NeuroSim V1.4 default), CIFAR-10 32x32")
+
+
 def resnet18() -> ShapeNetwork:
     layers = [_conv("conv1", 3, 64, 7, 112)]
     cin, hw = 64, 56

@@ -69,5 +69,13 @@ def test_registry_errors():
 
 
 def test_registry_names():
-    assert models.names() == ["lenet-300-100", "lenet5", "vgg16", "resnet18", "resnet50", "bert-base-block"]
+    assert models.names() == ["lenet-300-100", "lenet5", "vgg16", "vgg8-cifar", "resnet18", "resnet50",
+                              "bert-base-block"]
+
+
+def test_vgg8_cifar_is_neurosims_network():
+    """NeuroSIM/NetWork_VGG8.csv shapes; NeuroSim V1.4 counts 1.23184e9 operations (2 per MAC) per image."""
+    net = models.get("vgg8-cifar")
+    assert [l.shape for l in net.layers][:2] == [(128, 27), (128, 1152)] and net.layers[-1].shape == (10, 1024)
+    assert 2 * sum(l.out_features * l.in_features * l.mvms_per_inference for l in net.layers) == 1_231_835_136
     assert isinstance(models.get("lenet5"), Network)

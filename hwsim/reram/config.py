@@ -35,6 +35,7 @@ from .. import config as C
 MAPPING_MODES = ("dense", "skip_empty", "compact", "ou")
 """Sparse-aware mapping modes (see :mod:`hwsim.reram.mapping`)."""
 SIGNED_MODES = ("differential", "offset")
+OU_PACKINGS = ("critical_path", "densest")
 VARIATION_KINDS = ("lognormal", "gaussian")
 
 #: [ACC] ISAAC ADC energy per conversion by resolution, J (8 bit from ISAAC Table 6: 16 mW / (8 ADCs x 1.2 GS/s);
@@ -277,12 +278,18 @@ class MappingConfig:
         C.one_of(self, "mode", MAPPING_MODES, what="mapping mode")
         C.pos_int(self, "ou_rows", "ou_cols")
 
+    ou_packing: str = "critical_path"
+    """How 'ou' mode compresses a column strip's nonzero OUs: 'critical_path' spreads them over the fewest crossbars
+    that keep every crossbar within the layer's slowest natural crossbar (frees crossbars, never slower);
+    'densest' packs them into the fewest crossbars (frees the most crossbars; their OUs then run one after another,
+    so the layer can be as slow as a dense one). Assumption: SRE's compression exists to cut OU cycles."""
 
 @dataclass(frozen=True)
 class NonIdealityConfig:
     """Device non-idealities applied by ``run`` (the cost model is unaffected)."""
 
     sigma: float = 0.0
+        C.one_of(self, "ou_packing", OU_PACKINGS, what="OU packing")
     """Relative conductance variation (std of the log for 'lognormal', of G/G_nominal for 'gaussian')."""
     variation: str = "lognormal"
     """'lognormal' (G = G_nom exp(sigma z)) or 'gaussian' (G = G_nom (1 + sigma z), clipped at 0)."""

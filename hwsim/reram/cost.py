@@ -47,8 +47,14 @@ def per_crossbar(cfg: ReramConfig) -> dict[str, tuple[float, float]]:
     return out
 
 
-def dynamic_energy_per_mvm(cfg: ReramConfig, counts: dict[str, int] | Any) -> dict[str, float]:
-    """Energy of one MVM per component, J."""
+def rows_per_read(cfg: ReramConfig, lm: LayerMapping) -> int:
+    """Rows one read drives: an operation unit's in 'ou' mode, else the crossbar's."""
+    return cfg.mapping.ou_rows if lm.mode == "ou" else cfg.rows
+
+
+def dynamic_energy_per_mvm(cfg: ReramConfig, counts: dict[str, int] | Any, rows: int | None = None) -> dict[str, float]:
+    """Energy of one MVM per component, J; ADC conversions at the resolution reads of ``rows`` rows need
+    (:meth:`ReramConfig.adc_bits_for_rows`, None: the crossbar's rows)."""
     p = cfg.peripherals
     dg = (cfg.g_on_s - cfg.g_off_s) / cfg.levels
     v2t = cfg.system.input_activity * cfg.crossbar.read_voltage_v ** 2 * cfg.crossbar.read_time_s
@@ -56,7 +62,7 @@ def dynamic_energy_per_mvm(cfg: ReramConfig, counts: dict[str, int] | Any) -> di
     return {
         "array": v2t * (cfg.g_off_s * counts["cells_driven"] + dg * counts["levels_driven"]),
         "dac": p.dac.energy_per_action_j * counts["dac_conversions"],
-        "adc": cfg.adc.conversion_energy_j * counts["adc_conversions"],
+        "adc": cfg.conversion_energy_for_rows_j(rows or cfg.rows) * counts["adc_conversions"],
         "sample_hold": p.sample_hold.energy_per_action_j * counts["sample_holds"],
         "shift_add": p.shift_add.energy_per_action_j * counts["shift_adds"],
         "input_register": p.input_register.energy_per_action_j * counts["input_bits"],
@@ -73,7 +79,7 @@ def layer_report(lm: LayerMapping, cfg: ReramConfig) -> LayerReport:
     """Cost of one mapped layer."""
     n = lm.mvms_per_inference
     latency = n * lm.mvm_latency_s
-    dyn = dynamic_energy_per_mvm(cfg, lm.counts)
+    dyn = dynamic_energy_per_mvm(cfg, lm.counts, rows_per_read(cfg, lm))
     xbar = per_crossbar(cfg)
     # allocated crossbars leak (in 'dense' mode all-zero ones too: that mode exploits no sparsity); gated: the
     # crossbars a sparse-aware mode leaves unallocated do not leak; ungated: the whole dense footprint leaks.
@@ -121,7 +127,7 @@ def cost(mapping: ReramMapping) -> Report:
     sched = schedule(mapping)
     dynamic: dict[str, float] = {}
     for lm in mapping.layers:
-        for k, e in dynamic_energy_per_mvm(cfg, lm.counts).items():
+        for k, e in dynamic_energy_per_mvm(cfg, lm.counts, rows_per_read(cfg, lm)).items():
             dynamic[k] = dynamic.get(k, 0.0) + lm.mvms_per_inference * e
     chip = chip_cost(mapping, dynamic, per_crossbar(cfg), sched)
     extra = {"pipelined": cfg.system.pipeline_layers, "pipeline_interval_s": interval,

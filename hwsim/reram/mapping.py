@@ -29,10 +29,13 @@ Modes:
   layout jump under small changes of the mask (zeroing whole tiles then can raise tiles or latency), so they are
   not used.
 * ``ou``: operation units of ou_rows x ou_cols cells (SRE, Yang et al. ISCA 2019). Only OUs holding a nonzero weight
-  are activated, one OU per crossbar at a time; each activation drives its rows and converts its columns. Per
-  column strip (C columns), nonzero OUs are packed densely into R / ou_rows slots per OU column (SRE's OU
-  compression) when that needs fewer crossbars than the natural layout, with a ceil(log2 row_blocks)-bit row index
-  per packed OU; natural strips keep a 1-bit-per-OU bitmap. Never more tiles than ``skip_empty``.
+  are activated, one OU per crossbar at a time (an OU read: :func:`ou_read_time`); each activation drives its rows
+  and converts its columns at the ADC resolution its rows need (:meth:`ReramConfig.adc_bits_for_rows`). Per column
+  strip (C columns), nonzero OUs are packed into R / ou_rows slots per OU column (SRE's OU compression), spread
+  evenly over the fewest crossbars that keep every crossbar within the layer's critical path (the most nonzero OUs
+  of any natural crossbar; ``mapping.ou_packing = 'densest'``: the fewest crossbars), when that needs fewer
+  crossbars than the natural layout; a ceil(log2 row_blocks)-bit
+  row index per packed OU; natural strips keep a 1-bit-per-OU bitmap. Never more tiles than ``skip_empty``.
 """
 from __future__ import annotations
 
@@ -162,6 +165,14 @@ def _adc_max_conversions(converted: np.ndarray, cpa: int) -> np.ndarray:
 def _read_time(cfg: ReramConfig, max_conv: int) -> float:
     """One crossbar read: array read and conversions overlap (sample-and-hold pipelining, ISAAC Sec. 5)."""
     return max(cfg.crossbar.read_time_s, max_conv * cfg.conversion_time_s)
+
+
+def ou_read_time(cfg: ReramConfig) -> float:
+    """One operation-unit read: the bitlines settle in a time proportional to the rows driven (assumption: the
+    crossbar's ``read_time_s`` for all its rows, scaled by ou_rows / rows) overlapped with the conversions of the
+    OU's columns on their ADCs (SRE, Yang et al. ISCA 2019: one OU per crossbar per cycle)."""
+    conv = min(cfg.mapping.ou_cols, cfg.adc.cols_per_adc) * cfg.conversion_time_s
+    return max(cfg.crossbar.read_time_s * cfg.mapping.ou_rows / cfg.rows, conv)
 
 
 def _finish_counts(cfg: ReramConfig, c: dict[str, int]) -> dict[str, int]:
@@ -395,18 +406,26 @@ def ou_layout(q: np.ndarray, cfg: ReramConfig) -> OuLayout:
     nzp = np.zeros((n_rt * rb_per_tile, n_ct * g_per_strip), dtype=bool)
     nzp[:n_rb, :n_cb] = nonzero
     per_tile_nat = nzp.reshape(n_rt, rb_per_tile, n_ct, g_per_strip).sum(axis=(1, 3))  # (n_rt, n_ct)
+    critical = int(per_tile_nat.max()) if per_tile_nat.size else 0  # the layer's slowest natural crossbar
     for ct in range(n_ct):
         n_g = nzp[:, ct * g_per_strip:(ct + 1) * g_per_strip].sum(axis=0)  # OUs per OU column
         nat_tiles = int((per_tile_nat[:, ct] > 0).sum())
-        pk_tiles = _cdiv(int(n_g.max()), slots) if n_g.max() > 0 else 0
-        if pk_tiles < nat_tiles:
-            packed[ct] = True
-            strip_tiles[ct] = pk_tiles
-            t = np.arange(pk_tiles)[:, None]
-            strip_max[ct] = int(np.clip(n_g[None, :] - t * slots, 0, slots).sum(axis=1).max())
-        else:
-            strip_tiles[ct] = nat_tiles
-            strip_max[ct] = int(per_tile_nat[:, ct].max()) if nat_tiles else 0
+        strip_tiles[ct] = nat_tiles
+        strip_max[ct] = int(per_tile_nat[:, ct].max()) if nat_tiles else 0
+        if cfg.mapping.ou_packing == "densest":
+            pk_tiles = _cdiv(int(n_g.max()), slots) if n_g.max() > 0 else 0
+            if pk_tiles < nat_tiles:
+                t = np.arange(pk_tiles)[:, None]
+                packed[ct], strip_tiles[ct] = True, pk_tiles
+                strip_max[ct] = int(np.clip(n_g[None, :] - t * slots, 0, slots).sum(axis=1).max())
+            continue
+        # compression: the fewest crossbars whose OU columns, spread evenly, keep every crossbar within the
+        # layer's critical path (so packing frees crossbars without lengthening the layer)
+        for p in range(max(1, _cdiv(int(n_g.max()), slots)), nat_tiles):
+            busiest = int(-(-n_g // p).sum())
+            if busiest <= critical:
+                packed[ct], strip_tiles[ct], strip_max[ct] = True, p, busiest
+                break
     return OuLayout(nonzero, rows_in_block, cols_in_block, levels, packed, strip_tiles, strip_max)
 
 
@@ -420,7 +439,7 @@ def _counts_ou(cfg: ReramConfig, q: np.ndarray, nat: _Natural) -> tuple[dict[str
     cells = int((nzm * (lay.rows_in_block[:, None] * cfg.mapping.ou_cols)).sum())
     levels = int(lay.levels[nzm].sum())
     tiles = int(lay.strip_tiles.sum())
-    t_ou = _read_time(cfg, min(cfg.mapping.ou_cols, cfg.adc.cols_per_adc))
+    t_ou = ou_read_time(cfg)
     read_time = float(lay.strip_max_ous.max()) * t_ou if tiles else 0.0
     # index metadata: packed strips store a row-block index per nonzero OU, natural strips a 1-bit OU bitmap
     g = cfg.cols // cfg.mapping.ou_cols
