@@ -162,6 +162,13 @@ def int_in(obj: Any, name: str, lo: int, hi: int, what: str = "") -> None:
             f"{what + ' ' if what else ''}must be an integer in [{lo}, {hi}], got {v!r}")
 
 
+def number_in(obj: Any, name: str, lo: float, hi: float, what: str = "") -> None:
+    """The field is a finite number in [lo, hi]; ``what`` explains it in the message."""
+    v = getattr(obj, name)
+    require(obj, name, _is_number(v) and lo <= v <= hi, f"{what + ' ' if what else ''}must lie in [{lo:g}, {hi:g}], "
+            f"got {v!r}")
+
+
 def one_of(obj: Any, name: str, choices: Iterable[Any], what: str = "") -> None:
     """The field is one of ``choices``; ``what`` names the kind of value in the message ("mapping mode")."""
     choices = tuple(choices)

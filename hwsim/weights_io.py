@@ -72,10 +72,42 @@ def read_npz_arrays(path: str | Path, what: str) -> list[tuple[str, np.ndarray]]
             if name[:-4] in seen:
                 raise DataError(f"{where}: array {name[:-4]!r} appears twice")
             seen.add(name[:-4])
+        try:
+            _check_layout(zf, infos, where)
+        except (OSError, ValueError, OverflowError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(f"{where}: damaged archive directory: {exc}") from None
         total = sum(info.file_size for info in infos)
         if total > MAX_WEIGHTS_BYTES:
             raise DataError(f"{where} would expand to {total} bytes, over the {MAX_WEIGHTS_BYTES} limit")
         return [(info.filename[:-4], _read_member(zf, info, where)) for info in infos]
+
+
+def _check_layout(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str) -> None:
+    """The members must tile the archive: each local header where the central directory says, each member ending
+    where the next begins and the last where the central directory starts. A damaged directory that hides a member
+    (an archive cut short by an interrupted write, a corrupt count or offset) is refused, not read as fewer layers."""
+    fp = zf.fp
+    assert fp is not None
+    pos = min((i.header_offset for i in infos), default=zf.start_dir)
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        if info.header_offset != pos:
+            raise DataError(f"{where}: member {info.filename!r} starts at byte {info.header_offset}, expected {pos} "
+                            "(damaged archive directory)")
+        fp.seek(pos)
+        head = fp.read(30)
+        if len(head) != 30 or head[:4] != b"PK\x03\x04":
+            raise DataError(f"{where}: member {info.filename!r} has no local header at byte {pos}")
+        pos += 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little") + info.compress_size
+        if info.flag_bits & 0x8:  # a data descriptor follows: 12-24 bytes, optionally signed
+            fp.seek(pos)
+            signed = fp.read(4) == b"PK\x07\x08"
+            pos += (4 if signed else 0) + (20 if info.file_size >= 0xFFFFFFFF or info.compress_size >= 0xFFFFFFFF
+                                           else 12)
+    if pos != zf.start_dir:
+        raise DataError(f"{where}: {zf.start_dir - pos} bytes between the last member and the archive directory "
+                        "(damaged or hidden members)")
 
 
 def _read_header(f: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:

@@ -105,8 +105,8 @@ def iter_matrix_layers(source: Any) -> Iterator[MatrixLayer]:
             name, w, mvms = item.name, item.weight, item.mvms_per_inference
         else:
             name, w, mvms = f"layer{i}", item, 1
-        if int(mvms) < 1:
-            raise MappingError(f"layer {name!r}: mvms_per_inference must be >= 1, got {mvms}")
+        if isinstance(mvms, bool) or not isinstance(mvms, (int, np.integer)) or mvms < 1:
+            raise MappingError(f"layer {name!r}: mvms_per_inference must be an integer >= 1, got {mvms!r}")
         yield MatrixLayer(name, validate_matrix(name, w), int(mvms))
         n += 1
     if n == 0:

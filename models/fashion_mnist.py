@@ -21,21 +21,28 @@ _FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
+_HOW = ("Install it with 'sudo apt-get install dataset-fashion-mnist' (Debian/Ubuntu), or put the four IDX files "
+        "(train-images-idx3-ubyte[.gz], ...) in a folder and pass it as data_dir / --data-dir or set HWSIM_DATA_DIR.")
+
+
 def find_data_dir(data_dir: str | Path | None = None) -> Path:
-    """The folder holding the IDX files, or DataError saying how to get them."""
-    candidates = [Path(data_dir)] if data_dir is not None else []
-    if data_dir is None and os.environ.get("HWSIM_DATA_DIR"):
-        candidates.append(Path(os.environ["HWSIM_DATA_DIR"]))
-    if data_dir is None:
-        candidates.append(DEBIAN_DIR)
-    for c in candidates:
-        if _find(c, _FILES["test"][0]) is not None:
-            return c
-    tried = ", ".join(str(c) for c in candidates)
-    raise DataError(f"Fashion-MNIST not found (looked in {tried}). Install it with "
-                    "'sudo apt-get install dataset-fashion-mnist' (Debian/Ubuntu), or put the four IDX files "
-                    "(train-images-idx3-ubyte[.gz], ...) in a folder and pass it as data_dir / --data-dir "
-                    "or set HWSIM_DATA_DIR.")
+    """The folder holding the IDX files, or DataError saying how to get them. A folder named by ``data_dir`` or by
+    a non-empty ``HWSIM_DATA_DIR`` must hold them: neither falls back to the Debian folder."""
+    env = os.environ.get("HWSIM_DATA_DIR", "")
+    if data_dir is None and env:
+        data_dir, named = env, f"HWSIM_DATA_DIR={env!r}"
+    else:
+        named = f"data_dir {str(data_dir)!r}"
+    if data_dir is not None:
+        c = Path(data_dir)
+        if not c.is_dir():
+            raise DataError(f"Fashion-MNIST not found: {named} is no folder. {_HOW}")
+        if _find(c, _FILES["test"][0]) is None:
+            raise DataError(f"Fashion-MNIST not found: {named} holds no IDX files. {_HOW}")
+        return c
+    if _find(DEBIAN_DIR, _FILES["test"][0]) is not None:
+        return DEBIAN_DIR
+    raise DataError(f"Fashion-MNIST not found (looked in {DEBIAN_DIR}). {_HOW}")
 
 
 def _find(folder: Path, stem: str) -> Path | None:
@@ -50,6 +57,8 @@ def load(split: str = "test", data_dir: str | Path | None = None, limit: int | N
     """Images as float32 (n, 1, 28, 28) scaled to [0, 1] and labels as int64 (n,)."""
     if split not in _FILES:
         raise DataError(f"unknown split {split!r}; choose 'train' or 'test'")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
+        raise DataError(f"limit must be a positive integer (images), got {limit!r}")
     folder = find_data_dir(data_dir)
     img_stem, lab_stem = _FILES[split]
     img_path, lab_path = _find(folder, img_stem), _find(folder, lab_stem)

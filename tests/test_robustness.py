@@ -189,3 +189,206 @@ def test_funnel_broken_pipe_is_quiet():
     proc = subprocess.run(f"{sys.executable} -m hwsim models | head -c 10", shell=True, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+# ---- 2. dtypes the reader accepts are the kernels' dtypes; values outside float32's range are refused -------------
+@pytest.mark.parametrize("dtype", [np.float16, ">f8", ">f4", np.longdouble])
+@pytest.mark.parametrize("hardware", ["reram", "photonic"])
+def test_rc02_foreign_dtypes_cost_like_float32(tmp_path, capsys, dtype, hardware):
+    w = hostile.lenet_weights()
+    np.savez(tmp_path / "ref.npz", **{k: v.astype(np.float16).astype(np.float32) for k, v in w.items()})
+    np.savez(tmp_path / "w.npz", **{k: v.astype(dtype) for k, v in w.items()})
+    out = []
+    for f in ("ref.npz", "w.npz"):
+        assert main(["cost", "--hardware", hardware, "--weights", str(tmp_path / f), "--json"]) == 0
+        out.append(json.loads(capsys.readouterr().out)["total"])
+    if dtype == np.float16:
+        assert out[0] == out[1]
+    else:
+        assert out[0]["tiles"] == out[1]["tiles"]
+
+
+@pytest.mark.parametrize("model", [None, "lenet-300-100"])
+def test_rc02_weights_below_float32_range_refused_alike_with_and_without_model(tmp_path, capsys, model):
+    w = {k: v.astype(np.float64) for k, v in hostile.lenet_weights().items()}
+    w["fc2"] = w["fc2"] * 1e-300
+    np.savez(tmp_path / "tiny.npz", **w)
+    args = ["cost", "--hardware", "reram", "--weights", str(tmp_path / "tiny.npz")] + (["--model", model] if model else [])
+    assert main(args) == 2
+    assert "below float32's smallest" in capsys.readouterr().err
+
+
+# ---- 3. fully pruned and degenerate layers work on both back-ends --------------------------------------------------
+@pytest.mark.parametrize("hardware", ["reram", "photonic"])
+def test_rc03_fully_pruned_layer_evaluates(tmp_path, capsys, hardware):
+    import models
+
+    net = models.get("lenet-300-100", pretrained=True)
+    masks = [np.ones(l.shape, bool) for l in net.weighted_layers()]
+    masks[1][:] = False
+    net.set_masks(masks)
+    net.save(tmp_path / "p.npz")
+    assert main(["evaluate", "--model", "lenet-300-100", "--weights", str(tmp_path / "p.npz"), "--hardware",
+                 hardware, "--limit", "50", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 50
+
+
+@pytest.mark.parametrize("w", [np.zeros((3, 5)), np.full((1, 1), 0.7), np.full((1, 1), -2.0), np.zeros((1, 1)),
+                               np.pad(np.ones((2, 2)), ((0, 30), (0, 200)))])
+@pytest.mark.parametrize("hardware", ["reram", "photonic"])
+def test_rc03_degenerate_matrices_cost(w, hardware):
+    from hwsim import backend
+
+    be = backend.get(hardware)
+    rep = be.cost(be.map([w], be.resolve_config()))
+    assert all(np.isfinite(v) for v in rep.total.to_dict().values())
+
+
+@pytest.mark.parametrize("hardware", ["reram", "photonic"])
+def test_rc03_smallest_subnormal_weights_refused_cleanly(hardware):
+    from hwsim import backend
+
+    be = backend.get(hardware)
+    with pytest.raises(MappingError, match="below float32's smallest"):
+        be.map([np.full((4, 4), 5e-324)], be.resolve_config())
+
+
+# ---- 4. overflow is an error, never a silent accuracy ----------------------------------------------------------------
+def test_rc04_huge_weights_refused(tmp_path, capsys):
+    w = {k: v.astype(np.float64) * 1e300 for k, v in hostile.lenet_weights().items()}
+    np.savez(tmp_path / "huge.npz", **w)
+    assert main(["evaluate", "--model", "lenet-300-100", "--weights", str(tmp_path / "huge.npz"), "--limit", "20"]) == 2
+    assert "exceeds float32's range" in capsys.readouterr().err
+
+
+def test_rc04_huge_programming_file_gains_are_an_error(tmp_path, capsys):
+    src = Path(__file__).parents[1] / "experiments" / "out" / "prune_photonic_final_programming.npz"
+    d = dict(np.load(src))
+    d["layer0.gains"] = np.full_like(d["layer0.gains"], 1e300)
+    np.savez(tmp_path / "g.npz", **d)
+    with pytest.warns(RuntimeWarning):
+        status = main(["evaluate", "--model", "lenet-300-100", "--hardware", "photonic", "--phases",
+                       str(tmp_path / "g.npz"), "--limit", "20"])
+    assert status == 2 and "outputs overflowed" in capsys.readouterr().err
+
+
+def test_rc04_huge_sigma_refused(capsys):
+    assert main(["evaluate", "--model", "lenet-300-100", "--hardware", "reram", "--sigma", "1e300",
+                 "--limit", "20"]) == 2
+    assert "nonideal.sigma" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_rc04_photonic_weights_at_the_float_maximum_refused(tmp_path, capsys, json_flag):
+    np.savez(tmp_path / "m.npz", a=np.full((4, 4), np.finfo(np.float64).max))
+    assert main(["cost", "--hardware", "photonic", "--weights", str(tmp_path / "m.npz")] + json_flag) == 2
+    err = capsys.readouterr().err
+    assert "exceeds float32's range" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("toml", ["[heater]\nloss_db = 1e300\n", "[mzi]\ncoupler_loss_db = 1e300\n",
+                                  "[optoelectronics]\ncoupling_loss_db = 1e300\n"])
+def test_rc04_toml_losses_of_1e300_are_one_line_errors(tmp_path, capsys, toml):
+    (tmp_path / "c.toml").write_text(toml)
+    assert main(["cost", "--hardware", "photonic", "--config", str(tmp_path / "c.toml"), "--model", "lenet5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hwsim: error: numeric overflow") and err.count("\n") == 1
+
+
+# ---- 5. sizes are bounded before allocation --------------------------------------------------------------------------
+@pytest.mark.parametrize("key", ["crossbar.rows", "crossbar.cols", "adc.cols_per_adc"])
+def test_rc05_sizes_of_2_31_refused_with_the_range(key):
+    from hwsim import reram
+
+    with pytest.raises(ConfigError, match=rf"{key}.*\[1, 4096\], got 2147483648"):
+        reram.resolve_config(overrides={key: 2**31})
+
+
+# ---- 7. counts and seeds ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args", [["evaluate", "--model", "lenet-300-100", "--limit", "-1"],
+                                  ["evaluate", "--model", "lenet-300-100", "--seed", "-1"],
+                                  ["cost", "--hardware", "reram", "--model", "vgg16", "--seed", "-3"],
+                                  ["prune", "--model", "lenet-300-100", "--out", "p.npz", "--train-limit", "-5"],
+                                  ["prune", "--model", "lenet-300-100", "--out", "p.npz", "--score-samples", "0"],
+                                  ["prune", "--model", "lenet-300-100", "--out", "p.npz", "--limit", "-1"]])
+def test_rc07_negative_counts_and_seeds_refused(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2 and "must be >= " in capsys.readouterr().err
+
+
+def test_rc07_negative_limit_refused_by_the_loader():
+    from models import fashion_mnist
+
+    with pytest.raises(DataError, match="limit must be a positive integer"):
+        fashion_mnist.load("test", limit=-1)
+
+
+# ---- 8. every flag used or refused --------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, flag", [
+    (["--model", "lenet5", "--sparsity", "0.5"], "--sparsity"),
+    (["--model", "lenet5", "--pattern", "block"], "--pattern"),
+    (["--model", "vgg16", "--weights", "w.npz", "--sparsity", "0.5"], "--sparsity"),
+    (["--weights", "w.npz", "--pattern", "magnitude"], "--pattern"),
+])
+def test_rc08_synthetic_sparsity_flags_refused_where_ignored(args, flag, capsys):
+    assert main(["cost", "--hardware", "reram"] + args) == 2
+    assert capsys.readouterr().err.startswith(f"hwsim: error: {flag}")
+
+
+@pytest.mark.parametrize("extra", [["--model", "lenet-300-100"], ["--sparsity", "0.5"]])
+def test_rc08_model_and_sparsity_refused_with_phases(extra, capsys):
+    src = Path(__file__).parents[1] / "experiments" / "out" / "prune_photonic_final_programming.npz"
+    assert main(["cost", "--hardware", "photonic", "--phases", str(src)] + extra) == 2
+    assert "not with --phases" in capsys.readouterr().err
+
+
+# ---- 9. HWSIM_DATA_DIR is validated like --data-dir -------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["missing", "empty", "wrong"])
+def test_rc09_bad_hwsim_data_dir_refused_not_ignored(tmp_path, monkeypatch, capsys, kind):
+    d = tmp_path / "d"
+    if kind != "missing":
+        d.mkdir()
+    if kind == "wrong":
+        (d / "readme.txt").write_text("not IDX")
+    monkeypatch.setenv("HWSIM_DATA_DIR", str(d))
+    assert main(["evaluate", "--model", "lenet-300-100", "--limit", "10"]) == 2
+    assert "HWSIM_DATA_DIR" in capsys.readouterr().err
+
+
+# ---- 11. the API refuses what it cannot honour ---------------------------------------------------------------------
+@pytest.mark.parametrize("mvms", [1.5, 2.0, "2", True])
+def test_rc11_matrix_layer_mvms_must_be_an_integer(mvms):
+    from hwsim import reram
+    from hwsim.workload import MatrixLayer
+
+    with pytest.raises(MappingError, match="mvms_per_inference must be an integer"):
+        reram.map([MatrixLayer("a", np.ones((2, 2)), mvms)], reram.resolve_config())
+
+
+@pytest.mark.parametrize("y", [[0, 1, 10], [-1, 0, 1], [0.5, 1.0, 2.0]])
+def test_rc11_accuracy_refuses_labels_out_of_range(y):
+    import models
+
+    net = models.get("lenet-300-100")
+    with pytest.raises(DataError, match=r"labels must be integers in \[0, 9\]"):
+        net.accuracy(np.zeros((3, 1, 28, 28), np.float32), np.array(y))
+
+
+@pytest.mark.parametrize("structure, kw", [("unstructured", {}), ("block", {"block": (2, 2)})])
+@pytest.mark.parametrize("fill", [np.inf, -np.inf])
+def test_rc11_select_with_infinite_scores_honours_the_sparsity(structure, kw, fill):
+    from hwsim.prune import select
+
+    masks = select([np.full((8, 8), fill)], 0.5, structure=structure, **kw)
+    assert masks[0].sum() == 32
+
+
+def test_rc11_reconstruct_refuses_complex_phases():
+    import dataclasses
+
+    from hwsim.photonic.mesh import decompose, reconstruct
+
+    p = decompose(np.eye(4), "clements")
+    with pytest.raises(MappingError, match="theta must be real phases"):
+        reconstruct(dataclasses.replace(p, theta=p.theta + 1j))

@@ -64,6 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _error(str(exc))
         return 2
+    except (OverflowError, FloatingPointError) as exc:  # a value in range alone that overflows in the model
+        if debug:
+            raise
+        _error(f"numeric overflow ({exc}): an input value (a weight, gain or configuration value such as a loss in "
+               "dB) is too large for the model")
+        return 2
     except OSError as exc:
         if debug:
             raise

@@ -4,16 +4,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import ConfigError
+from ._args import seed
 from ._hardware import add_hardware_args, hardware_options, mapping_for
+from ._output import check_finite_report
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("cost", help="latency, energy, static power and area of a network on a hardware model")
     p.add_argument("--model")
     p.add_argument("--weights", help="weights .npz (one 2-D array per layer, (out, in), zeros = pruned)")
-    p.add_argument("--sparsity", type=float, default=0.0, help="synthetic sparsity for shape-only models")
-    p.add_argument("--pattern", default="random", help="synthetic sparsity pattern: random, magnitude, block")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sparsity", type=float, help="synthetic sparsity of a shape-only model's weights (default 0)")
+    p.add_argument("--pattern", help="synthetic sparsity pattern of a shape-only model: random (default), magnitude, "
+                   "block")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true")
     add_hardware_args(p, "cost", required=True)
     p.set_defaults(func=run)
@@ -23,11 +27,22 @@ def run(args: argparse.Namespace) -> int:
     import models
 
     be, options = hardware_options(args, "cost")
+    replacing = [o.flag for o in be.options if o.name in options and "--weights" in o.excludes]
+    ignored = [f for f, v in (("--model", args.model), ("--sparsity", args.sparsity), ("--pattern", args.pattern))
+               if v is not None]
+    if replacing and ignored:
+        raise ConfigError(f"{', '.join(ignored)}: not with {replacing[0]} (the file replaces the network)")
+    synthetic = [f for f, v in (("--sparsity", args.sparsity), ("--pattern", args.pattern)) if v is not None]
+    if synthetic and (args.model is None or args.weights is not None or models.entry(args.model).trainable):
+        raise ConfigError(f"{', '.join(synthetic)}: only for a shape-only model's synthetic weights (--model "
+                          f"{'|'.join(n for n, e in models.REGISTRY.items() if not e.trainable)} without --weights)")
     network = None  # none given: a back-end option may supply the mapping (a programming file)
     if args.model is not None or args.weights is not None:
-        network = models.workload(args.model, args.weights, seed=args.seed, sparsity=args.sparsity,
-                                  pattern=args.pattern)
+        network = models.workload(args.model, args.weights, seed=args.seed,
+                                  sparsity=0.0 if args.sparsity is None else args.sparsity,
+                                  pattern="random" if args.pattern is None else args.pattern)
     mapping, _, _ = mapping_for(args, be, options, network)
     report = be.cost(mapping)
+    check_finite_report(report)
     print(report.to_json(indent=2) if args.json else report.format_table())
     return 0

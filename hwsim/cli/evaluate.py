@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._args import count, seed
 from ._hardware import add_hardware_args, hardware_options, mapping_for
 from ._output import print_json
 
@@ -13,8 +14,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--weights", help="weights .npz (one 2-D array per layer, network order)")
     p.add_argument("--data-dir", help="folder of Fashion-MNIST (or MNIST) IDX files")
-    p.add_argument("--limit", type=int, help="evaluate the first N test images only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=count, help="evaluate the first N test images only")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true")
     add_hardware_args(p, "evaluate", required=False)
     p.set_defaults(func=run)

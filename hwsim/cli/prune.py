@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import backend
 from ..atomic_io import check_output_file
+from ._args import count, seed
 from ._hardware import add_hardware_args, hardware_options
 from ._output import print_json
 
@@ -44,8 +45,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--epochs", type=int, default=4, help="gradual: total epochs; imp: epochs per round")
     p.add_argument("--rounds", type=int, default=3, help="imp: pruning rounds")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--train-limit", type=int, dest="train_limit", help="use the first N training images only")
-    p.add_argument("--score-samples", type=int, default=5000, dest="score_samples",
+    p.add_argument("--train-limit", type=count, dest="train_limit", help="use the first N training images only")
+    p.add_argument("--score-samples", type=count, default=5000, dest="score_samples",
                    help="training samples used by data-driven criteria")
     g = p.add_argument_group("hardware-aware pruning (needs --hardware and exactly one of --budget, --accuracy-floor)")
     g.add_argument("--preset", help="hardware preset (default: the back-end's default)")
@@ -58,8 +59,8 @@ def add_parser(subparsers: Any) -> None:
                         "weights were trained on them, so they overstate accuracy) or the first 5000 test images "
                         "(then the reported accuracy is measured on the remaining test images only)")
     p.add_argument("--data-dir", help="folder of Fashion-MNIST (or MNIST) IDX files")
-    p.add_argument("--limit", type=int, help="evaluate on the first N test images only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=count, help="evaluate on the first N test images only")
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true")
     add_hardware_args(p, "prune", required=False)
     p.set_defaults(func=run)

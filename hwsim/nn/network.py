@@ -123,7 +123,16 @@ class Network:
             raise DataError(f"labels shape {y.shape} does not match {len(x)} inputs")
         if len(x) == 0:
             raise DataError("cannot compute accuracy on an empty data set")
-        return float(np.mean(self.predict(x, matmul=matmul, batch_size=batch_size).argmax(axis=1) == y))
+        n_classes = int(np.prod(self.output_shape))
+        if y.dtype.kind not in "iu" or int(y.min()) < 0 or int(y.max()) >= n_classes:
+            raise DataError(f"labels must be integers in [0, {n_classes - 1}] (the network has {n_classes} outputs), "
+                            f"got dtype {y.dtype} in [{y.min()}, {y.max()}]")
+        logits = self.predict(x, matmul=matmul, batch_size=batch_size)
+        bad = int(np.count_nonzero(~np.all(np.isfinite(logits), axis=1)))
+        if bad:  # an overflow (weights, gains or noise out of range) is an error, never a silent accuracy
+            raise DataError(f"the network's outputs overflowed: {bad} of {len(x)} samples gave NaN/inf logits "
+                            "(weights, gains or noise too large for float32)")
+        return float(np.mean(logits.argmax(axis=1) == y))
 
     # ---- weights I/O -----------------------------------------------------------------------------------------
     def state(self) -> dict[str, np.ndarray]:

@@ -205,6 +205,10 @@ def _check_phases(p: MeshPhases) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if n < 2 or n > MAX_N:
         raise MappingError(f"reconstruct: n must lie in [2, {MAX_N}], got {n}")
     m = n * (n - 1) // 2
+    for name in ("theta", "phi", "screen"):  # a complex phase would lose its imaginary part silently
+        if np.asarray(getattr(p, name)).dtype.kind not in "fiub":
+            raise MappingError(f"reconstruct: {name} must be real phases (rad), got dtype "
+                               f"{np.asarray(getattr(p, name)).dtype}")
     theta = np.asarray(p.theta, dtype=np.float64)
     phi = np.asarray(p.phi, dtype=np.float64)
     screen = np.asarray(p.screen, dtype=np.float64)

@@ -70,6 +70,10 @@ def check_masks(masks: Optional[Sequence[np.ndarray]], shapes: Sequence[tuple[in
     return out
 
 
+#: Largest score magnitude: an infinite score becomes +-SCORE_MAX, finite and summable over any group.
+SCORE_MAX = float(np.finfo(np.float64).max) / 2.0**40
+
+
 def _check_scores(scores: Sequence[np.ndarray]) -> list[np.ndarray]:
     if isinstance(scores, np.ndarray) or not isinstance(scores, Sequence) or len(scores) == 0:
         raise ConfigError("scores must be a non-empty list with one 2-D array per layer")
@@ -80,7 +84,11 @@ def _check_scores(scores: Sequence[np.ndarray]) -> list[np.ndarray]:
             raise ConfigError(f"scores {i} must be a non-empty 2-D (out, in) array, got shape {a.shape}")
         if np.isnan(a).any():
             raise DataError(f"scores {i} hold NaN values")
-        out.append(a)
+        big = float(np.abs(a[np.isfinite(a)]).max(initial=0.0))
+        if big > SCORE_MAX:
+            raise DataError(f"scores {i}: magnitude {big:.3g} over the limit {SCORE_MAX:.3g} (rescale the scores)")
+        # infinities rank above (below) every finite score but stay finite: +inf marks "not a candidate" inside
+        out.append(np.clip(a, -SCORE_MAX, SCORE_MAX))
     return out
 
 

@@ -37,6 +37,10 @@ MAPPING_MODES = ("dense", "skip_empty", "compact", "ou")
 SIGNED_MODES = ("differential", "offset")
 OU_PACKINGS = ("critical_path", "densest")
 VARIATION_KINDS = ("lognormal", "gaussian")
+#: Largest crossbar side and ADC sharing accepted (published arrays: 64-1024).
+MAX_CROSSBAR_DIM = 4096
+#: Largest conductance variation sigma accepted (published: <= 0.5).
+MAX_SIGMA = 10.0
 
 #: [ACC] ISAAC ADC energy per conversion by resolution, J (8 bit from ISAAC Table 6: 16 mW / (8 ADCs x 1.2 GS/s);
 #: other resolutions scaled by Accelergy after Saberi et al. 2011).
@@ -96,7 +100,9 @@ class CrossbarConfig:
     TOML_TABLE: ClassVar[str] = "crossbar"
 
     def __post_init__(self) -> None:
-        C.pos_int(self, "rows", "cols", "bits_per_cell")
+        C.int_in(self, "rows", 1, MAX_CROSSBAR_DIM, what="crossbar size (bounded before anything is allocated)")
+        C.int_in(self, "cols", 1, MAX_CROSSBAR_DIM, what="crossbar size (bounded before anything is allocated)")
+        C.int_in(self, "bits_per_cell", 1, 16)
         C.require(self, "bits_per_cell", self.bits_per_cell <= 8, f"must be <= 8, got {self.bits_per_cell}")
         C.positive(self, "read_time_s", "read_voltage_v", "r_on_ohm", "r_off_ohm", "write_voltage_v", "write_pulse_s")
         C.require(self, "r_off_ohm", self.r_off_ohm > self.r_on_ohm,
@@ -158,7 +164,8 @@ class AdcConfig:
     TOML_TABLE: ClassVar[str] = "adc"
 
     def __post_init__(self) -> None:
-        C.pos_int(self, "bits", "cols_per_adc")
+        C.pos_int(self, "bits")
+        C.int_in(self, "cols_per_adc", 1, MAX_CROSSBAR_DIM, what="columns per ADC")
         C.int_in(self, "bits", 1, 16)
         C.positive(self, "sample_rate_hz", "range_fraction")
         C.require(self, "range_fraction", self.range_fraction <= 1.0, f"must lie in (0, 1], got {self.range_fraction!r}")
@@ -271,25 +278,25 @@ class MappingConfig:
     """Operation-unit rows ('ou' mode). Yang et al., "Sparse ReRAM Engine" (SRE), ISCA 2019: 8x8 OUs...16x16."""
     ou_cols: int = 8
     """Operation-unit columns ('ou' mode). SRE (ISCA 2019)."""
-
-    TOML_TABLE: ClassVar[str] = "mapping"
-
-    def __post_init__(self) -> None:
-        C.one_of(self, "mode", MAPPING_MODES, what="mapping mode")
-        C.pos_int(self, "ou_rows", "ou_cols")
-
     ou_packing: str = "critical_path"
     """How 'ou' mode compresses a column strip's nonzero OUs: 'critical_path' spreads them over the fewest crossbars
     that keep every crossbar within the layer's slowest natural crossbar (frees crossbars, never slower);
     'densest' packs them into the fewest crossbars (frees the most crossbars; their OUs then run one after another,
     so the layer can be as slow as a dense one). Assumption: SRE's compression exists to cut OU cycles."""
 
+    TOML_TABLE: ClassVar[str] = "mapping"
+
+    def __post_init__(self) -> None:
+        C.one_of(self, "mode", MAPPING_MODES, what="mapping mode")
+        C.pos_int(self, "ou_rows", "ou_cols")
+        C.one_of(self, "ou_packing", OU_PACKINGS, what="OU packing")
+
+
 @dataclass(frozen=True)
 class NonIdealityConfig:
     """Device non-idealities applied by ``run`` (the cost model is unaffected)."""
 
     sigma: float = 0.0
-        C.one_of(self, "ou_packing", OU_PACKINGS, what="OU packing")
     """Relative conductance variation (std of the log for 'lognormal', of G/G_nominal for 'gaussian')."""
     variation: str = "lognormal"
     """'lognormal' (G = G_nom exp(sigma z)) or 'gaussian' (G = G_nom (1 + sigma z), clipped at 0)."""
@@ -301,7 +308,7 @@ class NonIdealityConfig:
     TOML_TABLE: ClassVar[str] = "nonideal"
 
     def __post_init__(self) -> None:
-        C.nonneg(self, "sigma")
+        C.number_in(self, "sigma", 0.0, MAX_SIGMA, what="relative variation (exp(sigma z) must stay finite)")
         C.one_of(self, "variation", VARIATION_KINDS)
         C.fraction(self, "p_sa0", "p_sa1")
         C.require(self, "p_sa0", self.p_sa0 + self.p_sa1 <= 1.0, f"+ p_sa1 must be <= 1, got {self.p_sa0 + self.p_sa1}")

@@ -251,7 +251,7 @@ class LayerEngine:
         xf = xq.astype(np.float64)
         if db == 1:  # table-driven numba kernel (1-bit inputs)
             blk, nw = BITSERIAL_BLOCK, numba.get_num_threads()
-            ws = self._workspace(n, max(G.shape[0] for _, G, _, _ in self.blocks))
+            ws = self._workspace(n, max((G.shape[0] for _, G, _, _ in self.blocks), default=1))  # none: all pruned
             for rows, G, coef, jidx in self.blocks:
                 nch = (G.shape[0] + 7) // 8
                 B = ws["B"][:n * cycles * nch].reshape(n, cycles, nch)

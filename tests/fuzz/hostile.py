@@ -3,13 +3,20 @@ reader or a kernel as a foreign exception or a silent wrong result. Shared by th
 (tests/test_robustness.py) and the fuzz suite (tests/fuzz/)."""
 from __future__ import annotations
 
+import collections
 import io
+import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 LENET_SHAPES = ((300, 784), (100, 300), (10, 100))
+
+#: fuzz cases run per family (reported at the end of the session, see conftest.py)
+CASES: collections.Counter = collections.Counter()
+#: examples per fuzz test: a bounded sample by default, thousands in the long run
+EXAMPLES = int(os.environ.get("HWSIM_FUZZ_EXAMPLES", "20"))
 
 
 def lenet_weights(seed: int = 0, dtype=np.float32) -> dict[str, np.ndarray]:
