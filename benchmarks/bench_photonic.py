@@ -72,14 +72,14 @@ def bench_resnet50(reps: int) -> None:
           f"static {r.total.static_power_w / 1e3:.1f} kW, energy {r.total.energy_j * 1e3:.3f} mJ/inference, "
           f"area {r.total.area_mm2:.0f} mm^2")
     # floor in the same run: weight generation + LAPACK SVD of the same tiles (numpy, serial), nothing else
-    from hwsim.photonic import _kernels as K
+    from hwsim.photonic import _kernels_tiles as KT
 
     def floor():
         for layer in hwsim.iter_matrix_layers(net):
-            tr, tc = np.nonzero(K.tile_nonzero(layer.weight, 16))
+            tr, tc = np.nonzero(KT.tile_nonzero(layer.weight, 16))
             for c0 in range(0, tr.shape[0], 4096):
                 b = np.empty((min(4096, tr.shape[0] - c0), 16, 16))
-                K.gather_tiles(layer.weight, 16, tr[c0:c0 + 4096].astype(np.int64), tc[c0:c0 + 4096].astype(np.int64), b)
+                KT.gather_tiles(layer.weight, 16, tr[c0:c0 + 4096].astype(np.int64), tc[c0:c0 + 4096].astype(np.int64), b)
                 np.linalg.svd(b)
 
     tf = median_time(floor, reps)

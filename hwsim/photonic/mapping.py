@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import ConfigError, MappingError
 from ..workload import iter_matrix_layers
-from . import _kernels as K
+from . import _kernels_common as KC, _kernels_decompose as KD, _kernels_lanes as KL, _kernels_tiles as KT
 from .config import PhotonicConfig
 from .mesh import _chunks, _layout, mesh_depth, wrap_phases
 
@@ -151,8 +151,8 @@ def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray
     m = k * (k - 1) // 2
     n = u.shape[0]
     sl = phase_slices(k)
-    lanes = k <= K.LANE_MAX_N
-    dec = K.decompose_real_lanes if lanes else K.decompose_real
+    lanes = k <= KL.LANE_MAX_N
+    dec = KL.decompose_real_lanes if lanes else KD.decompose_real
     g = s[:, 0]
     gains[:] = g
     ratio = np.clip(s / g[:, None], 0.0, 1.0)
@@ -181,7 +181,7 @@ def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig,
     function that waits for them and builds the LayerMapping."""
     k = cfg.mesh.tile
     mesh = cfg.mesh.mesh
-    nz = K.tile_nonzero(w, k)
+    nz = KT.tile_nonzero(w, k)
     tr, tc = np.nonzero(nz)
     tr = tr.astype(np.int64)
     tc = tc.astype(np.int64)
@@ -189,13 +189,13 @@ def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig,
     phases = np.empty((t_total, phases_per_tile(k)))
     gains = np.empty(t_total)
     modes, _ = _layout(k, mesh)
-    code = K.MESH_CLEMENTS if mesh == "clements" else K.MESH_RECK
+    code = KC.MESH_CLEMENTS if mesh == "clements" else KC.MESH_RECK
     buf = np.empty((min(CHUNK_TILES, max(t_total, 1)), k, k))
     futures = []
     for c0 in range(0, t_total, CHUNK_TILES):
         c1 = min(t_total, c0 + CHUNK_TILES)
         B = buf[:c1 - c0]
-        K.gather_tiles(w, k, tr[c0:c1], tc[c0:c1], B)
+        KT.gather_tiles(w, k, tr[c0:c1], tc[c0:c1], B)
         u, s, vt = np.linalg.svd(B)  # new arrays: buf is free again for the next chunk
         futures.append(pipe.submit(_finish_chunk, name, k, code, modes, u, s, vt, phases[c0:c1], gains[c0:c1]))
     shape = (int(w.shape[0]), int(w.shape[1]))
@@ -254,7 +254,7 @@ def layer_counts(layer: LayerMapping, push_pull: bool = False) -> dict[str, floa
     """
     k = layer.tile
     t = layer.tiles
-    pi_units, on = K.heater_power_sum(layer.phases, push_pull) if t else (0.0, 0)
+    pi_units, on = KT.heater_power_sum(layer.phases, push_pull) if t else (0.0, 0)
     mvms = layer.mvms_per_inference
     return {
         "tiles": t,
@@ -284,7 +284,7 @@ def iter_layer_tiles(layer: LayerMapping, phases: np.ndarray | None = None, kapp
         c1 = min(layer.tiles, c0 + chunk)
         kap = np.full((c1 - c0, ncoup), 0.5) if kappa is None else np.ascontiguousarray(kappa[c0:c1])
         out = np.empty((c1 - c0, k, k))
-        K.tiles_forward(np.ascontiguousarray(ph[c0:c1], dtype=np.float64),
+        KT.tiles_forward(np.ascontiguousarray(ph[c0:c1], dtype=np.float64),
                         np.ascontiguousarray(g[c0:c1], dtype=np.float64), kap, modes, k, out, _chunks(c1 - c0))
         yield slice(c0, c1), out
 
@@ -295,7 +295,7 @@ def layer_matrix(layer: LayerMapping, phases: np.ndarray | None = None, kappa: n
     cross-powers ``kappa`` (T, 4M+2K) (default: ideal 0.5) and per-tile ``gains`` (T,) (defaults: as mapped)."""
     w = np.zeros(layer.shape)
     for sl, tiles in iter_layer_tiles(layer, phases, kappa, gains=gains):
-        K.scatter_tiles(tiles, layer.tile, layer.tile_rows[sl], layer.tile_cols[sl], w)
+        KT.scatter_tiles(tiles, layer.tile, layer.tile_rows[sl], layer.tile_cols[sl], w)
     return w
 
 
@@ -304,7 +304,7 @@ def layer_tiles(layer: LayerMapping, w: np.ndarray) -> np.ndarray:
     edge (the inverse of the scatter in :func:`layer_matrix`; e.g. dL/dW cut into per-tile gradients)."""
     k = layer.tile
     out = np.empty((layer.tiles, k, k))
-    K.gather_tiles(np.ascontiguousarray(w, dtype=np.float64), k, layer.tile_rows, layer.tile_cols, out)
+    KT.gather_tiles(np.ascontiguousarray(w, dtype=np.float64), k, layer.tile_rows, layer.tile_cols, out)
     return out
 
 
@@ -312,5 +312,5 @@ def tiles_matrix(layer: LayerMapping, tiles: np.ndarray) -> np.ndarray:
     """The (out, in) float64 matrix with the (T, K, K) ``tiles`` at the layer's allocated tiles (cropped at the
     edge, zero elsewhere): the inverse of :func:`layer_tiles`."""
     w = np.zeros(layer.shape)
-    K.scatter_tiles(np.ascontiguousarray(tiles, dtype=np.float64), layer.tile, layer.tile_rows, layer.tile_cols, w)
+    KT.scatter_tiles(np.ascontiguousarray(tiles, dtype=np.float64), layer.tile, layer.tile_rows, layer.tile_cols, w)
     return w

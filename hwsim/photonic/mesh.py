@@ -30,7 +30,7 @@ global phase i e^{i theta/2} is carried to the output screen. Degenerate cases a
 element to null is already zero the MZI is set to (theta=0 or pi as required, phi=0); when both elements are
 zero, theta = phi = 0 (heaters off). All phases are returned in [0, 2*pi); a phase within 1e-12 rad of 0
 (mod 2*pi) is rounding noise of the nulling and is returned as exactly 0, a heater off (``PHASE_SNAP_RAD`` in
-``_kernels.py``; cost applies the same rule, so -1e-15 never costs 2 P_pi). Magnitudes are taken without
+``_kernels_common.py``; cost applies the same rule, so -1e-15 never costs 2 P_pi). Magnitudes are taken without
 underflow (entries of 1e-300 still give unitary rotations).
 
 Phase layout of a :class:`MeshPhases`: ``theta`` and ``phi`` are (..., n(n-1)/2) in light order, ``screen``
@@ -44,10 +44,10 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import ConfigError, MappingError
-from . import _kernels as K
+from . import _kernels_common as KC, _kernels_decompose as KD, _kernels_lanes as KL
 
 MESHES = ("clements", "reck")
-_MESH_CODE = {"clements": K.MESH_CLEMENTS, "reck": K.MESH_RECK}
+_MESH_CODE = {"clements": KC.MESH_CLEMENTS, "reck": KC.MESH_RECK}
 
 #: Largest mesh size accepted by decompose/reconstruct (a 1024 x 1024 complex tile is 16 MiB).
 MAX_N = 1024
@@ -75,10 +75,10 @@ class MeshPhases:
 
 def _chunks(t: int, lanes: bool = False) -> int:
     """Number of tile chunks for the parallel kernels: a few per thread for load balance (a lane kernel's
-    unit of work is a block of ``_kernels.LANES`` tiles)."""
+    unit of work is a block of ``_kernels_lanes.LANES`` tiles)."""
     import numba
 
-    units = -(-int(t) // K.LANES) if lanes else int(t)
+    units = -(-int(t) // KL.LANES) if lanes else int(t)
     return max(1, min(units, 4 * numba.get_num_threads()))
 
 
@@ -134,7 +134,7 @@ def wrap_phases(phases: np.ndarray) -> np.ndarray:
     """Phases (radians) wrapped into [0, 2*pi), with the kernels' rule: within ``PHASE_SNAP_RAD`` (1e-12 rad) of 0
     or 2*pi is exactly 0 (heater off). Returns a new float64 array."""
     r = np.mod(np.asarray(phases, dtype=np.float64), 2 * np.pi)
-    r[(r < K.PHASE_SNAP_RAD) | (r >= 2 * np.pi - K.PHASE_SNAP_RAD)] = 0.0
+    r[(r < KC.PHASE_SNAP_RAD) | (r >= 2 * np.pi - KC.PHASE_SNAP_RAD)] = 0.0
     return r
 
 
@@ -181,13 +181,13 @@ def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> M
     err = np.zeros(t)
     modes, _ = _layout(n, mesh)
     if t:
-        lanes = n <= K.LANE_MAX_N
+        lanes = n <= KL.LANE_MAX_N
         if flat.dtype.kind == "c":
-            fn = K.decompose_complex_lanes if lanes else K.decompose_complex
+            fn = KL.decompose_complex_lanes if lanes else KD.decompose_complex
             fn(np.ascontiguousarray(flat, dtype=np.complex128), modes, _MESH_CODE[mesh], theta, phi, screen, err,
                _chunks(t, lanes))
         else:
-            fn = K.decompose_real_lanes if lanes else K.decompose_real
+            fn = KL.decompose_real_lanes if lanes else KD.decompose_real
             fn(np.ascontiguousarray(flat, dtype=np.float64), modes, _MESH_CODE[mesh], theta, phi, screen, err,
                _chunks(t, lanes))
         worst = float(err.max())
@@ -232,8 +232,8 @@ def reconstruct(phases: MeshPhases) -> np.ndarray:
     out = np.empty((t, n, n), dtype=np.complex128)
     if t:
         modes, _ = _layout(n, phases.mesh)
-        lanes = n <= K.LANE_MAX_N
-        fn = K.reconstruct_lanes if lanes else K.reconstruct
+        lanes = n <= KL.LANE_MAX_N
+        fn = KL.reconstruct_lanes if lanes else KD.reconstruct
         fn(np.ascontiguousarray(theta.reshape(t, m)), np.ascontiguousarray(phi.reshape(t, m)),
            np.ascontiguousarray(screen.reshape(t, n)), modes, out, _chunks(t, lanes))
     return out.reshape(batch + (n, n))

@@ -7,7 +7,7 @@ import pytest
 from hwsim.errors import ConfigError, DataError, MappingError
 from hwsim.photonic import (LayerMapping, MeshConfig, PhotonicConfig, cost, layer_counts, layer_matrix, map,
                             matrix_error, phase_slices, phases_per_tile, prune_phases, resolve_config)
-from hwsim.photonic import _kernels as K
+from hwsim.photonic import _kernels_tiles as KT
 from hwsim.photonic import _reference as R
 from hwsim.photonic.mapping import PhotonicMapping, iter_layer_tiles
 from hwsim.photonic.mesh import _layout
@@ -56,7 +56,7 @@ def test_tiles_forward_matches_oracle_with_imbalance():
     kap = rng.uniform(0.3, 0.7, (t, 4 * m + 2 * k))
     modes, _ = _layout(k, "reck")
     out = np.empty((t, k, k))
-    K.tiles_forward(ph, gains, kap, modes, k, out, 2)
+    KT.tiles_forward(ph, gains, kap, modes, k, out, 2)
     for i in range(t):
         assert np.allclose(out[i], R.tile_matrix(ph[i], gains[i], k, "reck", kap[i]), atol=1e-13)
 
@@ -66,7 +66,7 @@ def test_heater_sum_matches_oracle():
     ph = rng.uniform(-1, 8, (5, 7))
     ph[0, :3] = 0.0
     for pp in (False, True):
-        units, on = K.heater_power_sum(ph, pp)
+        units, on = KT.heater_power_sum(ph, pp)
         assert units == pytest.approx(R.heater_pi_units(ph.copy(), pp), rel=1e-14)
     assert on == 32
 

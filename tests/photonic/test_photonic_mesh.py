@@ -185,20 +185,20 @@ def test_lane_kernels_match_per_tile_kernels(mesh, n, t):
     """Same updates in the same order; only atan2/sin/cos of the complex kernels differ (branch-free, a few ulp):
     phases within a few ulp (circular distance), the same heater-off zeros, reconstructions within 1e-14; the
     real decomposition (used by map) is bit-identical."""
-    from hwsim.photonic import _kernels as K
+    from hwsim.photonic import _kernels_common as KC, _kernels_decompose as KD, _kernels_lanes as KL
 
     modes, _ = mesh_layout(n, mesh)
-    code = K.MESH_CLEMENTS if mesh == "clements" else K.MESH_RECK
+    code = KC.MESH_CLEMENTS if mesh == "clements" else KC.MESH_RECK
     m = n * (n - 1) // 2
     u, q = _lane_inputs(n, t, seed=n * 1000 + t)
-    for x, ref, lanes in ((u, K.decompose_complex, K.decompose_complex_lanes),
-                          (q, K.decompose_real, K.decompose_real_lanes)):
+    for x, ref, lanes in ((u, KD.decompose_complex, KL.decompose_complex_lanes),
+                          (q, KD.decompose_real, KL.decompose_real_lanes)):
         outs = []
         for fn in (ref, lanes):
             res = (np.empty((t, m)), np.empty((t, m)), np.empty((t, n)), np.empty(t))
             fn(x, modes, code, *res, 3)
             outs.append(res)
-        if ref is K.decompose_real:  # the mapper's kernel: bit-identical (libm atan2, same operations)
+        if ref is KD.decompose_real:  # the mapper's kernel: bit-identical (libm atan2, same operations)
             for a, b in zip(outs[0], outs[1]):
                 assert np.array_equal(a, b)
         for a, b in zip(outs[0][:3], outs[1][:3]):
@@ -212,25 +212,25 @@ def test_lane_kernels_match_per_tile_kernels(mesh, n, t):
         th[3, 0] = 1e9  # beyond the branch-free sincos range: that block falls back to libm
     a = np.empty((t, n, n), dtype=np.complex128)
     b = np.empty_like(a)
-    K.reconstruct(th, ph, sc, modes, a, 3)
-    K.reconstruct_lanes(th, ph, sc, modes, b, 3)
+    KD.reconstruct(th, ph, sc, modes, a, 3)
+    KL.reconstruct_lanes(th, ph, sc, modes, b, 3)
     assert np.max(np.abs(a - b)) <= 1e-14 * n
 
 
 def test_branch_free_trig_matches_libm():
     from numba import njit
 
-    from hwsim.photonic import _kernels as K
+    from hwsim.photonic import _kernels_lanes as KL
 
     @njit
     def at(y, x, out):
         for i in range(y.shape[0]):
-            out[i] = K._atan2v(y[i], x[i])
+            out[i] = KL._atan2v(y[i], x[i])
 
     @njit
     def sc(x, s, c):
         for i in range(x.shape[0]):
-            s[i], c[i] = K._sincos(x[i])
+            s[i], c[i] = KL._sincos(x[i])
 
     rng = np.random.default_rng(11)
     edge = [0.0, -0.0, 1.0, -1.0, 1e-310, -1e-310, 1e300, np.inf]
@@ -245,7 +245,7 @@ def test_branch_free_trig_matches_libm():
     assert np.max(np.abs(got - ref)[ok]) <= 4.5e-16
     assert np.array_equal(np.signbit(got[ok]), np.signbit(ref[ok]))
     xs = np.concatenate([rng.uniform(-30, 30, 20000), rng.uniform(-1e6, 1e6, 2000), np.arange(-64, 65) * math.pi / 4,
-                         [0.0, -0.0, 1e-300, K.SINCOS_MAX_ARG]])
+                         [0.0, -0.0, 1e-300, KL.SINCOS_MAX_ARG]])
     s = np.empty_like(xs)
     c = np.empty_like(xs)
     sc(xs, s, c)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwsim.photonic import _kernels as K
+from hwsim.photonic import _kernels_common as KC, _kernels_decompose as KD, _kernels_lanes as KL, _kernels_tiles as KT
 from hwsim.photonic import decompose, haar_unitary, reconstruct
 from hwsim.photonic.mesh import mesh_layout
 
@@ -59,22 +59,23 @@ def test_tiny_entries_round_trip_in_every_kernel(mesh, real, eps):
     if not real:
         u = u * np.exp(1j * np.random.default_rng(1).uniform(0, 2 * np.pi, (t, 1, n)))  # a diagonal gauge
     modes, _ = mesh_layout(n, mesh)
-    code = K.MESH_CLEMENTS if mesh == "clements" else K.MESH_RECK
+    code = KC.MESH_CLEMENTS if mesh == "clements" else KC.MESH_RECK
     m = n * (n - 1) // 2
-    kernels = (K.decompose_real, K.decompose_real_lanes) if real else (K.decompose_complex, K.decompose_complex_lanes)
+    kernels = ((KD.decompose_real, KL.decompose_real_lanes) if real
+               else (KD.decompose_complex, KL.decompose_complex_lanes))
     for fn in kernels:
         th, ph, sc, err = np.empty((t, m)), np.empty((t, m)), np.empty((t, n)), np.empty(t)
         fn(np.ascontiguousarray(u), modes, code, th, ph, sc, err, 2)
         assert err.max() <= 1e-12, fn
         rec = np.empty((t, n, n), dtype=np.complex128)
-        K.reconstruct(th, ph, sc, modes, rec, 2)
+        KD.reconstruct(th, ph, sc, modes, rec, 2)
         assert np.abs(rec - u).max() <= 1e-12, fn
 
 
 @pytest.mark.parametrize("re,im", [(1e-162, -3e-162), (5e-324, 0.0), (0.0, -1e-310), (3e-200, 4e-200),
                                    (0.6, 0.8), (-1.0, 0.0)])
 def test_polar_is_exact_at_any_magnitude(re, im):
-    mag, ur, ui = K._polar(re, im)
+    mag, ur, ui = KC._polar(re, im)
     ref = abs(complex(re, im))
     assert mag == pytest.approx(ref, rel=1e-15, abs=0)
     assert math.hypot(ur, ui) == pytest.approx(1.0, abs=2e-16)
@@ -83,14 +84,14 @@ def test_polar_is_exact_at_any_magnitude(re, im):
 
 @pytest.mark.parametrize("y,x", [(1e-170, 1e-170), (5e-324, 1e-320), (0.0, 1e-300), (1e-300, 0.0), (3.0, 4.0)])
 def test_sin_cos_half_matches_libm(y, x):
-    s, c = K._sin_cos_half(y, x)
+    s, c = KC._sin_cos_half(y, x)
     half = math.atan2(y, x)
     assert s == pytest.approx(math.sin(half), abs=2e-16) and c == pytest.approx(math.cos(half), abs=2e-16)
 
 
 def test_sin_cos_half_of_zero_is_identity_angle():
-    assert K._sin_cos_half(0.0, 0.0) == (0.0, 1.0)
-    assert K._polar(0.0, 0.0) == (0.0, 0.0, 0.0)
+    assert KC._sin_cos_half(0.0, 0.0) == (0.0, 1.0)
+    assert KC._polar(0.0, 0.0) == (0.0, 0.0, 0.0)
 
 
 def test_rounding_level_phases_are_heaters_off():
@@ -99,9 +100,9 @@ def test_rounding_level_phases_are_heaters_off():
 
     ph = np.array([2 * np.pi - 1e-15, -1e-15, 1e-14, 2 * np.pi, 1e-6, np.pi])
     assert np.array_equal(wrap_phases(ph), [0.0, 0.0, 0.0, 0.0, 1e-6, np.pi])
-    units, on = K.heater_power_sum(ph, False)
+    units, on = KT.heater_power_sum(ph, False)
     assert on == 2 and units == pytest.approx((1e-6 + np.pi) / np.pi, rel=1e-15)
-    assert K._wrap(-1e-15) == 0.0 and K._wrap(2 * np.pi - 1e-13) == 0.0 and K._wrap(1e-11) == 1e-11
+    assert KC._wrap(-1e-15) == 0.0 and KC._wrap(2 * np.pi - 1e-13) == 0.0 and KC._wrap(1e-11) == 1e-11
 
 
 @pytest.mark.parametrize("mesh", MESHES)

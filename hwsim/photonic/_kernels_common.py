@@ -1,0 +1,332 @@
+"""What every photonic kernel shares (private: arrays and scalars in, arrays out).
+
+Conventions (documented for users in :mod:`hwsim.photonic.mesh`):
+
+* Physical MZI on modes (m, m+1), internal phase ``theta`` (between the two 50:50 couplers) and external
+  phase ``phi`` (on the top input arm, mode m)::
+
+      M(theta, phi) = i e^{i theta/2} [[e^{i phi} sin(theta/2),  cos(theta/2)],
+                                       [e^{i phi} cos(theta/2), -sin(theta/2)]]
+
+* The kernels work with the *reduced* MZI ``G = M / (i e^{i theta/2}) = R(theta) diag(e^{i phi}, 1)`` where
+  ``R = [[s, c], [c, -s]]`` (s = sin(theta/2), c = cos(theta/2)) is real and its own inverse. The global
+  factor ``i e^{i theta/2}`` of each MZI is a phase common to its two modes; :func:`_reduced_to_physical`
+  and :func:`_physical_to_reduced` push those common phases through the mesh to the output phase screen in
+  O(N^2), so nulling and reconstruction only ever do "scale one row (column) by a phase, then apply a real
+  2x2 reflection" -- and for real orthogonal inputs the scale is a sign flip (all-real arithmetic).
+* A mesh is U = diag(e^{i screen}) M_{K-1} ... M_1 M_0: MZI 0 is met first by the light, the diagonal phase
+  screen sits at the output. ``modes[k]`` is the upper mode of MZI k (light order).
+* Every phase returned is wrapped into [0, 2*pi).
+
+This module holds the constants, phase wrapping, the exact polar form, one nulling step's Givens
+coefficients (:func:`_givens_c`, :func:`_givens_r`) and 2x2 updates, the nulling schedule, the per-MZI steps of
+the reduced <-> physical bookkeeping (the per-tile sweeps here; the lane sweeps in :mod:`._kernels_lanes` call
+the same steps), the nulling residual and the split of a batch into chunks. Per-tile decomposition and
+reconstruction are in :mod:`._kernels_decompose`, their lane-batched versions in :mod:`._kernels_lanes`, the
+tile helpers of the mapper in :mod:`._kernels_tiles`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+TWO_PI = 2.0 * math.pi
+HALF_PI = 0.5 * math.pi
+
+MESH_CLEMENTS = 0
+MESH_RECK = 1
+
+
+# Phases within this distance of 0 (mod 2*pi) are rounding noise of the nulling, not programmed phases: they are
+# set to exactly 0 (heater off). Measured on LeNet-300-100's 565k mapped phases: every near-zero phase lies below
+# 1e-14 rad and none between 1e-14 and 1e-4 rad, so the snap changes no real phase; without it, 50 phases of
+# -1e-15 wrapped to 2*pi - 1e-15 and cost 2 P_pi each (2.5 W of phantom heater power). 1e-12 rad is far below
+# any heater DAC step (16 bits over 2*pi: 1e-4 rad) and at the round-trip tolerance of the decomposition.
+PHASE_SNAP_RAD = 1e-12
+
+
+@njit(cache=True, nogil=True)
+def _wrap(x):
+    """x mod 2*pi in [0, 2*pi - PHASE_SNAP_RAD); values within PHASE_SNAP_RAD of 0 or 2*pi become exactly 0."""
+    r = x - TWO_PI * math.floor(x / TWO_PI)
+    if r >= TWO_PI - PHASE_SNAP_RAD or r < PHASE_SNAP_RAD:
+        r = 0.0
+    return r
+
+
+# --------------------------------------------------------------------------------------------------------
+# splitting a batch into chunks (one per prange iteration of the parallel kernels)
+# --------------------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _chunk_count(units, n_chunks):
+    """The number of chunks actually used: at least 1 per call, at most one per unit (0 when there are none)."""
+    return min(units, max(1, n_chunks))
+
+
+@njit(cache=True, nogil=True)
+def _chunk_bounds(ch, units, n_chunks):
+    """[lo, hi) of the units (tiles, or blocks of lanes) that chunk ``ch`` of ``n_chunks`` works on."""
+    return ch * units // n_chunks, (ch + 1) * units // n_chunks
+
+
+# --------------------------------------------------------------------------------------------------------
+# phase bookkeeping between reduced (G) and physical (M) MZIs: per-MZI steps, then the per-tile sweeps
+# --------------------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, error_model="numpy")
+def _commute_step(a, b, ph):
+    """G(t, ph)^dagger diag(e^{ia}, e^{ib}) = diag(e^{i(b-ph)}, e^{ib}) G(t, a-b): (new phase of mode m, new ph)."""
+    return b - ph, _wrap(a - b)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _to_physical_step(th, ph, acc_m, acc_m1):
+    """One MZI of :func:`_reduced_to_physical`: (theta snapped, physical phi, accumulated phase after it)."""
+    th = 0.0 if th < PHASE_SNAP_RAD else th
+    gk = 0.5 * th + HALF_PI
+    a = acc_m - gk
+    b = acc_m1 - gk
+    return th, _wrap(ph + a - b), b
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _to_reduced_step(th, ph, acc_m, acc_m1):
+    """One MZI of :func:`_physical_to_reduced`: (reduced phi, accumulated phase after it)."""
+    return ph + acc_m - acc_m1, acc_m1 + 0.5 * th + HALF_PI
+
+
+@njit(cache=True, nogil=True)
+def _commute_left(theta, phi, d, modes, p, m_total):
+    """Turn U = L_1^dag ... L_k^dag D R into D' L_1' ... L_k' R (left ops stored at slots m_total-1 .. p)."""
+    for k in range(p, m_total):
+        m = modes[k]
+        d[m], phi[k] = _commute_step(d[m], d[m + 1], phi[k])
+
+
+@njit(cache=True, nogil=True)
+def _reduced_to_physical(theta, phi, screen, modes, acc):
+    """In place: U = diag(e^{i screen}) prod G(theta_k, phi_k)  ->  physical phases of the same U.
+
+    M_k = g_k G_k with g_k = e^{i(theta_k/2 + pi/2)} on both modes, so G_k = M_k g_k^{-1}. Sweeping in light
+    order with the accumulated per-mode phase ``acc`` met before MZI k:
+    M(t, p) diag(e^{ia}, e^{ib}) = e^{ib} M(t, p + a - b) (common phase on both modes).
+    """
+    acc[:] = 0.0
+    for k in range(theta.shape[0]):
+        m = modes[k]
+        theta[k], phi[k], b = _to_physical_step(theta[k], phi[k], acc[m], acc[m + 1])
+        acc[m] = b
+        acc[m + 1] = b
+    for j in range(screen.shape[0]):
+        screen[j] = _wrap(screen[j] + acc[j])
+
+
+@njit(cache=True, nogil=True)
+def _physical_to_reduced(theta, phi, screen, modes, phi_out, screen_out, acc):
+    """Inverse of :func:`_reduced_to_physical` (physical phases -> reduced phases), written to *_out."""
+    acc[:] = 0.0
+    for k in range(theta.shape[0]):
+        m = modes[k]
+        phi_out[k], b = _to_reduced_step(theta[k], phi[k], acc[m], acc[m + 1])
+        acc[m] = b
+        acc[m + 1] = b
+    for j in range(screen.shape[0]):
+        screen_out[j] = screen[j] + acc[j]
+
+
+# --------------------------------------------------------------------------------------------------------
+# nulling: the schedule, one step's coefficients and 2x2 updates, the residual
+# --------------------------------------------------------------------------------------------------------
+# A nulling step zeroes S[r, c] (below the diagonal) with one MZI acting on the two "lines" (x, v) of S:
+# a column op (from the right) on columns (c, c+1), rows 0..r, x = S[r, c], v = S[r, c+1], S[r, c] = x nulled;
+# a row op (from the left, Clements only) on rows (r-1, r), columns c..n-1, x = S[r-1, c], v = S[r, c] nulled.
+# Both update the lines with the same arithmetic (x, v) <- (s e x + c v, c e x - s v), e = e^{-i phi} (column
+# op) or e^{i phi} (row op); only the angles' arguments differ (the ``row`` flag below).
+_TINY = 2.0 ** -500  # below this, squares lose precision (2^-1000 is still a normal double)
+_UPSCALE = 2.0 ** 600  # exact power-of-two scaling that brings any denormal or tiny magnitude above _TINY
+_DOWNSCALE = 2.0 ** -600
+
+SCHED_ROW, SCHED_COL, SCHED_ROW_OP, SCHED_SLOT = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True)
+def _nulling_schedule(n, mesh):
+    """(sched, n_right): step s nulls S[sched[s, 0], sched[s, 1]] by a row op (sched[s, 2] = 1) or a column op
+    (0) whose MZI goes to slot sched[s, 3]: column ops fill slots 0, 1, ... (light order from the input), row
+    ops m-1, m-2, ... from the output end; n_right column ops in all."""
+    m_total = n * (n - 1) // 2
+    sched = np.empty((m_total, 4), dtype=np.int64)
+    kr = 0  # next right-op slot
+    kl = m_total - 1  # next left-op slot
+    s = 0
+    if mesh == MESH_CLEMENTS:
+        for i in range(1, n):
+            row = i % 2 == 0
+            for j in range(1 if row else 0, i + 1 if row else i):
+                sched[s, SCHED_ROW] = n + j - i - 1 if row else n - 1 - j
+                sched[s, SCHED_COL] = j - 1 if row else i - 1 - j
+                sched[s, SCHED_ROW_OP] = 1 if row else 0
+                sched[s, SCHED_SLOT] = kl if row else kr
+                kl -= 1 if row else 0
+                kr += 0 if row else 1
+                s += 1
+    else:
+        for r in range(n - 1, 0, -1):
+            for c in range(r):
+                sched[s, SCHED_ROW] = r
+                sched[s, SCHED_COL] = c
+                sched[s, SCHED_ROW_OP] = 0
+                sched[s, SCHED_SLOT] = kr
+                kr += 1
+                s += 1
+    return sched, kr
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _polar(re, im):
+    """(|z|, Re z / |z|, Im z / |z|) of z = re + i im, exact to rounding at any magnitude.
+
+    Nulling leaves entries that are zero up to rounding (1e-160 and below, whose squares are denormal or 0);
+    sqrt(re^2 + im^2) of such an entry is wrong by up to 100 %, and a Givens rotation built from it is not
+    unitary. Tiny inputs are first scaled by 2^600 (exact). z = 0 gives (0, 0, 0): callers treat it as the
+    degenerate case.
+    """
+    up = max(abs(re), abs(im)) < _TINY
+    x = re * _UPSCALE if up else re
+    y = im * _UPSCALE if up else im
+    h = math.sqrt(x * x + y * y)
+    ih = 0.0 if h == 0.0 else 1.0 / h
+    return (h * _DOWNSCALE if up else h), x * ih, y * ih
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sin_cos_half(y, x):
+    """(sin(theta/2), cos(theta/2)) of theta = 2 atan2(y, x) for y, x >= 0, exact to rounding at any
+    magnitude (tiny inputs scaled as in :func:`_polar`); (0, 1) for y = x = 0."""
+    up = max(x, y) < _TINY
+    xs = x * _UPSCALE if up else x
+    ys = y * _UPSCALE if up else y
+    h = math.sqrt(xs * xs + ys * ys)
+    ih = 0.0 if h == 0.0 else 1.0 / h
+    return ys * ih, (1.0 if h == 0.0 else xs * ih)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _givens_c(xre, xim, vre, vim, row):
+    """Complex nulling step on the pivot pair (x, v): (y_theta, x_theta, y_phi, er, ei, s, c).
+
+    theta = 2 atan2(y_theta, x_theta) (column op: |v|, |x|; row op: |x|, |v|), phi = atan2(y_phi, er),
+    er + i ei = e = -conj(x) v / (|x||v|) (column op) or v conj(x) / (|x||v|) (row op), s, c = sin, cos of
+    theta/2. No trigonometry: the caller takes the atan2s where they are out of its dependent chain. A zero
+    x or v is the degenerate case: e = 1, phi = 0.
+    """
+    xx, xr, xi = _polar(xre, xim)
+    vv, vr, vi = _polar(vre, vim)
+    deg = xx == 0.0 or vv == 0.0
+    sg = 1.0 if row else -1.0
+    p = xr * vr + xi * vi
+    q = xr * vi - xi * vr
+    er = 1.0 if deg else sg * p
+    ei = 0.0 if deg else sg * q
+    yth = xx if row else vv
+    xth = vv if row else xx
+    s, co = _sin_cos_half(yth, xth)
+    return yth, xth, (0.0 if deg else q), er, ei, s, co
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _givens_r(x, v, row):
+    """Real nulling step on the pivot pair (x, v): (y_theta, x_theta, neg, s, c) with theta as in
+    :func:`_givens_c` and neg: phi = pi (e = -1; column op: x, v share a sign, row op: opposite signs), else 0
+    (also when x or v is zero)."""
+    xx = abs(x)
+    vv = abs(v)
+    w = -v if row else v
+    neg = (x > 0.0 and w > 0.0) or (x < 0.0 and w < 0.0)
+    yth = xx if row else vv
+    xth = vv if row else xx
+    s, co = _sin_cos_half(yth, xth)
+    return yth, xth, neg, s, co
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mix_c(xr, xi, vr, vi, sr, si, cr, ci, s, co):
+    """One element pair of a complex nulling update: (s e x + c v, c e x - s v) with (sr + i si) = s e and
+    (cr + i ci) = c e; returns (Re, Im) of the new x, then of the new v."""
+    return (sr * xr - si * xi + co * vr, sr * xi + si * xr + co * vi,
+            cr * xr - ci * xi - s * vr, cr * xi + ci * xr - s * vi)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mix_r(u, v, s_, c_, s, co):
+    """One element pair of a real nulling update: (s_ u + c v, c_ u - s v), s_, c_ = s, c with e's sign."""
+    return s_ * u + co * v, c_ * u - s * v
+
+
+# The helpers that read whole tiles (here and _screen_out below) take (n, n, L) scratch and loop over its first
+# ``nl`` lanes, writing tiles t0, t0+1, ...: the lane kernels pass their (n, n, LANES) blocks, the per-tile ones an
+# (n, n, 1) view of their scratch. (One call per lane instead, or a view per lane, cost 5-15 % of the lane
+# kernels at n = 4..8: call and reference-counting overhead.)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _magnitude(Sr, Si, i, j, l, real):
+    return abs(Sr[i, j, l]) if real else math.sqrt(Sr[i, j, l] * Sr[i, j, l] + Si[i, j, l] * Si[i, j, l])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _nulled_errors(Sr, Si, nl, err, t0, real):
+    """err[t0 + l] = largest deviation of nulled tile l (Sr + i Si; Sr alone when ``real``) from a unit-modulus
+    diagonal: 0 up to rounding iff the input was unitary (the nulling is a unitary change of basis)."""
+    n = Sr.shape[0]
+    for l in range(nl):
+        e = 0.0
+        for j in range(n):
+            e = max(e, abs(_magnitude(Sr, Si, j, j, l, real) - 1.0))
+            for q in range(j + 1, n):
+                e = max(e, _magnitude(Sr, Si, j, q, l, real))
+        err[t0 + l] = e
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sign_phase(x):
+    """The phase of a real number: pi if negative, else 0."""
+    return math.pi if x < 0.0 else 0.0
+
+
+# --------------------------------------------------------------------------------------------------------
+# reconstruction: one MZI on one element pair, and the band of columns a row can be non-zero in
+# --------------------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, error_model="numpy")
+def _apply_reduced_mzi(xr, xi, vr, vi, s, co, er, ei):
+    """G = R(theta) diag(e, 1) on one column (x, v) of rows (m, m+1): u = e x, then (s u + c v, c u - s v)."""
+    ur = xr * er - xi * ei
+    ui = xr * ei + xi * er
+    return s * ur + co * vr, s * ui + co * vi, co * ur - s * vr, co * ui - s * vi
+
+
+@njit(cache=True, nogil=True)
+def _widen_band(lo, hi, m):
+    """Rows m, m+1 after an MZI on them are non-zero in the union of their column ranges [lo, hi): update both
+    and return it (the reconstruction starts from the identity, lo[i] = i, hi[i] = i + 1)."""
+    a = min(lo[m], lo[m + 1])
+    b = max(hi[m], hi[m + 1])
+    lo[m] = a
+    lo[m + 1] = a
+    hi[m] = b
+    hi[m + 1] = b
+    return a, b
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _screen_out(Sr, Si, scr, nl, out, t0):
+    """out[t0 + l] = diag(e^{i scr[:, l]}) (Sr + i Si)[:, :, l] for the first nl lanes, complex. (Inlined by numba:
+    as a call, reconstruct_lanes was 4 % slower at n = 4..8.)"""
+    n = Sr.shape[0]
+    for l in range(nl):
+        for i in range(n):
+            er = math.cos(scr[i, l])
+            ei = math.sin(scr[i, l])
+            for j in range(n):
+                xr = Sr[i, j, l]
+                xi = Si[i, j, l]
+                out[t0 + l, i, j] = complex(xr * er - xi * ei, xr * ei + xi * er)
