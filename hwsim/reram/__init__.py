@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .backend import (BACKEND, config_from_dict, config_to_dict, get_preset, load_config, resolve_config,
                       tile_geometry)
-from .calibration import calibrate_adc
+from .calibration import calibrate_adc, calibrate_ou_activity
 from .config import (MAPPING_MODES, PRESETS, AdcConfig, Component, CrossbarConfig, MappingConfig, NonIdealityConfig,
                      PeripheralsConfig, PrecisionConfig, ReramConfig, SystemConfig)
 from .cost import cost, isaac_operating_point
@@ -18,4 +18,5 @@ from .run import accuracy, run
 __all__ = ["BACKEND", "MAPPING_MODES", "PRESETS", "AdcConfig", "Component", "CrossbarConfig", "MappingConfig",
            "NonIdealityConfig", "PeripheralsConfig", "PrecisionConfig", "ReramConfig", "SystemConfig",
            "config_from_dict", "config_to_dict", "get_preset", "load_config", "resolve_config", "tile_geometry", "cost",
-           "isaac_operating_point", "LayerMapping", "ReramMapping", "map", "run", "accuracy", "calibrate_adc"]
+           "isaac_operating_point", "LayerMapping", "ReramMapping", "map", "run", "accuracy", "calibrate_adc",
+           "calibrate_ou_activity"]

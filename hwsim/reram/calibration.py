@@ -11,6 +11,7 @@ LSB stays a power of two (a shifted reference), reads above the full scale clip.
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -76,3 +77,68 @@ def calibrate_adc(mapping: ReramMapping, x: np.ndarray, *, seed: Any = None, per
     net.predict(x, matmul=hook, batch_size=_checked_batch(batch_size))
     layers_out = tuple(dataclasses.replace(lm, adc_full_scale=max(1.0, p)) for lm, p in zip(mapping.layers, peak))
     return dataclasses.replace(mapping, layers=layers_out)
+
+
+def _ou_rows_per_block(cfg: Any, q: np.ndarray) -> tuple[np.ndarray, int]:
+    """Nonzero OUs per row block of a quantized layer (its OU grid) and the total."""
+    from .mapping import ou_grid
+
+    per_rb = ou_grid(q, cfg)[0].sum(axis=1).astype(np.float64)
+    return per_rb, int(per_rb.sum())
+
+
+def calibrate_ou_activity(mapping: ReramMapping, x: np.ndarray, *, batch_size: int = 256) -> ReramMapping:
+    """A copy of ``mapping`` whose 'ou' layers carry the OU activity measured on the inputs ``x``
+    (``LayerMapping.ou_activity``): the OU reads SRE's zero-input skipping performs (an OU is read in an input
+    cycle only when one of its rows carries a nonzero digit) per nonzero OU, input cycle and MVM. Inputs are those
+    the float network feeds each layer, quantized as ``run`` quantizes them (split into positive and negative
+    parts, each read separately when present: a layer with signed inputs can measure above 1). Needs
+    ``mapping.ou_skip_zero_inputs``; layers in other modes keep 1.0. Use training images, not the test set."""
+    if not isinstance(mapping, ReramMapping):
+        raise MappingError(f"calibrate_ou_activity needs a ReramMapping, got {type(mapping).__name__}")
+    cfg = mapping.config
+    if not cfg.mapping.ou_skip_zero_inputs:
+        raise MappingError("calibrate_ou_activity needs mapping.ou_skip_zero_inputs = true (the skipping it measures)")
+    net = mapping.network
+    if net is None:
+        raise MappingError("calibrate_ou_activity needs a mapping of a hwsim.nn.Network (map the network itself)")
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise DataError(f"calibration inputs must be a non-empty batch, got shape {x.shape}")
+    layers = net.weighted_layers()
+    if len(layers) != len(mapping.layers):
+        raise MappingError(f"the network has {len(layers)} weighted layers but the mapping {len(mapping.layers)}")
+    from .mapping import quantize_matrix
+
+    weights = [l.effective_weight().astype(np.float64) for l in layers]
+    grids = [(_ou_rows_per_block(cfg, quantize_matrix(w, cfg)[0]) if lm.mode == "ou" else None)
+             for w, lm in zip(weights, mapping.layers)]
+    quantizer = SimpleNamespace(cfg=cfg)  # LayerEngine._quantize_inputs reads only the config: run's quantization
+    our, db, cycles = cfg.mapping.ou_rows, cfg.precision.dac_bits, cfg.cycles_per_mvm
+    dmask = (1 << db) - 1
+    reads, mvms = [0.0] * len(layers), [0] * len(layers)
+
+    def hook(i: int, cols: np.ndarray) -> np.ndarray:
+        c = np.asarray(cols, dtype=np.float64)
+        if grids[i] is not None:
+            per_rb, _ = grids[i]
+            n_rb = per_rb.shape[0]
+            mvms[i] += c.shape[0]
+            parts = (np.maximum(c, 0.0), np.maximum(-c, 0.0)) if np.any(c < 0) else (c,)
+            for part in parts:
+                xq, _ = LayerEngine._quantize_inputs(quantizer, part)  # type: ignore[arg-type]
+                pad = np.zeros((xq.shape[0], n_rb * our), dtype=np.int64)
+                pad[:, :xq.shape[1]] = xq
+                for t in range(cycles):
+                    live = (((pad >> (db * t)) & dmask) != 0).reshape(xq.shape[0], n_rb, our).any(axis=2)
+                    reads[i] += float((live @ per_rb).sum())
+        return (c @ weights[i].T).astype(cols.dtype if np.asarray(cols).dtype.kind == "f" else np.float32)
+
+    net.predict(x, matmul=hook, batch_size=_checked_batch(batch_size))
+    out = []
+    for lm, g, r, n in zip(mapping.layers, grids, reads, mvms):
+        if g is None or g[1] == 0 or n == 0:
+            out.append(lm)
+        else:
+            out.append(dataclasses.replace(lm, ou_activity=r / (g[1] * cycles * n)))
+    return dataclasses.replace(mapping, layers=tuple(out))

@@ -14,7 +14,9 @@ Sources used below:
   20.74 pJ per 256-bit transfer).
 * [PUMA]   A. Ankit et al., "PUMA", ASPLOS 2019; puma-simulator ``include/constants.py`` (leakage: ADC 0.2 mW,
   DAC 0.000390625 mW, shift-add (sna) 0.005 mW, 64 KB eDRAM 0.46 mW).
-* [NS]     DNN+NeuroSim V1.4 default ``Param.cpp``: 128x128 sub-arrays, cellBit 1, 8 columns per ADC (column mux,
+* [NS]     DNN+NeuroSim V1.4 (github.com/neurosim/DNN_NeuroSim_V1.4, HEAD ac828e6; its published VGG-8 run
+  ``Data/1.4_Release_test.csv`` was written by commit 9e6742c, whose ``Param.cpp`` differs: see
+  :func:`neurosim_cell`) ``Param.cpp``: 128x128 sub-arrays, cellBit 1, 8 columns per ADC (column mux,
   ``numColMuxed = 8``), 5-bit ADC (``levelOutput = 32; // ... 32 levels --> 5-bit ADC``, the "1.4 update 230615"
   version; ``Inference_pytorch/inference.py`` default ``--ADCprecision 5``), R_on 100 kOhm, R_off 1.7 MOhm
   (on/off 17), read voltage 0.5 V, read pulse 10 ns, 8-bit weights and inputs (``--wl_weight 8 --wl_activate 8``).
@@ -283,6 +285,12 @@ class MappingConfig:
     that keep every crossbar within the layer's slowest natural crossbar (frees crossbars, never slower);
     'densest' packs them into the fewest crossbars (frees the most crossbars; their OUs then run one after another,
     so the layer can be as slow as a dense one). Assumption: SRE's compression exists to cut OU cycles."""
+    ou_skip_zero_inputs: bool = False
+    """'ou' mode skips an operation unit in an input cycle when every row it drives carries a zero input digit
+    (SRE, Yang et al. ISCA 2019, Sec. 4: activation sparsity exploited at OU granularity). The fraction of OU reads
+    performed is ``1 - (1 - system.input_digit_density)^rows`` per OU of ``rows`` rows (independent digits), or
+    per layer as measured on real inputs by :func:`hwsim.reram.calibrate_ou_activity`. False (default): every
+    nonzero OU is read every cycle (SRE's weight-only scheme)."""
 
     TOML_TABLE: ClassVar[str] = "mapping"
 
@@ -290,6 +298,7 @@ class MappingConfig:
         C.one_of(self, "mode", MAPPING_MODES, what="mapping mode")
         C.pos_int(self, "ou_rows", "ou_cols")
         C.one_of(self, "ou_packing", OU_PACKINGS, what="OU packing")
+        C.flag(self, "ou_skip_zero_inputs")
 
 
 @dataclass(frozen=True)
@@ -332,12 +341,17 @@ class SystemConfig:
     input_activity: float = 0.5
     """Mean (v / V_read)^2 over driven rows and cycles, for array energy. Assumption: random input bits, half of
     them '1' with a 1-bit DAC."""
+    input_digit_density: float = 0.5
+    """Probability that one row's input digit in one cycle is nonzero, for 'ou' mode's zero-input skipping
+    (``mapping.ou_skip_zero_inputs``) when no measured value is attached to the layer. Assumption: 0.5, random
+    input bits as ``input_activity``; measure it with :func:`hwsim.reram.calibrate_ou_activity` (ReLU networks
+    carry far fewer nonzero digits)."""
 
     TOML_TABLE: ClassVar[str] = "system"
 
     def __post_init__(self) -> None:
         C.flag(self, "power_gating", "pipeline_layers")
-        C.fraction(self, "input_activity")
+        C.fraction(self, "input_activity", "input_digit_density")
 
 
 @dataclass(frozen=True)
@@ -550,19 +564,27 @@ def isaac() -> ReramConfig:
                        peripherals=_without_leakage(base.peripherals))
 
 
-def neurosim() -> ReramConfig:
-    """DNN+NeuroSim V1.4 defaults ([NS]): 128x128, 1 bit/cell, 8-bit weights and inputs, 8 columns per 5-bit ADC,
-    R_on 100 kOhm / R_off 1.7 MOhm, 0.5 V read, 10 ns pulse. Peripheral energies are ISAAC's ([ACC]; the 5-bit ADC
-    energy and area from [ACC]'s scaled table), leakage from [PUMA] -- an assumption, since NeuroSim computes its
-    own circuit-level numbers that we do not reimplement. (Before 2026-11-25 this preset had a 4-bit ADC, which was
-    wrong for V1.4: LeNet-300-100 fell to 29 % with it, 73 % with 5 bits, on the first 2000 test images.)"""
+def neurosim_cell() -> ReramConfig:
+    """NeuroSim's cell and sub-array on ISAAC's periphery and chip -- *not* DNN+NeuroSim V1.4's chip (renamed from
+    'neurosim' on 2026-12-01, issue 10). From [NS] ``Param.cpp`` at HEAD (ac828e6): 128x128 sub-arrays, cellBit 1,
+    ``numColMuxed = 8`` columns per ADC, ``levelOutput = 32`` (5-bit; line 258), R_on 100 kOhm with on/off 17
+    (line 344), 10 ns read pulse, 8-bit weights and inputs; read voltage 0.5 V (V1.4's 22 nm value is 0.55 V, HEAD
+    line 356: kept at 0.5 V so that results recorded with this preset stay comparable). Everything else is ISAAC's
+    32 nm periphery ([ACC] energies, the 5-bit ADC from [ACC]'s scaled table, [PUMA] leakage, ISAAC's 168-tile
+    chip with HyperTransport links), and the ADC is a SAR-like 1 GS/s converter (assumption), where V1.4 uses a
+    multilevel sense amplifier (``SARADC = false``) clocked by its sensing delay and computes every periphery
+    energy and area with its own 22 nm circuit models, which hwsim does not reimplement. On VGG-8 (CIFAR-10) it is
+    therefore far from DNN+NeuroSim's published run (``Data/1.4_Release_test.csv`` row 1: 23.94 TOPS/W, 5,148.66
+    FPS, 84.77 mm^2), and that run used a different cell and ADC again (commit 9e6742c ``Param.cpp``: R_on 6 kOhm /
+    R_off 102 kOhm, line 412-413; 16 levels = 4 bit, line 330; 0.5 V, line 417). (Before 2026-11-25 this preset had
+    a 4-bit ADC: LeNet-300-100 fell to 29 % with it, 73 % with 5 bits, on the first 2000 test images.)"""
     return ReramConfig(
         crossbar=CrossbarConfig(rows=128, cols=128, bits_per_cell=1, read_time_s=10e-9, read_voltage_v=0.5,
                                 r_on_ohm=100e3, r_off_ohm=1.7e6),
         precision=PrecisionConfig(weight_bits=8, input_bits=8, dac_bits=1, signed="differential"),
-        # Assumption: NeuroSim's multilevel sense-amp ADC converts one column per 1 ns (10 per 10 ns read pulse).
+        # Assumption: a 5-bit converter at 1 GS/s (10 conversions per 10 ns read pulse).
         adc=AdcConfig(bits=5, cols_per_adc=8, sample_rate_hz=1e9),
-        preset="neurosim")
+        preset="neurosim-cell")
 
 
 def default() -> ReramConfig:
@@ -574,7 +596,7 @@ def default() -> ReramConfig:
                        preset="default")
 
 
-PRESETS: dict[str, Callable[[], ReramConfig]] = {"default": default, "isaac": isaac, "neurosim": neurosim}
+PRESETS: dict[str, Callable[[], ReramConfig]] = {"default": default, "isaac": isaac, "neurosim-cell": neurosim_cell}
 """Preset name -> zero-argument constructor."""
 
 

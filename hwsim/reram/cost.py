@@ -14,6 +14,18 @@ Per layer and inference (n = MVMs per inference, counts per MVM from :mod:`hwsim
   (the whole dense footprint is on chip and powered);
 * energy of a component = dynamic + its static power x the layer latency; area = allocated crossbars x area per
   crossbar + index storage.
+
+Two static energies, on purpose (DESIGN.md: static energy = static power x wall-clock time). ``Report.layers[i]``
+and ``Report.total`` cost each layer *in isolation*: its own allocated crossbars leaking for its own latency
+(``latency_s`` = MVMs x MVM time, no replication, no waiting) -- the figure per-layer pruning budgets compare, and
+the one the crossbar-level tests (ISAAC Table 6 per tile) check. ``Report.chip`` is the whole allocated hardware
+running the schedule: the static power of every powered tile (all tiles of the allocated chips without power gating),
+global buffers and links, x the pipeline interval -- the wall-clock time per inference in steady state. They differ
+exactly by (a) hardware that leaks while a layer waits for the slowest pipeline stage (chip: interval; layer: own
+latency), (b) replicas, buffers, links and unallocated-but-powered tiles that only the chip has, (c) sequential
+schedules, where the chip's interval is the sum of the stages. Use ``chip.energy_per_inference_j`` for system
+energy; ``total.energy_j`` is the sum of isolated layer costs (it equals the chip's dynamic energy exactly, and its
+static part only for one layer with no replicas and no chip-level components).
 """
 from __future__ import annotations
 
@@ -79,7 +91,7 @@ def layer_report(lm: LayerMapping, cfg: ReramConfig) -> LayerReport:
     """Cost of one mapped layer."""
     n = lm.mvms_per_inference
     latency = n * lm.mvm_latency_s
-    dyn = dynamic_energy_per_mvm(cfg, lm.counts, rows_per_read(cfg, lm))
+    dyn = dynamic_energy_per_mvm(cfg, lm.effective_counts(), rows_per_read(cfg, lm))
     xbar = per_crossbar(cfg)
     # allocated crossbars leak (in 'dense' mode all-zero ones too: that mode exploits no sparsity); gated: the
     # crossbars a sparse-aware mode leaves unallocated do not leak; ungated: the whole dense footprint leaks.
@@ -94,7 +106,7 @@ def layer_report(lm: LayerMapping, cfg: ReramConfig) -> LayerReport:
             area = cfg.peripherals.buffer.area_mm2 * lm.index_bits_stored / _EDRAM_BITS
         breakdown[name] = ComponentCost(energy_j=n * dyn[name] + static * latency, static_power_w=static,
                                         area_mm2=area)
-    counts = {k: v * n for k, v in lm.counts.items()}
+    counts = {k: v * n for k, v in lm.effective_counts().items()}
     counts.update({"tiles_allocated": lm.tiles, "footprint_tiles": lm.footprint_tiles,
                    "tiles_leaking": leaking, "nonzero_weights": lm.nonzero_weights,
                    "index_bits_stored": lm.index_bits_stored, "cycles_per_mvm": lm.cycles_per_mvm})
@@ -127,7 +139,7 @@ def cost(mapping: ReramMapping) -> Report:
     sched = schedule(mapping)
     dynamic: dict[str, float] = {}
     for lm in mapping.layers:
-        for k, e in dynamic_energy_per_mvm(cfg, lm.counts, rows_per_read(cfg, lm)).items():
+        for k, e in dynamic_energy_per_mvm(cfg, lm.effective_counts(), rows_per_read(cfg, lm)).items():
             dynamic[k] = dynamic.get(k, 0.0) + lm.mvms_per_inference * e
     chip = chip_cost(mapping, dynamic, per_crossbar(cfg), sched)
     extra = {"pipelined": cfg.system.pipeline_layers, "pipeline_interval_s": interval,

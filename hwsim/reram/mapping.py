@@ -54,6 +54,9 @@ COUNT_KEYS = ("tiles_active", "crossbar_reads", "row_activations", "dac_conversi
               "sample_holds", "shift_adds", "cells_driven", "levels_driven", "input_bits", "output_bits",
               "buffer_bits", "buffer_accesses", "bus_bits", "router_flits", "index_bits_read")
 """Per-MVM action counts of a :class:`LayerMapping` (summed over the input cycles of one MVM where per cycle)."""
+OU_READ_KEYS = ("crossbar_reads", "row_activations", "dac_conversions", "adc_conversions", "sample_holds",
+                "shift_adds")
+"""Counts proportional to the OU reads performed, which zero-input skipping scales (:attr:`LayerMapping.ou_activity`)."""
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,25 @@ class LayerMapping:
     adc_full_scale: Optional[float] = None
     """ADC full scale in level units set by :func:`hwsim.reram.calibrate_adc` from observed reads; None: the
     config's ``adc.range_fraction`` of the largest possible read. Affects ``run`` only (not cost)."""
+    ou_activity: float = 1.0
+    """'ou' mode with ``mapping.ou_skip_zero_inputs``: OU reads performed per nonzero OU and input cycle (SRE's
+    zero-input skipping), analytic from ``system.input_digit_density`` at map time or measured by
+    :func:`hwsim.reram.calibrate_ou_activity`; 1.0 otherwise. Scales the OU reads, drives, conversions and
+    shift-adds of ``counts`` (:meth:`effective_counts`) and the read time (the expected number of OU reads of the
+    critical crossbar: a lower bound on the slowest crossbar's)."""
 
     @property
     def mvm_latency_s(self) -> float:
-        """One MVM: cycles x the critical crossbar's read time per cycle, s."""
-        return self.cycles_per_mvm * self.read_time_s
+        """One MVM: cycles x the critical crossbar's read time per cycle (x ``ou_activity``), s."""
+        return self.cycles_per_mvm * self.read_time_s * self.ou_activity
+
+    def effective_counts(self) -> dict[str, float]:
+        """Per-MVM action counts after zero-input OU skipping: the per-read actions (:data:`OU_READ_KEYS`) x
+        ``ou_activity``. Array energy counts (cells, levels) are not scaled: a skipped OU's rows carry zero digits,
+        which dissipate nothing in the array model's expectation over digits either."""
+        if self.ou_activity == 1.0:
+            return dict(self.counts)
+        return {k: (v * self.ou_activity if k in OU_READ_KEYS else v) for k, v in self.counts.items()}
 
 
 @dataclass(frozen=True)
@@ -429,7 +446,20 @@ def ou_layout(q: np.ndarray, cfg: ReramConfig) -> OuLayout:
     return OuLayout(nonzero, rows_in_block, cols_in_block, levels, packed, strip_tiles, strip_max)
 
 
-def _counts_ou(cfg: ReramConfig, q: np.ndarray, nat: _Natural) -> tuple[dict[str, int], float, int, int]:
+def ou_activity_analytic(cfg: ReramConfig, rows_in_block: np.ndarray, nonzero: np.ndarray) -> float:
+    """Fraction of the nonzero OUs' reads performed under zero-input skipping: the mean over nonzero OUs of
+    1 - (1 - d)^rows (d = ``system.input_digit_density``, digits independent); 1.0 without skipping."""
+    if not cfg.mapping.ou_skip_zero_inputs:
+        return 1.0
+    per_rb = nonzero.sum(axis=1)
+    n = int(per_rb.sum())
+    if n == 0:
+        return 1.0
+    p = 1.0 - (1.0 - cfg.system.input_digit_density) ** rows_in_block.astype(np.float64)
+    return float((per_rb * p).sum() / n)
+
+
+def _counts_ou(cfg: ReramConfig, q: np.ndarray, nat: _Natural) -> tuple[dict[str, int], float, int, int, float]:
     cyc, ib = cfg.cycles_per_mvm, cfg.precision.input_bits
     lay = ou_layout(q, cfg)
     nzm = lay.nonzero
@@ -457,7 +487,7 @@ def _counts_ou(cfg: ReramConfig, q: np.ndarray, nat: _Natural) -> tuple[dict[str
          "adc_conversions": cols_act * cyc, "cells_driven": cells * cyc, "levels_driven": levels * cyc,
          "input_bits": rows_act * ib, "output_bits": outputs * ib, "index_bits_read": idx_bits}
     c["shift_adds"] = c["adc_conversions"] + (outputs if cfg.precision.signed == "offset" else 0)
-    return _finish_counts(cfg, c), read_time, tiles, idx_bits
+    return _finish_counts(cfg, c), read_time, tiles, idx_bits, ou_activity_analytic(cfg, lay.rows_in_block, nzm)
 
 
 # ---- public ------------------------------------------------------------------------------------------------------
@@ -471,6 +501,7 @@ def map_layer(layer: MatrixLayer, cfg: ReramConfig) -> LayerMapping:
     mode = cfg.mapping.mode
     idx_bits = 0
     empty_alloc = 0
+    activity = 1.0
     if mode == "dense":
         counts, t_read, tiles = _counts_dense(cfg, nat)
         empty_alloc = footprint - int(grid.sum())
@@ -482,7 +513,7 @@ def map_layer(layer: MatrixLayer, cfg: ReramConfig) -> LayerMapping:
             if mode == "compact" and cfg.columns_per_weight <= cfg.cols:
                 c2, t2, tiles2, ib2 = _counts_compact(cfg, q)
             elif mode == "ou":
-                c2, t2, tiles2, ib2 = _counts_ou(cfg, q, nat)
+                c2, t2, tiles2, ib2, activity = _counts_ou(cfg, q, nat)
             else:
                 tiles2 = tiles + 1  # a weight wider than a crossbar cannot be compacted: keep skip_empty
             del q
@@ -493,7 +524,8 @@ def map_layer(layer: MatrixLayer, cfg: ReramConfig) -> LayerMapping:
     return LayerMapping(name=layer.name, shape=layer.shape, mvms_per_inference=layer.mvms_per_inference, mode=mode,
                         weight_scale=scale, nonzero_weights=nat.nnz, footprint_tiles=footprint, tiles=tiles,
                         empty_tiles_allocated=empty_alloc, read_time_s=t_read, counts=counts,
-                        index_bits_stored=idx_bits, tile_grid=grid, cycles_per_mvm=cfg.cycles_per_mvm)
+                        index_bits_stored=idx_bits, tile_grid=grid, cycles_per_mvm=cfg.cycles_per_mvm,
+                        ou_activity=activity)
 
 
 def map(source: Any, config: ReramConfig | None = None) -> ReramMapping:  # noqa: A001 - the design's verb

@@ -63,7 +63,7 @@ def test_calibration_rescues_a_low_resolution_adc(fmnist_test):
     net = models.get("lenet-300-100", pretrained=True)
     x, y = fmnist_test
     x, y = x[:2000], y[:2000]
-    m = rr.map(net, rr.resolve_config("neurosim"))
+    m = rr.map(net, rr.resolve_config("neurosim-cell"))
     xc, _ = fashion_mnist.load("train", limit=300)
     cal = rr.calibrate_adc(m, xc, seed=0)
     before, after, flt = rr.accuracy(m, x, y, seed=0), rr.accuracy(cal, x, y, seed=0), net.accuracy(x, y)
@@ -88,7 +88,7 @@ def test_bad_calibration_inputs_and_mappings():
 
 
 def test_cli_adc_calibration(capsys):
-    assert main(["evaluate", "--model", "lenet-300-100", "--hardware", "reram", "--preset", "neurosim",
+    assert main(["evaluate", "--model", "lenet-300-100", "--hardware", "reram", "--preset", "neurosim-cell",
                  "--adc-calibration", "100", "--limit", "300", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["adc_calibration_images"] == 100 and len(out["adc_full_scale"]) == 3 and out["accuracy"] > 0.8

@@ -21,7 +21,7 @@ def test_cli_cost_shape_model_table(capsys):
 
 def test_cli_cost_config_file(tmp_path, capsys):
     p = tmp_path / "r.toml"
-    p.write_text('preset = "neurosim"\n[mapping]\nmode = "ou"\n')
+    p.write_text('preset = "neurosim-cell"\n[mapping]\nmode = "ou"\n')
     assert main(["cost", "--hardware", "reram", "--config", str(p), "--model", "lenet-300-100", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["mapping"]["mode"] == "ou"
 

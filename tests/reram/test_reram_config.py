@@ -48,8 +48,8 @@ def test_isaac_preset_values_and_per_action_energies():
     assert cfg.columns_per_weight == 8 and cfg.cycles_per_mvm == 16
 
 
-def test_neurosim_preset_values():
-    cfg = rr.get_preset("neurosim")
+def test_neurosim_cell_preset_values():
+    cfg = rr.get_preset("neurosim-cell")
     assert (cfg.rows, cfg.cols, cfg.crossbar.bits_per_cell) == (128, 128, 1)
     assert (cfg.adc.bits, cfg.adc.cols_per_adc) == (5, 8)  # Param.cpp levelOutput = 32
     assert (cfg.crossbar.r_on_ohm, cfg.crossbar.r_off_ohm) == (100e3, 1.7e6)
@@ -74,9 +74,9 @@ def test_resolve_config_overrides_and_none_keeps():
 
 def test_toml_with_base_preset_and_nested_override(tmp_path):
     p = tmp_path / "c.toml"
-    p.write_text('preset = "neurosim"\n[adc]\nbits = 6\nsample_rate_hz = 2000000000\n[mapping]\nmode = "compact"\n')
+    p.write_text('preset = "neurosim-cell"\n[adc]\nbits = 6\nsample_rate_hz = 2000000000\n[mapping]\nmode = "compact"\n')
     cfg = rr.resolve_config(file=p)
-    assert cfg.preset == "neurosim" and cfg.adc.bits == 6 and cfg.mapping.mode == "compact"
+    assert cfg.preset == "neurosim-cell" and cfg.adc.bits == 6 and cfg.mapping.mode == "compact"
     assert cfg.adc.sample_rate_hz == 2e9 and isinstance(cfg.adc.sample_rate_hz, float)
     assert cfg.crossbar.bits_per_cell == 1  # kept from the base preset
     p.write_text('[peripherals.dac]\nenergy_per_action_j = 1e-12\n')

@@ -28,7 +28,7 @@ def test_quantize_half_away_and_clip():
 
 
 @pytest.mark.parametrize("shape", SHAPES + [(64, 300)])
-@pytest.mark.parametrize("preset", ["isaac", "neurosim", "default"])
+@pytest.mark.parametrize("preset", ["isaac", "neurosim-cell", "default"])
 @pytest.mark.parametrize("dims", [(4, 6), (8, 8), (128, 128)])
 def test_scan_layer_matches_oracle(shape, preset, dims, rng):
     from dataclasses import replace
@@ -99,7 +99,7 @@ def _sparse_q(shape, sparsity, rng, qmax=127):
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (17, 130), (40, 9), (70, 300)])
 @pytest.mark.parametrize("sparsity", [0.0, 0.6, 0.97, 1.0])
-@pytest.mark.parametrize("preset,dims", [("isaac", (8, 16)), ("neurosim", (4, 8)), ("default", (128, 128)),
+@pytest.mark.parametrize("preset,dims", [("isaac", (8, 16)), ("neurosim-cell", (4, 8)), ("default", (128, 128)),
                                          ("default", (8, 8)), ("isaac", (128, 128))])
 def test_compact_and_ou_scans_match_oracles(shape, sparsity, preset, dims, rng):
     from dataclasses import replace

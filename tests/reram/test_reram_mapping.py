@@ -155,7 +155,7 @@ def _random_sparse(shape, sparsity, seed=0):
 
 
 @pytest.mark.parametrize("preset,compact_max,ou_max", [("isaac", 0.9, 0.75), ("default", 0.9, 0.75),
-                                                       ("neurosim", 0.7, 0.95)])
+                                                       ("neurosim-cell", 0.7, 0.95)])
 def test_random_sparsity_frees_tiles_only_under_compact_and_ou(preset, compact_max, ou_max):
     # 90% unstructured: a 128-row crossbar is never empty, but a strip of 16 (2-bit cells) or 9 (1-bit cells)
     # outputs leaves 1 - 0.9^16 = 81% (62%) of the rows nonzero, and an 8x8 OU is empty with p = 0.9^8 = 43%.
@@ -183,7 +183,7 @@ def test_aligned_block_sparsity_frees_tiles():
 
 @pytest.mark.parametrize("preset,shape,compact_min,ou_min", [
     ("default", (512, 1024), 0.12, 0.25), ("default", (2048, 512), 0.03, 0.20), ("isaac", (256, 4608), 0.15, 0.30),
-    ("neurosim", (512, 1024), 0.30, 0.05), ("neurosim", (1000, 784), 0.38, 0.10)])
+    ("neurosim-cell", (512, 1024), 0.30, 0.05), ("neurosim-cell", (1000, 784), 0.38, 0.10)])
 def test_random_90_percent_sparsity_physics_in_numbers(preset, shape, compact_min, ou_min):
     """Random unstructured 90% sparsity. A crossbar holds R x k weights (k = C / cpw outputs: 16 at 2 bits/cell and
     8-bit weights, 9 for NeuroSim's 1-bit cells); it is empty with probability 0.9^(R k) ~ 1e-94, so skip_empty
@@ -235,7 +235,7 @@ def test_power_gating_option():
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), mode=st.sampled_from(rr.MAPPING_MODES),
-       preset=st.sampled_from(["isaac", "neurosim", "default"]), frac=st.floats(0.1, 0.9))
+       preset=st.sampled_from(["isaac", "neurosim-cell", "default"]), frac=st.floats(0.1, 0.9))
 def test_zeroing_whole_tiles_never_increases_energy_or_latency(seed, mode, preset, frac):
     cfg = rr.resolve_config(preset, mapping=mode)
     rng = np.random.default_rng(seed)
@@ -266,7 +266,7 @@ def test_zeroing_whole_tiles_never_increases_energy_or_latency(seed, mode, prese
 def test_modes_never_allocate_more_than_skip_empty_random():
     for seed in range(5):
         w = _random_sparse((200, 700), 0.3 + 0.15 * seed, seed)
-        t = {m: rr.map([w], rr.resolve_config("neurosim", mapping=m)).layers[0].tiles for m in rr.MAPPING_MODES}
+        t = {m: rr.map([w], rr.resolve_config("neurosim-cell", mapping=m)).layers[0].tiles for m in rr.MAPPING_MODES}
         assert t["compact"] <= t["skip_empty"] <= t["dense"] and t["ou"] <= t["skip_empty"]
 
 
