@@ -37,6 +37,22 @@ def _max_read(engine: LayerEngine, xq: np.ndarray, percentile: float) -> float:
     return out
 
 
+def _calibration_inputs(what: str, mapping: Any, x: Any) -> tuple[Any, np.ndarray, list]:
+    """(network, inputs as an array, its weighted layers) of a calibration call, or one clear error."""
+    if not isinstance(mapping, ReramMapping):
+        raise MappingError(f"{what} needs a ReramMapping, got {type(mapping).__name__}")
+    net = mapping.network
+    if net is None:
+        raise MappingError(f"{what} needs a mapping of a hwsim.nn.Network (map the network itself)")
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise DataError(f"calibration inputs must be a non-empty batch, got shape {x.shape}")
+    layers = net.weighted_layers()
+    if len(layers) != len(mapping.layers):
+        raise MappingError(f"the network has {len(layers)} weighted layers but the mapping {len(mapping.layers)}")
+    return net, x, layers
+
+
 def calibrate_adc(mapping: ReramMapping, x: np.ndarray, *, seed: Any = None, percentile: float = 100.0,
                   batch_size: int = 256) -> ReramMapping:
     """A copy of ``mapping`` whose layers' ADC full scale (``LayerMapping.adc_full_scale``, level units) is the
@@ -47,19 +63,9 @@ def calibrate_adc(mapping: ReramMapping, x: np.ndarray, *, seed: Any = None, per
     parts, quantized as in ``run``). ``percentile`` in (0, 100]: 100 takes the largest read (no clipping on the
     calibration data); lower values clip the rare largest reads for a finer LSB.
     """
-    if not isinstance(mapping, ReramMapping):
-        raise MappingError(f"calibrate_adc needs a ReramMapping, got {type(mapping).__name__}")
     if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not 0.0 < percentile <= 100.0:
         raise DataError(f"percentile must lie in (0, 100], got {percentile!r}")
-    net = mapping.network
-    if net is None:
-        raise MappingError("calibrate_adc needs a mapping of a hwsim.nn.Network (map the network itself)")
-    x = np.asarray(x)
-    if x.ndim < 2 or x.shape[0] == 0:
-        raise DataError(f"calibration inputs must be a non-empty batch, got shape {x.shape}")
-    layers = net.weighted_layers()
-    if len(layers) != len(mapping.layers):
-        raise MappingError(f"the network has {len(layers)} weighted layers but the mapping {len(mapping.layers)}")
+    net, x, layers = _calibration_inputs("calibrate_adc", mapping, x)
     rngs = _rng(seed).spawn(len(layers))
     engines = [LayerEngine(l.effective_weight(), lm, mapping.config, r, bit_serial=True)
                for l, lm, r in zip(layers, mapping.layers, rngs)]
@@ -94,20 +100,10 @@ def calibrate_ou_activity(mapping: ReramMapping, x: np.ndarray, *, batch_size: i
     the float network feeds each layer, quantized as ``run`` quantizes them (split into positive and negative
     parts, each read separately when present: a layer with signed inputs can measure above 1). Needs
     ``mapping.ou_skip_zero_inputs``; layers in other modes keep 1.0. Use training images, not the test set."""
-    if not isinstance(mapping, ReramMapping):
-        raise MappingError(f"calibrate_ou_activity needs a ReramMapping, got {type(mapping).__name__}")
+    net, x, layers = _calibration_inputs("calibrate_ou_activity", mapping, x)
     cfg = mapping.config
     if not cfg.mapping.ou_skip_zero_inputs:
         raise MappingError("calibrate_ou_activity needs mapping.ou_skip_zero_inputs = true (the skipping it measures)")
-    net = mapping.network
-    if net is None:
-        raise MappingError("calibrate_ou_activity needs a mapping of a hwsim.nn.Network (map the network itself)")
-    x = np.asarray(x)
-    if x.ndim < 2 or x.shape[0] == 0:
-        raise DataError(f"calibration inputs must be a non-empty batch, got shape {x.shape}")
-    layers = net.weighted_layers()
-    if len(layers) != len(mapping.layers):
-        raise MappingError(f"the network has {len(layers)} weighted layers but the mapping {len(mapping.layers)}")
     from .mapping import quantize_matrix
 
     weights = [l.effective_weight().astype(np.float64) for l in layers]
