@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import models
+from hwsim import atomic_io
 from hwsim import prune as hp
 from models import fashion_mnist
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     r = run(a.epochs, a.sparsity, a.seed)
     hp.save(r.pop("network"), a.out / "prune_lenet90.npz")
-    (a.out / "prune_lenet90.json").write_text(json.dumps(r, indent=1))
+    atomic_io.write_text(a.out / "prune_lenet90.json", json.dumps(r, indent=1))
     print(json.dumps(r, indent=1))
 
 

@@ -63,6 +63,7 @@ import time
 from pathlib import Path
 
 import models
+from hwsim import atomic_io
 from hwsim import photonic, plots
 from hwsim import prune as hp
 from hwsim.prune import photonic_phases as pp
@@ -275,8 +276,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{crit:>12} {f:.2f}: power saved {100 * row['power_saved_pruned']:.2f}% acc {100 * acc0:.2f}% -> "
                   f"tuned {100 * row['power_saved_finetuned']:.2f}% acc {100 * row['test_accuracy_finetuned']:.2f}%  "
                   f"({row['seconds']:.0f} s)", flush=True)
-    (a.out / f"{a.tag}.json").write_text(json.dumps(res, indent=1))
-    with open(a.out / f"{a.tag}.csv", "w", newline="") as fh:
+    atomic_io.write_text(a.out / f"{a.tag}.json", json.dumps(res, indent=1))
+    with atomic_io.atomic_open(a.out / f"{a.tag}.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(res["rows"][0]))
         w.writeheader()
         w.writerows(res["rows"])

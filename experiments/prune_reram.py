@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import models
+from hwsim import atomic_io
 from hwsim import plots
 from hwsim import prune as hp
 from hwsim import reram
@@ -130,8 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     train, test = fashion_mnist.load("train"), fashion_mnist.load("test")
     results = [run_model(m, a, train, test) for m in a.models]
     args = {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items()}
-    (a.out / f"{a.tag}.json").write_text(json.dumps({"args": args, "results": results}, indent=1))
-    with open(a.out / f"{a.tag}.csv", "w", newline="") as f:
+    atomic_io.write_text(a.out / f"{a.tag}.json", json.dumps({"args": args, "results": results}, indent=1))
+    with atomic_io.atomic_open(a.out / f"{a.tag}.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["model", "method", "weight_sparsity", "test_accuracy", "accuracy_loss_pt", "heldout_accuracy",
                     "heldout_loss_pt", "tiles_skip_empty", "tiles_compact", "tiles_ou", "dense_tiles"])

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import models
+from hwsim import atomic_io
 from hwsim import plots
 from hwsim import prune as hp
 from models import fashion_mnist
@@ -121,11 +122,11 @@ def main(argv: list[str] | None = None) -> None:
     meta = {"model": "lenet-300-100", "dataset": "fashion-mnist", "baseline_accuracy": base, "n_test": int(len(yt)),
             "epochs": a.epochs, "train_samples": len(ft_data[0]), "at_init": a.at_init, "lr": a.lr, "score_samples": a.score_samples, "seed": a.seed,
             "seconds": time.perf_counter() - t_all}
-    with open(a.out / f"{a.tag}.csv", "w", newline="") as f:
+    with atomic_io.atomic_open(a.out / f"{a.tag}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    (a.out / f"{a.tag}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    atomic_io.write_text(a.out / f"{a.tag}.json", json.dumps({"meta": meta, "rows": rows}, indent=1))
     plot(rows, meta, a.out / f"{a.tag}.png")
     print(f"wrote {a.out / a.tag}.csv/.json/.png/_zoom.png in {meta['seconds']:.0f} s")
 
