@@ -392,3 +392,14 @@ def test_rc11_reconstruct_refuses_complex_phases():
     p = decompose(np.eye(4), "clements")
     with pytest.raises(MappingError, match="theta must be real phases"):
         reconstruct(dataclasses.replace(p, theta=p.theta + 1j))
+
+
+def test_funnel_debug_accepted_after_the_command(monkeypatch):
+    from hwsim.cli import zoo
+
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(zoo, "run", broken)
+    with pytest.raises(RuntimeError):
+        main(["models", "--debug"])

@@ -46,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     be read or written) one line and status 1, any other exception one line naming it and status 1; the traceback
     only with ``--debug``. Ctrl-C ends quietly with status 130, a closed pipe (``| head``) quietly with 0."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end]
+    if debug:  # accepted anywhere before "--": before or after the command
+        argv = ["--debug"] + [a for a in argv[:end] if a != "--debug"] + argv[end:]
     try:
         args = build_parser().parse_args(argv)
         status = int(args.func(args) or 0)
