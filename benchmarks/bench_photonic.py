@@ -68,9 +68,12 @@ def bench_resnet50(reps: int) -> None:
 
     t = median_time(run, reps)
     r = holder["r"]
-    print(f"## ResNet-50 shapes, K = 16: map + cost median {t:.2f} s over {reps} runs; {r.total.tiles} tiles, "
-          f"static {r.total.static_power_w / 1e3:.1f} kW, energy {r.total.energy_j * 1e3:.3f} mJ/inference, "
-          f"area {r.total.area_mm2:.0f} mm^2")
+    c = r.chip
+    print(f"## ResNet-50 shapes, K = 16, chip level ({cfg.chip.mode}, {cfg.chip.cores} cores, batch "
+          f"{cfg.chip.batch_size}): map + cost median {t:.2f} s over {reps} runs (target <= 5 s); {r.total.tiles} "
+          f"tiles; chip: static {c.static_power_w:.1f} W, {c.energy_per_inference_j * 1e3:.3f} mJ/inference, "
+          f"{c.throughput_inferences_per_s:.4g} inferences/s, latency {c.latency_s * 1e3:.4g} ms, "
+          f"area {c.area_mm2:.0f} mm^2")
     # floor in the same run: weight generation + LAPACK SVD of the same tiles (numpy, serial), nothing else
     from hwsim.photonic import _kernels_tiles as KT
 

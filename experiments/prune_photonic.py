@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     net = models.get("lenet-300-100", pretrained=True)
     train, (xt, yt) = fashion_mnist.load("train"), fashion_mnist.load("test")
-    cfg = photonic.resolve_config()  # harris2014: Clements, K = 16, noise-free
+    # weight-stationary (one mesh pair per tile, CHAMP-style): the chip the README figures describe
+    cfg = photonic.resolve_config("harris2014_weight_stationary")  # Clements, K = 16, noise-free
     dense_map = photonic.map(net, cfg)
     dense = photonic.cost(dense_map)
     p_dense = dense.total.static_power_w

@@ -10,7 +10,7 @@ mechanism ``prune_phases`` / ``matrix_error``. See :mod:`hwsim.photonic.mesh` fo
 from __future__ import annotations
 
 from .backend import BACKEND, config_from_dict, get_preset, load_config, resolve_config
-from .config import (DEFAULT_PRESET, PRESETS, HeaterConfig, MeshConfig, MZIConfig, NoiseConfig,
+from .config import (DEFAULT_PRESET, PRESETS, ChipConfig, HeaterConfig, MeshConfig, MZIConfig, NoiseConfig,
                      OptoelectronicsConfig, PhotonicConfig, config_to_dict)
 from .cost import cost
 from .gauge import gauge_optimize
@@ -22,7 +22,7 @@ from .phase_pruning import matrix_error, prune_phases, wrapped_magnitude
 from .programming_io import load_programming, save_programming
 from .run import accuracy, hardware_matrix, run
 
-__all__ = ["BACKEND", "config_from_dict", "get_preset", "DEFAULT_PRESET", "PRESETS", "HeaterConfig", "MeshConfig", "MZIConfig", "NoiseConfig",
+__all__ = ["BACKEND", "config_from_dict", "get_preset", "DEFAULT_PRESET", "PRESETS", "ChipConfig", "HeaterConfig", "MeshConfig", "MZIConfig", "NoiseConfig",
            "OptoelectronicsConfig", "PhotonicConfig", "config_to_dict", "load_config", "resolve_config", "cost",
            "LayerMapping", "PhotonicMapping", "layer_counts", "layer_matrix", "map", "phase_slices",
            "phases_per_tile", "MeshPhases", "decompose", "haar_unitary", "mesh_depth", "mesh_layout", "reconstruct",

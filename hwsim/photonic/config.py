@@ -14,6 +14,21 @@ with the reasoning. Sources:
 * [Fang11] Q. Fang, J. Song, X. Luo, M. Yu, G. Lo and Y. Liu, "Mode-size converter with high coupling efficiency and
   broad bandwidth", Opt. Express 19, 21588 (2011), abstract: fiber-to-chip coupling efficiency > 80 % (TE) and
   > 70 % (TM) per facet at 1600 nm, i.e. 0.97 dB and 1.55 dB.
+* [LT] H. Zhu et al., "Lightening-Transformer: a dynamically-operated optically-interconnected photonic Transformer
+  accelerator", HPCA 2024; its published simulator (github.com/zhuhanqing/Lightening-Transformer, commit 642cab0),
+  ``hardware_simulator/params/device_params/default.yaml`` (device table: photodetector sensitivity -25 dBm, power
+  1.1 mW; TIA 3 mW; directional coupler 0.33 dB; laser wall-plug efficiency 0.2, 400 x 300 um; MZI modulator
+  260 x 20 um; precision 4 bit; 4 tiles x 2 cores), ``hardware/DAC.py`` (8-bit 14 GS/s DAC, 50 mW, 11,000 um^2)
+  and ``hardware/ADC.py`` (8-bit 10 GS/s SAR ADC, 14.8 mW, 2,850 um^2); its laser model
+  (``hardware/photonic_MZI.py``, ``cal_laser_power``): P = sensitivity x outputs x 10^(loss/10) x 2^bits / wall-plug.
+* [Vlasov04] Y. A. Vlasov and S. J. McNab, "Losses in single-mode silicon-on-insulator strip waveguides and bends",
+  Opt. Express 12, 1622 (2004), abstract: 3.6 +- 0.1 dB/cm propagation loss (445 x 220 nm strip, 1.5 um).
+* [Horowitz14] M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, Fig. 1.1.9
+  (45 nm): 32-bit integer add 0.1 pJ; 64-bit read of an 8 KB SRAM 10 pJ.
+* [ISAAC] A. Shafiee et al., ISCA 2016, Table 6: eDRAM buffer 64 KB in 0.083 mm^2. [PUMA] A. Ankit et al.,
+  ASPLOS 2019, Table 3: 64 KB eDRAM leakage 0.46 mW (the values hwsim's ReRAM back-end uses too).
+* [IRDS] the maximum exposure field of a lithography scanner, 26 mm x 33 mm = 858 mm^2 (IRDS 2020 Lithography,
+  Table LITH-1 "exposure field"): one chip's area limit without stitching.
 """
 from __future__ import annotations
 
@@ -24,6 +39,8 @@ from .. import config as C
 
 MESHES = ("clements", "reck")
 HEATER_MODES = ("standard", "push_pull")
+CHIP_MODES = ("time_multiplexed", "weight_stationary")
+LN2 = 0.6931471805599453
 MAX_TILE = 256
 
 
@@ -70,9 +87,8 @@ class HeaterConfig:
 class MZIConfig:
     """Geometry and passive loss of one Mach-Zehnder interferometer."""
 
-    coupler_loss_db: float = 0.0
-    """Excess loss of one 50:50 directional coupler, dB. Assumption: lossless couplers; [Harris14] measured the
-    phase shifter only, and the phase shifters (2 per MZI on the light path) dominate the path loss."""
+    coupler_loss_db: float = 0.33
+    """Excess loss of one 50:50 directional coupler, dB. [LT] default.yaml, direction_coupler.insertion_loss."""
     length_m: float = 250e-6
     """MZI length along the light path, m. Assumption: two phase shifters of 61.6 um [Harris14] plus two
     directional couplers and bends of ~60 um each."""
@@ -97,16 +113,33 @@ class OptoelectronicsConfig:
     conversion_rate_hz: float = 10e9
     """Symbol rate of the DACs/modulators and ADCs: one MVM per symbol, Hz. Assumption: half the 20 Gb/s
     the modulator of [Baehr-Jones12] demonstrates, a common choice for multi-GS/s 8-bit converters."""
+    modulator_loss_db: float = 1.2
+    """Insertion loss of the input MZI modulator on the light path, dB. [LT] default.yaml mzi_modulator."""
     modulator_energy_j: float = 200e-15
     """Modulator drive energy per input symbol, J. [Baehr-Jones12] abstract: 200 fJ/bit at 20 Gb/s."""
-    dac_energy_j: float = 1e-12
-    """DAC energy per input conversion, J. Assumption: ~1 pJ for an 8-bit converter at 10 GS/s."""
+    dac_energy_j: float = 50e-3 / 14e9
+    """DAC energy per input conversion, J: [LT] hardware/DAC.py, an 8-bit 14 GS/s DAC at 50 mW = 3.57 pJ."""
     adc_energy_j: float = 2.6e-12
     """Photodetector + TIA + ADC energy per output conversion, J. Assumption: Walden figure of merit of
     ~10 fJ per conversion step for 8-bit multi-GS/s ADCs, 2^8 steps."""
-    detector_sensitivity_w: float = 10e-6
-    """Optical power a photodetector needs at full scale for the required SNR, W. Assumption: -20 dBm, typical
-    for ~10 GHz germanium receivers."""
+    detector_sensitivity_w: float = 10 ** (-25 / 10) * 1e-3
+    """Optical power a photodetector needs for one bit of output precision, W: -25 dBm, [LT] default.yaml
+    photo_detector.sensitivity. The full-scale requirement is this x 2^output_bits ([LT] laser model)."""
+    output_bits: int = 4
+    """Output precision the detectors must resolve, bits: the laser grows as 2^bits ([LT] laser model; [LT]
+    default.yaml precision 4 bit). At 8 bits a 16 x 16 Clements core needs ~16x the laser power of 4 bits."""
+    waveguide_loss_db_per_m: float = 360.0
+    """Propagation loss of the strip waveguides along the light path, dB/m. [Vlasov04] abstract: 3.6 dB/cm."""
+    receiver_static_power_w: float = 4.1e-3
+    """Always-on bias of one output channel (photodetector 1.1 mW + TIA 3 mW), W. [LT] default.yaml."""
+    dac_area_mm2: float = 0.011
+    """Area of one input DAC, mm^2. [LT] hardware/DAC.py: 11,000 um^2."""
+    adc_area_mm2: float = 0.00285
+    """Area of one output ADC, mm^2. [LT] hardware/ADC.py: 2,850 um^2."""
+    modulator_area_mm2: float = 260e-3 * 20e-3
+    """Area of one input MZI modulator, mm^2. [LT] default.yaml mzi_modulator: 260 x 20 um."""
+    laser_area_mm2: float = 0.4 * 0.3
+    """Area of one laser (one per core or per weight-stationary mesh pair), mm^2. [LT] default.yaml: 400 x 300 um."""
     laser_wallplug_efficiency: float = 0.2
     """Electrical-to-optical efficiency of the laser. Assumption: typical for III-V lasers coupled to silicon."""
     coupling_loss_db: float = 1.0
@@ -117,7 +150,10 @@ class OptoelectronicsConfig:
 
     def __post_init__(self) -> None:
         C.positive(self, "conversion_rate_hz", "detector_sensitivity_w", "laser_wallplug_efficiency")
-        C.nonneg(self, "modulator_energy_j", "dac_energy_j", "adc_energy_j", "coupling_loss_db")
+        C.nonneg(self, "modulator_energy_j", "dac_energy_j", "adc_energy_j", "coupling_loss_db",
+                 "waveguide_loss_db_per_m", "receiver_static_power_w", "modulator_loss_db", "dac_area_mm2", "adc_area_mm2",
+                 "modulator_area_mm2", "laser_area_mm2")
+        C.int_in(self, "output_bits", 1, 16, what="output precision")
         C.require(self, "laser_wallplug_efficiency", self.laser_wallplug_efficiency <= 1,
                   f"must lie in (0, 1], got {self.laser_wallplug_efficiency}")
 
@@ -142,6 +178,75 @@ class NoiseConfig:
 
 
 @dataclass(frozen=True)
+class ChipConfig:
+    """The chip the tiles run on (DESIGN.md, "Chip level"): a few physical K x K cores reprogrammed tile after tile
+    (time-multiplexed, the default), or one mesh pair per tile, nothing reprogrammed (weight-stationary, CHAMP's
+    SC-IPNN assumption: an explicit mode for small networks and for comparison with CHAMP-style studies)."""
+
+    mode: str = "time_multiplexed"
+    """"time_multiplexed": ``cores`` physical cores per chip, each layer's tiles loaded ``cores`` at a time (rounds),
+    every round streaming the whole batch; "weight_stationary": one physical mesh pair per tile, all resident."""
+    cores: int = 8
+    """Physical cores per chip (each a K x K mesh pair, attenuator column, modulator/DAC row, detector/ADC row).
+    [LT] default.yaml arch: 4 tiles x 2 cores = 8 (Shen et al. 2017 reprogrammed one core per layer)."""
+    core_size: int = 0
+    """Modes K of a physical core; 0 = the tile size ``mesh.tile``. A tile may not be larger than a core."""
+    batch_size: int = 256
+    """Inferences streamed through each round of programmed cores (reprogramming amortised over them).
+    Assumption: a serving batch; latency of one input grows with it, the pipeline interval shrinks."""
+    heater_bandwidth_hz: float = 130e3
+    """-3 dB modulation bandwidth of a thermo-optic heater, Hz. [Harris14] Sec. 3: 130 kHz; first-order thermal
+    response, time constant 1 / (2 pi f_3dB) = 1.22 us."""
+    settle_bits: int = 8
+    """A reprogrammed phase settles to within half an LSB of 2 pi / 2^settle_bits before the round computes: a step of
+    up to 2 pi takes (settle_bits + 1) ln 2 time constants. Assumption: 8-bit phase precision (0.012 rad)."""
+    phase_dac_energy_j: float = 50e-3 / 14e9
+    """Energy of one heater DAC write when a core is reprogrammed, J. [LT] hardware/DAC.py (the same 8-bit DAC LT
+    assigns to every MZI), 3.57 pJ: an upper bound for a slow heater driver."""
+    phase_dac_area_mm2: float = 0.011
+    """Area of one heater DAC (one per phase shifter of a core), mm^2. [LT] hardware/DAC.py, 11,000 um^2."""
+    accumulate_energy_j: float = 0.1e-12
+    """Digital addition of one partial tile output into its accumulator, J. [Horowitz14] 32-bit add, 0.1 pJ."""
+    nonlinearity_energy_j: float = 0.1e-12
+    """Nonlinearity (ReLU: one compare) and bias add per layer output, J. Assumption: one 32-bit add [Horowitz14]."""
+    buffer_energy_per_bit_j: float = 10e-12 / 64
+    """Activation buffer access energy per bit, J. [Horowitz14] 8 KB SRAM, 64-bit read 10 pJ."""
+    buffer_bytes: int = 2 * 1024 * 1024
+    """Activation buffer per chip (inputs and partial sums of a batch), bytes. Assumption: 2 MiB."""
+    buffer_area_mm2_per_64kib: float = 0.083
+    """Buffer area per 64 KiB, mm^2. [ISAAC] Table 6 eDRAM."""
+    buffer_leakage_w_per_64kib: float = 0.46e-3
+    """Buffer leakage per 64 KiB, W. [PUMA] Table 3 eDRAM."""
+    activation_bits: int = 8
+    """Bits of one buffered input or output activation. Assumption: 8-bit DACs ([LT] in_bit 8)."""
+    partial_sum_bits: int = 16
+    """Bits of one buffered partial sum (read and written per partial tile output). Assumption."""
+    reticle_area_mm2: float = 858.0
+    """Area limit of one chip, mm^2 ([IRDS] 26 x 33 mm). Time-multiplexed: a larger chip is a configuration error;
+    weight-stationary: the meshes spread over ceil(area / limit) chips."""
+
+    TOML_TABLE: ClassVar[str] = "chip"
+
+    def __post_init__(self) -> None:
+        C.one_of(self, "mode", CHIP_MODES, what="chip mode")
+        C.int_in(self, "cores", 1, 1 << 20, what="physical cores per chip")
+        C.int_in(self, "core_size", 0, MAX_TILE, what="core size K (0 = mesh.tile)")
+        C.int_in(self, "batch_size", 1, 1 << 30, what="batch size")
+        C.int_in(self, "settle_bits", 1, 24, what="phase settling precision")
+        C.int_in(self, "activation_bits", 1, 64, what="activation bits")
+        C.int_in(self, "partial_sum_bits", 1, 64, what="partial-sum bits")
+        C.int_in(self, "buffer_bytes", 0, 1 << 40, what="buffer size")
+        C.positive(self, "heater_bandwidth_hz", "reticle_area_mm2")
+        C.nonneg(self, "phase_dac_energy_j", "phase_dac_area_mm2", "accumulate_energy_j", "nonlinearity_energy_j",
+                 "buffer_energy_per_bit_j", "buffer_area_mm2_per_64kib", "buffer_leakage_w_per_64kib")
+
+    @property
+    def settle_s(self) -> float:
+        """Time for a reprogrammed heater to settle, s: (settle_bits + 1) ln 2 / (2 pi f_3dB)."""
+        return (self.settle_bits + 1) * LN2 / (2.0 * 3.141592653589793 * self.heater_bandwidth_hz)
+
+
+@dataclass(frozen=True)
 class PhotonicConfig:
     """Everything the photonic back-end needs."""
 
@@ -150,6 +255,7 @@ class PhotonicConfig:
     mzi: MZIConfig = field(default_factory=MZIConfig)
     optoelectronics: OptoelectronicsConfig = field(default_factory=OptoelectronicsConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
+    chip: ChipConfig = field(default_factory=ChipConfig)
     preset: str | None = None
     """Name of the preset this configuration came from (None for a hand-built one)."""
 
@@ -157,20 +263,46 @@ class PhotonicConfig:
         C.require(self, "preset", self.preset is None or isinstance(self.preset, str),
                   f"must be a string, got {self.preset!r}")
         C.nodes(self, mesh=MeshConfig, heater=HeaterConfig, mzi=MZIConfig, optoelectronics=OptoelectronicsConfig,
-                noise=NoiseConfig)
+                noise=NoiseConfig, chip=ChipConfig)
+        if self.chip.core_size and self.mesh.tile > self.chip.core_size:
+            raise C.FieldError("mesh", "tile", f"({self.mesh.tile}) is larger than a physical core: chip.core_size = "
+                               f"{self.chip.core_size}; allowed: mesh.tile <= {self.chip.core_size}, or chip.core_size "
+                               "= 0 (cores sized to the tile)")
+        if self.chip.mode == "time_multiplexed":
+            from .chip import chip_area_mm2, core_area_mm2
+
+            area = chip_area_mm2(self)
+            if area > self.chip.reticle_area_mm2:
+                fit = int((self.chip.reticle_area_mm2 - (area - self.chip.cores * core_area_mm2(self)))
+                          // core_area_mm2(self))
+                raise C.FieldError("chip", "cores", f"({self.chip.cores}) x {core_area_mm2(self):.4g} mm^2 per core "
+                                   f"plus the buffer = {area:.4g} mm^2 exceeds chip.reticle_area_mm2 = "
+                                   f"{self.chip.reticle_area_mm2:g}; allowed: chip.cores <= {max(fit, 0)}")
+
+    @property
+    def core_size(self) -> int:
+        """Modes K of a physical core (``chip.core_size``, or the tile size)."""
+        return self.chip.core_size or self.mesh.tile
 
     def __str__(self) -> str:
         return C.describe(self)
 
 
 def harris2014() -> PhotonicConfig:
-    """Default: Harris 2014 thermo-optic heaters (single-arm), Clements meshes of 16 x 16 tiles."""
+    """Default: Harris 2014 thermo-optic heaters (single-arm), Clements meshes of 16 x 16 tiles, time-multiplexed on
+    8 physical cores ([LT]'s 4 tiles x 2 cores), batch 256."""
     return PhotonicConfig(preset="harris2014")
 
 
 def harris2014_push_pull() -> PhotonicConfig:
     """Harris 2014 heaters in push-pull pairs (power goes with |phi|, phi in (-pi, pi])."""
     return PhotonicConfig(heater=HeaterConfig(mode="push_pull"), preset="harris2014_push_pull")
+
+
+def harris2014_weight_stationary() -> PhotonicConfig:
+    """Harris 2014 heaters, Clements 16 x 16 tiles, one physical mesh pair per tile (nothing reprogrammed):
+    CHAMP's SC-IPNN assumption, the chip the phase-pruning experiments and the README's 8.70 kW figure describe."""
+    return PhotonicConfig(chip=ChipConfig(mode="weight_stationary"), preset="harris2014_weight_stationary")
 
 
 def harris2014_reck() -> PhotonicConfig:
@@ -183,6 +315,7 @@ PRESETS: dict[str, Callable[[], PhotonicConfig]] = {
     "harris2014": harris2014,
     "harris2014_push_pull": harris2014_push_pull,
     "harris2014_reck": harris2014_reck,
+    "harris2014_weight_stationary": harris2014_weight_stationary,
 }
 DEFAULT_PRESET = "harris2014"
 

@@ -1,77 +1,109 @@
-"""Turn a :class:`PhotonicMapping`'s counts into a :class:`hwsim.Report` (per-component cost table).
+"""Turn a :class:`PhotonicMapping`'s counts into a :class:`hwsim.Report`: per layer, and the chip running the schedule.
 
-Model (per layer; tiles of a layer run in parallel, layers one after another):
+The chip, its cores, the optical path, the laser and the schedule are in :mod:`hwsim.photonic.chip`. Per layer
+(``Report.layers``; ``Report.total`` sums them), each layer costed *in isolation* on the chip, as the ReRAM back-end
+does:
 
-* heaters: static power P_pi * sum(phi/pi) over every programmed phase, phi in [0, 2pi) (push-pull:
-  |phi|/pi, phi in (-pi, pi]); energy = static power x layer latency.
-* laser: every allocated tile needs K x detector sensitivity at its outputs through the path loss
-  L_dB = optical_depth x MZI loss (2 phase shifters + 2 couplers) + 2 screens x phase-shifter loss + coupling
-  loss; electrical power = optical / wall-plug efficiency, on for one symbol per MVM.
-  (Assumption: full-scale signals, every output port at the sensitivity; the 1/K fan-in of a unitary mesh
-  is already in "K x sensitivity".)
-* dac_modulator: DAC + modulator energy per unpadded input of every tile per MVM.
-* pd_adc: photodetector/TIA/ADC energy per unpadded output of every tile per MVM. (Assumption: partial
-  sums of the tiles of one output block are added digitally at negligible cost.)
-* latency: MVMs / conversion rate + time of flight through the optical path (optical_depth MZI lengths + 2
-  screen phase shifters, at group index n_g).
-* area (mesh): MZIs x length x 2 pitches (an MZI spans two modes) + 2K screen phase shifters x length x pitch.
+* ``static_power_w`` = heater power of the layer's resident tiles, time-averaged over its run: P_pi x sum of
+  wrap(phi - offset)/pi over every programmed phase (push-pull: |.|/pi, wrapped to (-pi, pi]) -- all of them when
+  weight-stationary, divided by the layer's rounds when time-multiplexed (each tile is resident for one round). This
+  is the figure phase pruning lowers; the chip's always-on power (heaters, laser, receivers, buffer) is
+  ``Report.chip.static_power_w``.
+* ``latency_s``: weight-stationary, MVMs / symbol rate + time of flight; time-multiplexed, the layer's rounds x
+  (settling + the batch's MVMs + time of flight), the time one input spends in the layer.
+* energy per inference: heaters (power x compute time), reprogramming (heater power while settling + one heater-DAC
+  write per phase shifter per tile, over the batch), laser and receivers (always on: the cores' power x the layer's
+  time per inference), DAC + modulator per unpadded input and detector + ADC per unpadded output of every tile per
+  MVM, digital (one addition per partial tile output, a nonlinearity per layer output, activation buffer bits).
+* area: the cores the layer occupies (all its tiles' mesh pairs when weight-stationary; min(tiles, cores) cores).
+
+``Report.chip`` is the whole chip running the network's schedule (:func:`hwsim.photonic.chip.chip_cost`); its energy
+per inference includes the always-on power x the wall-clock time per inference.
 """
 from __future__ import annotations
 
 from ..errors import ConfigError
 from ..report import ComponentCost, LayerReport, Report
+from . import chip as CH
 from .config import PhotonicConfig, config_to_dict
 from .mapping import LayerMapping, PhotonicMapping, layer_counts
 
-C_LIGHT_M_S = 299_792_458.0
+
+def path_loss_db(cfg: PhotonicConfig, k: int | None = None) -> float:
+    """Insertion loss of one core's light path, dB (K = the core size unless given)."""
+    return CH.path_loss_db(cfg, cfg.core_size if k is None else k)
 
 
-def path_loss_db(cfg: PhotonicConfig, optical_depth: int) -> float:
-    """Insertion loss of one tile's light path, dB."""
-    mzi_db = 2.0 * cfg.heater.loss_db + 2.0 * cfg.mzi.coupler_loss_db
-    return optical_depth * mzi_db + 2.0 * cfg.heater.loss_db + cfg.optoelectronics.coupling_loss_db
+def _layer(layer: LayerMapping, cfg: PhotonicConfig) -> tuple[LayerReport, dict]:
+    oe, ch = cfg.optoelectronics, cfg.chip
+    k = cfg.core_size
+    tm = ch.mode == "time_multiplexed"
+    counts = layer_counts(layer, push_pull=cfg.heater.mode == "push_pull")
+    t = counts["tiles"]
+    timing = CH.layer_timing(cfg, t, layer.mvms_per_inference)
+    batch = ch.batch_size if tm else 1
+    heater_w = cfg.heater.p_pi_w * counts["heater_pi_units"]
+    cores = min(t, ch.cores) if tm else t
+    if tm:
+        latency = timing.time_s
+        per_inf = timing.time_s / batch
+        static = heater_w / timing.rounds if t else 0.0
+        heat_j = heater_w * timing.stream_s / batch
+        writes = t * CH.heaters_per_core(k)
+        reprog_j = (heater_w * timing.program_s + writes * ch.phase_dac_energy_j) / batch
+        lit = ch.cores if t else 0  # the laser and receivers of every core are on while the layer runs
+    else:
+        latency = per_inf = timing.stream_s
+        static = heater_w
+        heat_j = heater_w * latency
+        writes, reprog_j = 0, 0.0
+        lit = t
+    dig = CH.digital_counts(layer, counts, cfg)
+    dynamic = {"dac_modulator": counts["dac_conversions"] * (oe.dac_energy_j + oe.modulator_energy_j),
+               "pd_adc": counts["adc_conversions"] * oe.adc_energy_j,
+               "digital": CH.digital_energy_j(dig, cfg)}
+    areas = CH.core_areas_mm2(cfg, k)
+    laser_w = lit * CH.laser_power_w(cfg, k)
+    rx_w = lit * k * oe.receiver_static_power_w
+    breakdown = {
+        "heaters": ComponentCost(energy_j=heat_j, static_power_w=static, area_mm2=cores * areas["mesh"]),
+        "reprogramming": ComponentCost(energy_j=reprog_j, area_mm2=cores * areas["reprogramming"]),
+        "laser": ComponentCost(energy_j=laser_w * per_inf, area_mm2=cores * areas["laser"]),
+        "receivers": ComponentCost(energy_j=rx_w * per_inf),
+        "dac_modulator": ComponentCost(energy_j=dynamic["dac_modulator"], area_mm2=cores * areas["dac_modulator"]),
+        "pd_adc": ComponentCost(energy_j=dynamic["pd_adc"], area_mm2=cores * areas["pd_adc"]),
+        "digital": ComponentCost(energy_j=dynamic["digital"]),
+    }
+    counts = dict(counts)
+    counts.update(dig)
+    counts.update({"rounds": timing.rounds, "phase_writes_per_batch": writes, "path_loss_db": CH.path_loss_db(cfg, k),
+                   "time_of_flight_s": CH.path_length_m(cfg, k) * cfg.mzi.group_index / CH.C_LIGHT_M_S})
+    rep = LayerReport(
+        name=layer.name, shape=layer.shape, mvms_per_inference=layer.mvms_per_inference, tiles=layer.tiles,
+        latency_s=latency, energy_j=sum(c.energy_j for c in breakdown.values()), static_power_w=static,
+        area_mm2=sum(c.area_mm2 for c in breakdown.values()), breakdown=breakdown, counts=counts)
+    info = {"tiles": t, "heater_w": heater_w, "timing": timing, "dynamic": dynamic, "phase_writes": writes,
+            "mvms": layer.mvms_per_inference, "activation_values": max(layer.shape) * (1 if t else 0)}
+    return rep, info
 
 
 def layer_report(layer: LayerMapping, cfg: PhotonicConfig) -> LayerReport:
-    oe = cfg.optoelectronics
-    k = layer.tile
-    counts = layer_counts(layer, push_pull=cfg.heater.mode == "push_pull")
-    t_symbol = 1.0 / oe.conversion_rate_hz
-    depth = counts["optical_depth"]
-    path_m = depth * cfg.mzi.length_m + 2.0 * cfg.heater.length_m
-    t_flight = path_m * cfg.mzi.group_index / C_LIGHT_M_S
-    latency = counts["mvms"] * t_symbol + t_flight if counts["tiles"] else 0.0
-
-    heater_w = cfg.heater.p_pi_w * counts["heater_pi_units"]
-    loss_db = path_loss_db(cfg, depth)
-    laser_opt_w = k * oe.detector_sensitivity_w * 10.0 ** (loss_db / 10.0)
-    laser_j = counts["tile_mvms"] * laser_opt_w / oe.laser_wallplug_efficiency * t_symbol
-    dac_j = counts["dac_conversions"] * (oe.dac_energy_j + oe.modulator_energy_j)
-    adc_j = counts["adc_conversions"] * oe.adc_energy_j
-    area_mm2 = (counts["mzis"] * cfg.mzi.length_m * 2.0 * cfg.mzi.pitch_m
-                + counts["tiles"] * 2 * k * cfg.heater.length_m * cfg.mzi.pitch_m) * 1e6
-    breakdown = {
-        "heaters": ComponentCost(energy_j=heater_w * latency, static_power_w=heater_w),
-        "laser": ComponentCost(energy_j=laser_j),
-        "dac_modulator": ComponentCost(energy_j=dac_j),
-        "pd_adc": ComponentCost(energy_j=adc_j),
-        "mesh": ComponentCost(area_mm2=area_mm2),
-    }
-    counts = dict(counts)
-    counts["path_loss_db"] = loss_db
-    counts["time_of_flight_s"] = t_flight
-    return LayerReport(
-        name=layer.name, shape=layer.shape, mvms_per_inference=layer.mvms_per_inference, tiles=layer.tiles,
-        latency_s=latency, energy_j=sum(c.energy_j for c in breakdown.values()),
-        static_power_w=heater_w, area_mm2=area_mm2, breakdown=breakdown, counts=counts)
+    """The cost of one mapped layer in isolation (module docstring)."""
+    return _layer(layer, cfg)[0]
 
 
 def cost(mapping: PhotonicMapping) -> Report:
-    """Latency, energy, static power and area of a mapped network (hardware = "photonic")."""
+    """Latency, energy, static power and area of a mapped network per layer, and the chip running its schedule
+    (hardware = "photonic")."""
     if not isinstance(mapping, PhotonicMapping):
         raise ConfigError(f"cost expects a PhotonicMapping, got {type(mapping).__name__}")
     cfg = mapping.config
-    layers = [layer_report(l, cfg) for l in mapping.layers]
+    pairs = [_layer(l, cfg) for l in mapping.layers]
+    layers = [p[0] for p in pairs]
+    macs = sum(l.shape[0] * l.shape[1] * l.mvms_per_inference for l in mapping.layers)
+    chip, sched = CH.chip_cost(cfg, [p[1] for p in pairs], macs)
     return Report.from_layers("photonic", cfg.preset, config_to_dict(cfg), layers,
-                              extra={"mesh": cfg.mesh.mesh, "tile": cfg.mesh.tile,
-                                     "heater_mode": cfg.heater.mode})
+                              latency_s=chip.latency_s,
+                              extra={"mesh": cfg.mesh.mesh, "tile": cfg.mesh.tile, "heater_mode": cfg.heater.mode,
+                                     "chip_mode": cfg.chip.mode, "chip_schedule": sched},
+                              chip=chip)

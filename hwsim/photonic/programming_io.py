@@ -153,6 +153,8 @@ def load_programming(path: str | Path, network: Any = None) -> PhotonicMapping:
     arrays = dict(read_npz_arrays(p, "programming file"))
     meta = _meta(arrays, where)
     cfg_dict = dict(meta["config"])
+    if "chip" not in cfg_dict:  # written before the chip level (issue 11): every tile was its own mesh pair
+        cfg_dict["chip"] = {"mode": "weight_stationary"}
     preset = cfg_dict.pop("preset", None)
     try:
         cfg = merge_dataclass(PhotonicConfig(), cfg_dict, "")

@@ -90,24 +90,45 @@ def test_static_power_of_hand_made_mesh():
         assert rep.layers[0].counts["heaters_on"] == 7
 
 
-def test_energy_latency_area_hand_computed():
-    c = PhotonicConfig(mesh=MeshConfig(tile=2), preset="hand")
+def _hand_path(depth):
+    """Loss (dB) and length (m) of a K = 2 core's light path by hand (hwsim.photonic.chip docstring)."""
+    length = depth * 250e-6 + 2 * 61.6e-6
+    loss = 1.2 + depth * (0.23 + 2 * 0.33) + 2 * 0.23 + 1.0 + 3.6 * length * 100
+    return loss, length
+
+
+@pytest.mark.parametrize("mode", ["weight_stationary", "time_multiplexed"])
+def test_energy_latency_area_hand_computed(mode):
+    from hwsim.photonic.config import ChipConfig
+
+    c = PhotonicConfig(mesh=MeshConfig(tile=2), chip=ChipConfig(mode=mode, cores=1, batch_size=4), preset="hand")
     layer = hand_layer(np.zeros((2, 10)))  # 2 tiles of K=2, shape (2, 4), 3 MVMs
     r = cost(PhotonicMapping(c, (layer,))).layers[0]
     depth = 2 * 1 + 1  # Clements K=2 depth 1, twice, plus the attenuator column
-    loss_db = depth * 2 * 0.23 + 2 * 0.23 + 1.0
+    loss_db, length = _hand_path(depth)
     t_sym = 1 / 10e9
-    laser = 3 * 2 * (2 * 10e-6 * 10 ** (loss_db / 10)) / 0.2 * t_sym
-    dac = 3 * 4 * (1e-12 + 200e-15)
+    laser_w = 2 * 10 ** (-2.5) * 1e-3 * 2 ** 4 * 10 ** (loss_db / 10) / 0.2  # per core: K x -25 dBm x 2^4 x loss
+    dac = 3 * 4 * (50e-3 / 14e9 + 200e-15)
     adc = 3 * 4 * 2.6e-12
-    tof = (depth * 250e-6 + 2 * 61.6e-6) * 4.2 / 299_792_458.0
-    assert r.breakdown["laser"].energy_j == pytest.approx(laser, rel=1e-12)
+    tof = length * 4.2 / 299_792_458.0
+    if mode == "weight_stationary":
+        latency, per_inf, lit, cores = 3 * t_sym + tof, 3 * t_sym + tof, 2, 2
+    else:  # 2 tiles on 1 core: 2 rounds of (settling + 4 x 3 MVMs + flight)
+        settle = 9 * math.log(2) / (2 * math.pi * 130e3)
+        latency = 2 * (settle + 4 * 3 * t_sym + tof)
+        per_inf, lit, cores = latency / 4, 1, 1
+    assert r.latency_s == pytest.approx(latency, rel=1e-12)
+    assert r.breakdown["laser"].energy_j == pytest.approx(lit * laser_w * per_inf, rel=1e-12)
+    assert r.breakdown["receivers"].energy_j == pytest.approx(lit * 2 * 4.1e-3 * per_inf, rel=1e-12)
     assert r.breakdown["dac_modulator"].energy_j == pytest.approx(dac, rel=1e-12)
     assert r.breakdown["pd_adc"].energy_j == pytest.approx(adc, rel=1e-12)
-    assert r.latency_s == pytest.approx(3 * t_sym + tof, rel=1e-12)
+    # digital: 12 partial outputs added, 2 x 3 nonlinearities, 12 x 8 input + 2 x 12 x 16 partial + 6 x 8 output bits
+    dig = 12 * 0.1e-12 + 6 * 0.1e-12 + (96 + 384 + 48) * 10e-12 / 64
+    assert r.breakdown["digital"].energy_j == pytest.approx(dig, rel=1e-12)
     assert r.static_power_w == 0.0
-    area = (2 * 4 * 250e-6 * 2 * 25e-6 + 2 * 4 * 61.6e-6 * 25e-6) * 1e6
-    assert r.area_mm2 == pytest.approx(area, rel=1e-12)
+    mesh_area = (4 * 250e-6 * 2 * 25e-6 + 4 * 61.6e-6 * 25e-6) * 1e6
+    core = mesh_area + 2 * (0.011 + 260e-3 * 20e-3) + 2 * 0.00285 + 10 * 0.011 + 0.12
+    assert r.area_mm2 == pytest.approx(cores * core, rel=1e-12)
     assert r.counts["mzis"] == 8 and r.counts["phase_shifters"] == 20 and r.counts["optical_depth"] == 3
 
 
@@ -126,7 +147,7 @@ def test_breakdown_sums_to_layer_and_total():
 def test_unstructured_sparsity_barely_changes_static_power_but_zero_tiles_do():
     rng = np.random.default_rng(6)
     w = rng.standard_normal((64, 128))
-    c = cfg(16)
+    c = cfg(16, preset="harris2014_weight_stationary")  # every tile its own mesh: zero tiles free their heaters
     p0 = cost(map([w], c)).total.static_power_w
     ws = w * (rng.random(w.shape) >= 0.5)  # 50 % random unstructured sparsity
     p50 = cost(map([ws], c)).total.static_power_w

@@ -133,7 +133,10 @@ def test_prune_cli_phase_domain_from_pruned_weights_reports_both_baselines(tmp_p
                      "--sparsity", "0.5", "--finetune-epochs", "0", "--train-limit", "500", "--limit", "200",
                      "--out", str(w), "--json"]) == 0
     capsys.readouterr()
+    # weight-stationary: every tile its own mesh, so all-zero tiles free their heaters (time-multiplexed, they
+    # shorten the schedule instead: tests/photonic/test_photonic_chip.py)
     assert cli_main(["prune", "--model", "lenet-300-100", "--weights", str(w), "--hardware", "photonic",
+                     "--preset", "harris2014_weight_stationary",
                      "--phase-power-reg", "2e-3", "--phase-rounds", "1", "--phase-steps", "2", "--final-steps", "0",
                      "--train-limit", "500", "--limit", "200", "--out", str(tmp_path / "c.npz"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
