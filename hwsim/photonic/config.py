@@ -74,13 +74,20 @@ class HeaterConfig:
     """Insertion loss of one phase shifter, dB. [Harris14] abstract (0.23 +- 0.13 dB)."""
     length_m: float = 61.6e-6
     """Phase shifter length, m. [Harris14] abstract (61.6 um)."""
+    offset_sigma_rad: float = 0.0
+    """Standard deviation of each phase shifter's fabrication phase offset, rad (0 = the ideal chip). A heater that
+    is off leaves its phase at the offset; programming phi costs P_pi x wrap(phi - offset)/pi (push-pull: |.|/pi)."""
+    offset_seed: int = 0
+    """Seed of the offsets (one draw per physical phase shifter: per core when time-multiplexed, per tile's mesh
+    pair when weight-stationary; :func:`hwsim.photonic.offsets.layer_offsets`)."""
 
     TOML_TABLE: ClassVar[str] = "heater"
 
     def __post_init__(self) -> None:
         C.one_of(self, "mode", HEATER_MODES, what="heater mode")
         C.positive(self, "p_pi_w", "length_m")
-        C.nonneg(self, "loss_db")
+        C.nonneg(self, "loss_db", "offset_sigma_rad")
+        C.int_in(self, "offset_seed", 0, 2**63 - 1, what="offset seed")
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def gauge_optimize(mapping: PhotonicMapping, levels: int = 8, sweeps: int = 2) -
 
         d = np.zeros((lm.tiles, k))
         best_ph = ph0.copy()
-        best = power_units(ph0).sum(axis=1)
+        best = power_units(lm.drive(ph0)).sum(axis=1)  # heater power sees the fabrication offsets
         grid = TWO_PI * np.arange(int(levels)) / int(levels)
         for _ in range(int(sweeps)):
             for i in range(k):
@@ -53,7 +53,7 @@ def gauge_optimize(mapping: PhotonicMapping, levels: int = 8, sweeps: int = 2) -
                     trial = d.copy()
                     trial[:, i] = val
                     ph = program(trial)
-                    pw = power_units(ph).sum(axis=1)
+                    pw = power_units(lm.drive(ph)).sum(axis=1)
                     better = pw < best * (1 - 1e-12)
                     if better.any():
                         d[better] = trial[better]

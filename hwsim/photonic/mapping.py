@@ -84,10 +84,23 @@ class LayerMapping:
     """(T,) float64 per-tile gain = largest singular value of the tile."""
     reference_phases: np.ndarray | None = None
     """Phases as first mapped (before any pruning), for :func:`matrix_error`; None means ``phases``."""
+    offsets: np.ndarray | None = None
+    """(T, P) fabrication phase offsets of the shifters each phase is programmed on, rad (None = all 0; see
+    :mod:`hwsim.photonic.offsets`): a heater is off when its phase equals its offset."""
 
     @property
     def tiles(self) -> int:
         return int(self.phases.shape[0])
+
+    def off_phases(self) -> np.ndarray:
+        """(T, P) the phase of every heater when switched off: its offset (0 on an ideal chip), rad."""
+        return np.zeros_like(self.phases) if self.offsets is None else self.offsets
+
+    def drive(self, phases: np.ndarray | None = None) -> np.ndarray:
+        """(T, P) heater drive wrap(phase - offset) in [0, 2pi) of ``phases`` (default: the layer's), rad."""
+        from .offsets import drive
+
+        return drive(self.phases if phases is None else phases, self.offsets)
 
     @property
     def reference(self) -> np.ndarray:
@@ -239,8 +252,22 @@ def map(source: Any, config: PhotonicConfig | None = None) -> PhotonicMapping:  
         ok = True
     finally:
         pipe.close(cancel=not ok)
+    layers = with_offsets(layers, cfg)
     network = source if hasattr(source, "forward") and hasattr(source, "weighted_layers") else None
     return PhotonicMapping(cfg, tuple(layers), network)
+
+
+def with_offsets(layers: Any, cfg: PhotonicConfig) -> list[LayerMapping]:
+    """``layers`` with their fabrication offsets (:func:`hwsim.photonic.offsets.layer_offsets`) under ``cfg``."""
+    from dataclasses import replace
+
+    from .offsets import layer_offsets
+
+    out = []
+    for i, l in enumerate(layers):
+        off = layer_offsets(cfg, i, l.tiles, l.phases.shape[1])
+        out.append(l if off is None and l.offsets is None else replace(l, offsets=off))
+    return out
 
 
 def layer_counts(layer: LayerMapping, push_pull: bool = False) -> dict[str, float]:
@@ -254,7 +281,8 @@ def layer_counts(layer: LayerMapping, push_pull: bool = False) -> dict[str, floa
     """
     k = layer.tile
     t = layer.tiles
-    pi_units, on = KT.heater_power_sum(layer.phases, push_pull) if t else (0.0, 0)
+    ph = layer.phases if layer.offsets is None else layer.drive()
+    pi_units, on = KT.heater_power_sum(ph, push_pull) if t else (0.0, 0)
     mvms = layer.mvms_per_inference
     return {
         "tiles": t,

@@ -24,11 +24,13 @@ def wrapped_magnitude(phases: np.ndarray) -> np.ndarray:
 
 def prune_phases(mapping: PhotonicMapping, mask: Sequence[np.ndarray] | Mapping[str, np.ndarray] | None = None,
                  threshold: float | None = None) -> PhotonicMapping:
-    """A new mapping whose pruned phases are 0 (heater off); the input mapping is left unchanged.
+    """A new mapping whose pruned phases are switched off -- at their fabrication offset, 0 on an ideal chip; the
+    input mapping is left unchanged.
 
     ``mask``: one bool array per layer (a sequence in layer order, or a dict by layer name; missing names
     are not pruned), shaped like that layer's ``phases`` (T, 2K(K-1)+3K); True = prune.
-    ``threshold`` (rad): prune every phase within ``threshold`` of 0 on the circle (phases near 2pi too).
+    ``threshold`` (rad): prune every heater whose drive wrap(phase - offset) is within ``threshold`` of 0 on the
+    circle (near 2pi too).
     Give exactly one of the two. The mapped (unpruned) phases stay available as ``reference_phases``.
     """
     if not isinstance(mapping, PhotonicMapping):
@@ -38,7 +40,7 @@ def prune_phases(mapping: PhotonicMapping, mask: Sequence[np.ndarray] | Mapping[
     if threshold is not None:
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= math.pi:
             raise ConfigError(f"threshold must be a number in [0, pi] rad, got {threshold!r}")
-        masks = [wrapped_magnitude(l.phases) <= threshold for l in mapping.layers]
+        masks = [wrapped_magnitude(l.drive()) <= threshold for l in mapping.layers]
     elif isinstance(mask, Mapping):
         names = {l.name for l in mapping.layers}
         unknown = sorted(set(mask) - names)
@@ -60,7 +62,7 @@ def prune_phases(mapping: PhotonicMapping, mask: Sequence[np.ndarray] | Mapping[
         if m.shape != layer.phases.shape:
             raise DataError(f"layer {layer.name!r}: mask shape {m.shape} != phases shape {layer.phases.shape}")
         ph = layer.phases.copy()
-        ph[m] = 0.0
+        ph[m] = layer.off_phases()[m]  # a heater switched off leaves its phase at its fabrication offset
         new_layers.append(dataclasses.replace(layer, phases=ph, reference_phases=layer.reference))
     return dataclasses.replace(mapping, layers=tuple(new_layers))
 

@@ -28,7 +28,7 @@ from ..config import merge_dataclass
 from ..weights_io import read_npz_arrays
 from ..workload import iter_matrix_layers
 from .config import PhotonicConfig, config_to_dict
-from .mapping import LayerMapping, PhotonicMapping, phases_per_tile
+from .mapping import LayerMapping, PhotonicMapping, phases_per_tile, with_offsets
 from .mesh import check_mesh, wrap_phases
 
 FORMAT = "hwsim.photonic.programming"
@@ -162,6 +162,7 @@ def load_programming(path: str | Path, network: Any = None) -> PhotonicMapping:
     except ConfigError as exc:
         raise DataError(f"{where}: bad configuration: {exc}") from None
     layers = tuple(_layer(arrays, i, e, where) for i, e in enumerate(meta["layers"]))
+    layers = tuple(with_offsets(layers, cfg))  # the chip's fabrication offsets follow from its configuration
     for l in layers:
         if l.tile != cfg.mesh.tile or l.mesh != cfg.mesh.mesh:
             raise DataError(f"{where}: layer {l.name!r} (K = {l.tile}, {l.mesh}) disagrees with the configuration "

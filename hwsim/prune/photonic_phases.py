@@ -51,7 +51,8 @@ def phase_scores(mapping: Any, criterion: str = "power", grads: Optional[Sequenc
         raise ConfigError(f"unknown phase criterion {criterion!r}; choose one of {', '.join(PHASE_CRITERIA)}")
     out = []
     for i, layer in enumerate(mapping.layers):
-        ph = layer.phases
+        # heater drive wrap(phase - offset) (0 = off); on an ideal chip the phases themselves
+        ph = layer.drive() if getattr(layer, "offsets", None) is not None else layer.phases
         pw = power_units(ph)
         if criterion == "magnitude":
             s = wrapped(ph)
@@ -132,8 +133,8 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
     """A new mapping whose unpruned phases (and tile gains, and the digital biases) are trained with Adam
     through the meshes.
 
-    Phases that are 0 (heaters off, pruned) are frozen at exactly 0; trained phases are wrapped into
-    [0, 2pi) after each step, so the heater power of the result is measured by ``hwsim.photonic.cost``.
+    Heaters that are off (pruned: phase = fabrication offset, 0 on an ideal chip) stay exactly there; trained phases
+    are wrapped into [0, 2pi) after each step, so the heater power of the result is measured by ``hwsim.photonic.cost``.
     With ``train_biases`` the biases (added electronically after detection) are trained too; the mapping's
     network is then a copy carrying the new biases (the caller's network is not modified).
     ``power_reg`` (lambda >= 0): the loss is mean cross-entropy + lambda * :func:`power_penalty` (``reg_kind``)
@@ -166,7 +167,8 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
     rng = np.random.default_rng(seed)
     phases = [lm.phases.copy() for lm in mapping.layers]
     gains = [lm.gains.copy() for lm in mapping.layers]
-    free = [p != 0.0 for p in phases]
+    offs = [lm.off_phases() for lm in mapping.layers]  # a heater that is off sits at its fabrication offset
+    free = [lm.drive() != 0.0 for lm in mapping.layers]
     state = [[np.zeros_like(p), np.zeros_like(p), np.zeros_like(g), np.zeros_like(g)] for p, g in zip(phases, gains)]
     bstate = [[np.zeros_like(l.bias), np.zeros_like(l.bias)] for l in net.weighted_layers()]
     b1, b2, eps = 0.9, 0.999, 1e-8
@@ -191,10 +193,10 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
             net.backward(d)
             t += 1
             lr_t = lr * 0.5 * (1 + math.cos(math.pi * (t - 1) / total))
-            for l, lm, fw, p, g, fr, st in zip(layers, mapping.layers, fws, phases, gains, free, state):
+            for l, lm, fw, p, g, fr, st, off in zip(layers, mapping.layers, fws, phases, gains, free, state, offs):
                 gp, gg = phase_gradients(lm, l.grad_weight, forward=fw)
                 if power_reg > 0:
-                    gp = gp + power_reg * power_penalty(p, reg_kind)[1]
+                    gp = gp + power_reg * power_penalty(p - off, reg_kind)[1]
                 gp = np.where(fr, gp, 0.0)
                 for j, (param, grad) in enumerate(((p, gp), (g, gg))):
                     if j == 1 and not train_gains:
@@ -205,7 +207,7 @@ def finetune_phases(mapping: Any, train_data: Any, *, epochs: int = 1, lr: float
                     var *= b2
                     var += (1 - b2) * grad * grad
                     param -= lr_t * (mom / (1 - b1 ** t)) / (np.sqrt(var / (1 - b2 ** t)) + eps)
-                p[:] = np.where(fr, np.mod(p, TWO_PI), 0.0)
+                p[:] = np.where(fr, np.mod(p, TWO_PI), off)
             if train_biases:
                 for l, (mom, var) in zip(layers, bstate):
                     mom *= b1

@@ -159,3 +159,18 @@ def test_finetune_phases_bias_training_leaves_callers_network_alone():
     assert any(not np.array_equal(a, l.bias) for a, l in zip(b0, tuned.network.weighted_layers()))
     frozen = pp.finetune_phases(m, (x, y), epochs=1, batch_size=32, train_biases=False)
     assert frozen.network is net
+
+
+def test_finetune_phases_keeps_pruned_heaters_at_their_fabrication_offset():
+    net, (x, y) = make_mlp((8, 8, 4)), blobs(128)
+    cfg = photonic.resolve_config("harris2014_weight_stationary",
+                                  overrides={"mesh.tile": 4, "heater.offset_sigma_rad": 0.05})
+    m = photonic.map(net, cfg)
+    pruned = photonic.prune_phases(m, pp.select_phases(m, 0.5, "power"))
+    off = [l.phases == l.offsets for l in pruned.layers]
+    assert sum(o.sum() for o in off) > 0
+    tuned = pp.finetune_phases(pruned, (x, y), epochs=2, lr=5e-3, batch_size=32, power_reg=1e-3)
+    for o, l in zip(off, tuned.layers):
+        assert np.array_equal(l.phases[o], l.offsets[o])  # off heaters stay at their offset (drive 0)
+        assert np.all(l.drive()[o] == 0.0) and np.all(l.drive()[~o] > 0.0)
+    assert photonic.cost(tuned).total.static_power_w > 0
