@@ -21,8 +21,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHIP = str(ROOT / "experiments/out/prune_photonic_final_programming.npz")
-STAGE_A = str(ROOT / "experiments/out/prune_photonic_v2_stage_a.npz")
+#: The README's input files, copied into the scratch folder so that paths echoed in the JSON do not name the checkout.
+INPUT_FILES = {"chip.npz": ROOT / "experiments/out/prune_photonic_final_programming.npz",
+               "stage_a.npz": ROOT / "experiments/out/prune_photonic_v2_stage_a.npz"}
+CHIP, STAGE_A = "chip.npz", "stage_a.npz"
 
 #: (name, argv after ``hwsim``, slow). Every command of README.md's "Command line" section, plus each preset.
 COMMANDS: list[tuple[str, list[str], bool]] = [
@@ -60,7 +62,7 @@ COMMANDS: list[tuple[str, list[str], bool]] = [
     ("prune_reram_tiles", ["prune", "--model", "lenet-300-100", "--hardware", "reram", "--metric", "tiles",
                            "--accuracy-floor", "0.89", "--val-split", "test", "--out", "p_tiles.npz", "--json"], True),
     ("prune_phase_domain", ["prune", "--model", "lenet-300-100", "--weights", STAGE_A, "--hardware", "photonic",
-                            "--phase-power-reg", "1.2e-4", "--gauge-levels", "16", "--out", "chip.npz", "--json"],
+                            "--phase-power-reg", "1.2e-4", "--gauge-levels", "16", "--out", "chip_pruned.npz", "--json"],
      True),
     ("demo", ["demo", "--out", "demo-out", "--json"], False),
 ]
@@ -79,6 +81,8 @@ def _inputs(work: Path) -> None:
     """The input files the commands name: a TOML config and a weights-only file."""
     import numpy as np
 
+    for name, source in INPUT_FILES.items():
+        shutil.copyfile(source, work / name)
     (work / "isaac_adc6.toml").write_text('preset = "isaac"\n[adc]\nbits = 6\n')
     rng = np.random.default_rng(0)
     w1 = rng.standard_normal((40, 30))
