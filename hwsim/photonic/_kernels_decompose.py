@@ -56,8 +56,8 @@ def _null_r(A, p, piv, q0, q1, row):
 
 
 @njit(cache=True, nogil=True)
-def _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, real):
-    """Tiles of chunk ``ch`` of :func:`decompose_complex` (``real``: :func:`decompose_real`), one scratch."""
+def _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, imag):
+    """Tiles of chunk ``ch`` of :func:`decompose_complex` (``imag`` None: :func:`decompose_real`), one scratch."""
     t_total = U.shape[0]
     n = U.shape[1]
     m_total = theta.shape[1]
@@ -74,7 +74,7 @@ def _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, real
         for i in range(n):
             for j in range(n):
                 Sr[i, j] = U[t, i, j].real
-        if not real:
+        if imag is not None:
             for i in range(n):
                 for j in range(n):
                     Si[i, j] = U[t, i, j].imag
@@ -83,17 +83,20 @@ def _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, real
             r = sched[s, SCHED_ROW]
             c = sched[s, SCHED_COL]
             if sched[s, SCHED_ROW_OP] != 0:  # rows r-1, r of S are columns of its transpose
-                if real:
+                if imag is None:
                     theta[t, k], phi[t, k] = _null_r(SrT, r - 1, c, c, n, True)
                 else:
                     theta[t, k], phi[t, k] = _null_c(SrT, SiT, r - 1, c, c, n, True)
-            elif real:
+            elif imag is None:
                 theta[t, k], phi[t, k] = _null_r(Sr, c, r, 0, r + 1, False)
             else:
                 theta[t, k], phi[t, k] = _null_c(Sr, Si, c, r, 0, r + 1, False)
         for j in range(n):
-            screen[t, j] = _sign_phase(Sr[j, j]) if real else math.atan2(Si[j, j], Sr[j, j])
-        _nulled_errors(Sr3, Si3, 1, err, t, real)
+            if imag is None:
+                screen[t, j] = _sign_phase(Sr[j, j])
+            else:
+                screen[t, j] = math.atan2(Si[j, j], Sr[j, j])
+        _nulled_errors(Sr3, Si3, 1, err, t, imag)
         _commute_left(theta[t], phi[t], screen[t], modes, n_right, m_total)
         _reduced_to_physical(theta[t], phi[t], screen[t], modes, acc)
 
@@ -108,7 +111,7 @@ def decompose_complex(U, modes, mesh, theta, phi, screen, err, n_chunks):
     """
     n_chunks = _chunk_count(U.shape[0], n_chunks)
     for ch in prange(n_chunks):
-        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, False)
+        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, True)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -117,7 +120,7 @@ def decompose_real(U, modes, mesh, theta, phi, screen, err, n_chunks):
     before the physical conversion); outputs as :func:`decompose_complex`."""
     n_chunks = _chunk_count(U.shape[0], n_chunks)
     for ch in prange(n_chunks):
-        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, True)
+        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, None)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -133,14 +136,16 @@ def _reconstruct_chunk(theta, phi, screen, modes, out, ch, n_chunks):
     Sr = S[0]
     Si = S[1]
     phr = np.empty(theta.shape[1])
-    per_mode = np.empty((2, n, 1))  # reduced screen, accumulated phase
+    scr = np.empty(n)  # reduced screen
+    acc = np.empty(n)
     band = np.empty((2, n), dtype=np.int64)  # [lo, hi) of the non-zero columns of each row
     t0, t1 = _chunk_bounds(ch, t_total, n_chunks)
     for t in range(t0, t1):
-        _physical_to_reduced(theta[t], phi[t], screen[t], modes, phr, per_mode[0, :, 0], per_mode[1, :, 0])
-        S[:, :, :] = 0.0
+        _physical_to_reduced(theta[t], phi[t], screen[t], modes, phr, scr, acc)
         for i in range(n):
-            Sr[i, i] = 1.0
+            for j in range(n):
+                Sr[i, j] = 1.0 if i == j else 0.0
+                Si[i, j] = 0.0
             band[0, i] = i
             band[1, i] = i + 1
         for k in range(theta.shape[1]):
@@ -153,7 +158,7 @@ def _reconstruct_chunk(theta, phi, screen, modes, out, ch, n_chunks):
             for q in range(a, b):
                 Sr[m, q], Si[m, q], Sr[m + 1, q], Si[m + 1, q] = _apply_reduced_mzi(
                     Sr[m, q], Si[m, q], Sr[m + 1, q], Si[m + 1, q], s, co, er, ei)
-        _screen_out(Sr.reshape((n, n, 1)), Si.reshape((n, n, 1)), per_mode[0], 1, out, t)
+        _screen_out(Sr.reshape((n, n, 1)), Si.reshape((n, n, 1)), scr.reshape((n, 1)), 1, out, t)
 
 
 @njit(cache=True, nogil=True, parallel=True)

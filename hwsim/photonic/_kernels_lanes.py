@@ -124,16 +124,16 @@ def _lane_blocks(t_total):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _lanes_load(U, t0, nl, Sr, Si, real):
+def _lanes_load(U, t0, nl, Sr, Si, imag):
     """Sr (+ i Si) [i, j, l] = U[t0 + l, i, j] for the nl tiles of the block, the identity in unused lanes
-    (Si untouched when ``real``)."""
+    (Si untouched when ``imag`` is None)."""
     n = Sr.shape[0]
     for i in range(n):
         for j in range(n):
             for l in range(LANES):
                 z = U[t0 + l, i, j] if l < nl else (1.0 if i == j else 0.0)
                 Sr[i, j, l] = z.real
-                if not real:
+                if imag is not None:
                     Si[i, j, l] = z.imag
 
 
@@ -215,14 +215,14 @@ def _lanes_null_r(S, r, c, row, k, yth, xth, yph, xph, co):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _lanes_angles(Sr, Si, yth, xth, yph, xph, sc, real):
+def _lanes_angles(Sr, Si, yth, xth, yph, xph, sc, imag):
     """The atan2s of a nulled block, out of the dependent chain: theta in yth, phi in yph (wrapped; on the real
     path pi or 0 from the sign in xph), the output screen in sc. theta takes libm's atan2 on the real path, the
     mapper's (bit-identical to the per-tile kernel: an ulp can move a phase that is zero up to rounding across
     the 0 / 2*pi wrap, i.e. change a heater's power by 2 P_pi), the branch-free one on the complex path."""
     m_total = yth.shape[0]
     n = sc.shape[0]
-    if real:
+    if imag is None:
         for k in range(m_total):
             for l in range(LANES):
                 yth[k, l] = 2.0 * math.atan2(yth[k, l], xth[k, l])
@@ -262,8 +262,8 @@ def _lanes_commute_and_physical(th, ph, sc, modes, kr, acc):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, real):
-    """Blocks of chunk ``ch`` of :func:`decompose_complex_lanes` (``real``: :func:`decompose_real_lanes`)."""
+def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, imag):
+    """Blocks of chunk ``ch`` of :func:`decompose_complex_lanes` (``imag`` None: :func:`decompose_real_lanes`)."""
     t_total = U.shape[0]
     n = U.shape[1]
     m_total = theta.shape[1]
@@ -283,17 +283,17 @@ def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks,
     for blk in range(b0, b1):
         t0 = blk * LANES
         nl = min(LANES, t_total - t0)
-        _lanes_load(U, t0, nl, Sr, Si, real)
+        _lanes_load(U, t0, nl, Sr, Si, imag)
         for s in range(m_total):
             r = sched[s, SCHED_ROW]
             c = sched[s, SCHED_COL]
             row = sched[s, SCHED_ROW_OP] != 0
-            if real:
+            if imag is None:
                 _lanes_null_r(Sr, r, c, row, sched[s, SCHED_SLOT], yth, xth, yph, xph, co)
             else:
                 _lanes_null_c(Sr, Si, r, c, row, sched[s, SCHED_SLOT], yth, xth, yph, xph, co)
-        _lanes_angles(Sr, Si, yth, xth, yph, xph, sc, real)
-        _nulled_errors(Sr, Si, nl, err, t0, real)
+        _lanes_angles(Sr, Si, yth, xth, yph, xph, sc, imag)
+        _nulled_errors(Sr, Si, nl, err, t0, imag)
         _lanes_commute_and_physical(yth, yph, sc, modes, n_right, acc)
         _lanes_scatter(yth, t0, nl, theta)
         _lanes_scatter(yph, t0, nl, phi)
@@ -306,7 +306,7 @@ def decompose_complex_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
     order, but the branch-free atan2, so phases agree to a few ulp (not bit for bit; see the module docstring)."""
     n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
     for ch in prange(n_chunks):
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, False)
+        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, True)
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -314,7 +314,7 @@ def decompose_real_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
     """:func:`~._kernels_decompose.decompose_real` with LANES tiles per SIMD step (same outputs, bit for bit)."""
     n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
     for ch in prange(n_chunks):
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, True)
+        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, None)
 
 
 # --------------------------------------------------------------------------------------------------------
