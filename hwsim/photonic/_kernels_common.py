@@ -266,7 +266,7 @@ def _mix_r(u, v, s_, c_, s, co):
 
 # Real or complex arithmetic is chosen by an argument ``imag`` that is None on the real path (True on the complex
 # one), tested only as ``imag is None``: numba prunes such a branch before typing, so each compiled version holds
-# one path (a boolean flag compiled both into every version: 30 % more cold compile time).
+# one path (a boolean flag would compile both paths into every version).
 #
 # The helpers that read whole tiles (here and _screen_out below) take (n, n, L) scratch and loop over its first
 # ``nl`` lanes, writing tiles t0, t0+1, ...: the lane kernels pass their (n, n, LANES) blocks, the per-tile ones an
@@ -281,8 +281,8 @@ def _magnitude(Sr, Si, i, j, l, imag):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _nulled_errors(Sr, Si, nl, err, t0, imag):
-    """err[t0 + l] = largest deviation of nulled tile l (Sr + i Si; Sr alone when ``imag`` is None) from a unit-modulus
-    diagonal: 0 up to rounding iff the input was unitary (the nulling is a unitary change of basis)."""
+    """err[t0 + l] = largest deviation of nulled tile l (Sr + i Si; Sr alone when ``imag`` is None) from a
+    unit-modulus diagonal: 0 up to rounding iff the input was unitary (the nulling is a unitary change of basis)."""
     n = Sr.shape[0]
     for l in range(nl):
         e = 0.0
