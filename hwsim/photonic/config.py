@@ -312,6 +312,18 @@ def harris2014_weight_stationary() -> PhotonicConfig:
     return PhotonicConfig(chip=ChipConfig(mode="weight_stationary"), preset="harris2014_weight_stationary")
 
 
+def lightening_transformer_mzi() -> PhotonicConfig:
+    """[LT]'s MZI-mesh baseline (``params/device_params/Bs_mzi_8bit.yaml``): 12 x 12 Clements cores, 4 tiles x 2 cores,
+    5 GHz, 8-bit inputs/outputs; phase shifter and directional coupler 0.33 dB each (default.yaml, so an MZI column
+    costs 0.99 dB as LT's ``mzi.insertion_loss``), MZI modulator 1.2 dB; LT's laser model has no fibre coupling and
+    no waveguide loss (both 0 here). Heaters, converters and digital costs stay hwsim's ([Harris14], [LT] DAC)."""
+    return PhotonicConfig(mesh=MeshConfig(tile=12), heater=HeaterConfig(loss_db=0.33),
+                          mzi=MZIConfig(coupler_loss_db=0.33),
+                          optoelectronics=OptoelectronicsConfig(conversion_rate_hz=5e9, output_bits=8,
+                                                                coupling_loss_db=0.0, waveguide_loss_db_per_m=0.0),
+                          chip=ChipConfig(cores=8), preset="lightening_transformer_mzi")
+
+
 def harris2014_reck() -> PhotonicConfig:
     """Harris 2014 heaters on Reck (triangular) meshes."""
     return PhotonicConfig(mesh=MeshConfig(mesh="reck"), preset="harris2014_reck")
@@ -323,6 +335,7 @@ PRESETS: dict[str, Callable[[], PhotonicConfig]] = {
     "harris2014_push_pull": harris2014_push_pull,
     "harris2014_reck": harris2014_reck,
     "harris2014_weight_stationary": harris2014_weight_stationary,
+    "lightening_transformer_mzi": lightening_transformer_mzi,
 }
 DEFAULT_PRESET = "harris2014"
 

@@ -117,3 +117,16 @@ def test_weight_stationary_spreads_over_chips_instead_of_failing():
     cfg = resolve_config("harris2014_weight_stationary", overrides={"chip.reticle_area_mm2": 100.0})
     c = cost(map(w, cfg)).chip
     assert c.chips == math.ceil(c.area_mm2 / 100.0) > 1
+
+
+def test_lightening_transformer_mzi_laser_within_2x_of_its_published_model():
+    """[LT]'s published simulator (hardware/photonic_MZI.py, cal_laser_power, with Bs_mzi_8bit.yaml / default.yaml):
+    P_dBm = -25 (detector) + 1.2 (modulator) + 0.99 x (12 + 12) + 0.99 + 10 log10(12) = 11.74 dBm = 14.93 mW,
+    x 2^8 / 0.2 wall-plug = 19.1 W per 12 x 12 core. hwsim also counts the two output screens (2 x 0.33 dB)."""
+    lt_w = 10 ** ((-25 + 1.2 + 0.99 * 24 + 0.99 + 10 * math.log10(12)) / 10) * 1e-3 * 2 ** 8 / 0.2
+    assert lt_w == pytest.approx(19.1, rel=5e-3)
+    cfg = resolve_config("lightening_transformer_mzi")
+    assert path_loss_db(cfg, 12) == pytest.approx(1.2 + 25 * 0.99 + 2 * 0.33, rel=1e-12)
+    ours = laser_power_w(cfg, 12)
+    assert 0.5 <= ours / lt_w <= 2.0
+    assert ours / lt_w == pytest.approx(10 ** (0.066), rel=1e-9)  # exactly the screens' 0.66 dB apart
