@@ -1,9 +1,12 @@
 """Figures from Reports and from experiment results (accuracy against sparsity or against a hardware saving).
 
 matplotlib is imported lazily; every ``plot_*`` function takes an optional ``ax`` and returns it; :func:`axes_grid`
-makes a figure of several panels and :func:`save` writes any Axes' figure as PNG.
+makes a figure of several panels and :func:`save` writes any Axes' figure as PNG (plus PDF/SVG on request).
 
-Quantities are converted from SI to the units a paper prints: W -> mW, J -> nJ, s -> ns (or us), mm^2 stays.
+Figures for a paper: absolute values with the SI prefix chosen per axis from the data (mW/W/kW, pJ/nJ/\u00b5J;
+:func:`metric_axis`), a relative axis only beside an absolute one, log axes when the data span more than
+:data:`LOG_SPAN`, legends right of the data without empty or duplicate entries (coinciding lines share one entry),
+titles naming model, hardware, preset and sparsity (:func:`figure_title`).
 """
 from __future__ import annotations
 
@@ -12,19 +15,40 @@ from typing import Any, Mapping, Sequence
 
 from .report import Report
 
-#: metric name -> (axis label, factor from SI)
+#: metric name -> (axis label, factor from SI): the fixed units of :func:`total_metric` (figures choose their prefix
+#: per axis from the data instead: :func:`metric_axis`)
 METRIC_UNITS: dict[str, tuple[str, float]] = {
     "static_power_w": ("static power (mW)", 1e3),
     "energy_j": ("energy per inference (nJ)", 1e9),
-    "latency_s": ("latency per inference (us)", 1e6),
+    "latency_s": ("latency per inference (\u00b5s)", 1e6),
     "area_mm2": ("area (mm$^2$)", 1.0),
     "tiles": ("allocated tiles", 1.0),
 }
 
 
-_PREFIXES = ((1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1.0, ""), (1e3, "k"))
+_PREFIXES = ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "\u00b5"), (1e-3, "m"), (1.0, ""), (1e3, "k"),
+             (1e6, "M"), (1e9, "G"))
 _SI_UNITS = {"static_power_w": ("static power", "W"), "energy_j": ("energy per inference", "J"),
              "latency_s": ("latency per inference", "s")}
+#: Display names of metrics other than the Report totals (sweep rows: ``chip.*``, accuracies).
+_NAMES = {"chip.latency_s": "chip latency per inference", "chip.pipeline_interval_s": "pipeline interval",
+          "chip.energy_per_inference_j": "chip energy per inference", "chip.static_power_w": "chip static power",
+          "chip.area_mm2": "chip area", "chip.tops_per_w": "TOPS/W", "chip.utilization": "tile utilisation",
+          "chip.throughput_inferences_per_s": "throughput", "chip.chips": "chips", "chip.tiles_used": "tiles used",
+          "accuracy": "accuracy on hardware", "float_accuracy": "float accuracy", "weight_sparsity": "weight sparsity"}
+#: Span (max / min of positive values) beyond which an axis is drawn logarithmic.
+LOG_SPAN = 100.0
+
+
+def si_prefix(largest: float) -> tuple[str, float]:
+    """(SI prefix, factor from SI) putting ``largest`` (in SI) between 1 and 1000; "\u00b5" for micro."""
+    scale, prefix = 1.0, ""
+    if largest and abs(largest) > 0:
+        scale, prefix = _PREFIXES[0]
+        for s, p in _PREFIXES:
+            if abs(largest) >= s * 0.9995:
+                scale, prefix = s, p
+    return prefix, 1.0 / scale
 
 
 def scaled_unit(metric: str, largest: float) -> tuple[str, float]:
@@ -32,11 +56,38 @@ def scaled_unit(metric: str, largest: float) -> tuple[str, float]:
     if metric not in _SI_UNITS:
         return METRIC_UNITS[metric]
     name, unit = _SI_UNITS[metric]
-    scale, prefix = _PREFIXES[0]
-    for s, p in _PREFIXES:
-        if abs(largest) >= s:
-            scale, prefix = s, p
-    return f"{name} ({prefix}{unit})", 1.0 / scale
+    prefix, factor = si_prefix(largest)
+    return f"{name} ({prefix}{unit})", factor
+
+
+def metric_axis(metric: str, values: Sequence[float]) -> tuple[str, float, bool]:
+    """(axis label, factor from SI, log scale?) for any metric of a Report or a sweep row, from the values shown:
+    the SI prefix suits the largest value, log when the positive values span more than :data:`LOG_SPAN`."""
+    import numpy as np
+
+    v = np.asarray([x for x in values if x is not None], dtype=np.float64)
+    v = v[np.isfinite(v)]
+    pos = v[v > 0]
+    log = bool(pos.size and pos.max() / pos.min() > LOG_SPAN)
+    largest = float(np.abs(v).max()) if v.size else 0.0
+    base = metric.split(".")[-1]
+    name = _NAMES.get(metric) or (_SI_UNITS.get(metric, (None,))[0]) or base.replace("_", " ")
+    if metric in ("accuracy", "float_accuracy", "weight_sparsity") or base == "utilization":
+        return f"{name} (%)", 100.0, False
+    for suffix, unit in (("_w", "W"), ("_j", "J"), ("_s", "s")):
+        if base.endswith(suffix) and not base.endswith("per_s"):
+            prefix, factor = si_prefix(largest)
+            if metric in _SI_UNITS or metric.startswith("chip."):
+                name = _NAMES.get(metric) or _SI_UNITS[metric][0]
+            return f"{name} ({prefix}{unit})", factor, log
+    if base.endswith("mm2"):
+        return f"{_NAMES.get(metric, 'area')} (mm$^2$)", 1.0, log
+    if base.endswith("inferences_per_s"):
+        prefix, factor = si_prefix(largest)
+        return f"{name} ({prefix}inferences/s)", factor, log
+    if metric == "tiles":
+        return "allocated tiles", 1.0, log
+    return name, 1.0, log
 
 
 def axes_grid(ncols: int = 1, nrows: int = 1, width: float = 5.5, height: float = 3.8, sharey: bool = False
@@ -78,67 +129,145 @@ def total_metric(report: Report, metric: str) -> float:
     return float(getattr(report.total, metric)) * METRIC_UNITS[metric][1]
 
 
+def legend_outside(ax: Any, fontsize: float = 7, title: str | None = None) -> None:
+    """A legend right of the Axes (never over the data), without empty labels; nothing when no line is labelled."""
+    handles, labels = ax.get_legend_handles_labels()
+    pairs = [(h, l) for h, l in zip(handles, labels) if l and not l.startswith("_")]
+    if pairs:
+        ax.legend(*zip(*pairs), fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  frameon=False, title=title, title_fontsize=fontsize)
+
+
+def figure_title(model: str | None = None, hardware: str | None = None, preset: str | None = None,
+                 sparsity: float | str | None = None, detail: str | None = None) -> str:
+    """A title naming the model, hardware, preset and sparsity: "LeNet-300-100 on reram (isaac), 90 % sparsity"."""
+    head = " on ".join(x for x in (model, hardware) if x)
+    if preset:
+        head += f" ({preset})"
+    if isinstance(sparsity, (int, float)):
+        head += f", {100 * sparsity:g} % weight sparsity"
+    elif sparsity:
+        head += f", {sparsity}"
+    return head + (f"\n{detail}" if detail else "")
+
+
+def _merge_identical(series: Mapping[str, tuple[list[float], list[float]]]) -> dict[str, tuple[list[float], list[float]]]:
+    """Series with identical points drawn once, their labels joined with " = " (so a legend lists visible lines)."""
+    import numpy as np
+
+    merged: dict[str, tuple[list[float], list[float]]] = {}
+    for label, (xs, ys) in series.items():
+        for other, (ox, oy) in list(merged.items()):
+            if len(ox) == len(xs) and np.allclose(ox, xs) and np.allclose(oy, ys, rtol=1e-9, atol=0):
+                merged[f"{other} = {label}"] = merged.pop(other)
+                break
+        else:
+            merged[label] = (xs, ys)
+    return merged
+
+
 def plot_metric_vs_sparsity(series: Mapping[str, Sequence[tuple[float, Report]]], metric: str, ax: Any = None,
                             relative: bool = False, title: str | None = None) -> Any:
-    """One line per label: ``metric`` against weight sparsity (%). ``relative`` divides by the first point."""
+    """One line per label: ``metric`` (absolute, SI prefix chosen from the data, log axis when it spans more than
+    :data:`LOG_SPAN`) against weight sparsity (%). ``relative`` adds a right-hand axis in % of the first label's
+    unpruned value (the absolute axis stays). Labels whose lines coincide share one legend entry."""
     ax = _axes(ax)
-    for i, (label, pts) in enumerate(series.items()):
+    raw = {}
+    for label, pts in series.items():
         pts = sorted(pts, key=lambda p: p[0])
-        xs = [100 * s for s, _ in pts]
-        ys = [total_metric(r, metric) for _, r in pts]
-        if relative and ys and ys[0]:
-            ys = [100 * y / ys[0] for y in ys]
-        # distinct marker and dash per line so that coinciding curves stay visible
-        ax.plot(xs, ys, linestyle=_DASHES[i % len(_DASHES)], marker=_MARKERS[i % len(_MARKERS)], ms=4,
-                mfc="none", label=label)
+        raw[label] = ([100 * s for s, _ in pts], [float(getattr(r.total, metric)) for _, r in pts])
+    allv = [y for _, ys in raw.values() for y in ys]
+    ylabel, factor, log = metric_axis(metric, allv)
+    for i, (label, (xs, ys)) in enumerate(_merge_identical(raw).items()):
+        ax.plot(xs, [y * factor for y in ys], linestyle=_DASHES[i % len(_DASHES)], marker=_MARKERS[i % len(_MARKERS)],
+                ms=4, mfc="none", label=label)
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("weight sparsity (%)")
-    ax.set_ylabel(f"{metric_label(metric).split(' (')[0]} (% of unpruned)" if relative else metric_label(metric))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which="both" if log else "major")
+    first = next(iter(raw.values()), ([], []))
+    ref = first[1][0] * factor if first[1] and first[0][0] == 0 else None
+    if relative and ref:
+        sec = ax.secondary_yaxis("right", functions=(lambda y: 100 * y / ref, lambda p: p * ref / 100))
+        sec.set_ylabel(f"% of unpruned {next(iter(raw))}", fontsize=8)
+    legend_outside(ax)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=9)
     return ax
 
 
 def plot_breakdown(report: Report, quantity: str = "energy_j", ax: Any = None, title: str | None = None) -> Any:
-    """Stacked bars per layer of the component breakdown of ``quantity`` (energy_j, static_power_w or area_mm2)."""
+    """Stacked bars per layer of the component breakdown of ``quantity`` (energy_j, static_power_w or area_mm2);
+    components that are zero in every layer are left out (no empty legend entries)."""
     import numpy as np
 
     ax = _axes(ax)
     label, factor = scaled_unit(quantity, max((getattr(l, quantity) for l in report.layers), default=0.0))
-    comps = list(report.breakdown())
     names = [l.name for l in report.layers]
     bottom = np.zeros(len(names))
     import matplotlib
 
     colors = matplotlib.colormaps["tab20"].colors
-    for ci, comp in enumerate(comps):
-        vals = np.array([getattr(l.breakdown.get(comp), quantity, 0.0) if comp in l.breakdown else 0.0
+    for ci, comp in enumerate(report.breakdown()):
+        vals = np.array([getattr(l.breakdown[comp], quantity) if comp in l.breakdown else 0.0
                          for l in report.layers]) * factor
+        if not np.any(vals > 0):
+            continue
         ax.bar(names, vals, bottom=bottom, label=comp, color=colors[ci % len(colors)])
         bottom += vals
     ax.set_ylabel(label)
     ax.set_xlabel("layer")
-    ax.tick_params(axis="x", rotation=45, labelsize=7)
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title(title or f"{report.hardware}: {label.split(' (')[0]} by component", fontsize=10)
+    ax.set_ylim(0, max(float(bottom.max(initial=0.0)) * 1.08, 1e-30))  # headroom: the top bar is not clipped
+    ax.tick_params(axis="x", rotation=45 if len(names) > 4 else 0, labelsize=7)
+    legend_outside(ax)
+    ax.set_title(title or f"{report.hardware} ({report.preset or 'default'}): {label.split(' (')[0]} by component",
+                 fontsize=9)
     return ax
 
 
 def plot_pareto(points: Mapping[str, Sequence[tuple[float, float]]], metric: str, ax: Any = None,
-                title: str | None = None) -> Any:
-    """Accuracy (%) against a hardware metric, one marker set per label; points are (metric in SI, accuracy)."""
+                title: str | None = None, *, y_metric: str = "accuracy", sense: Sequence[str] | None = None,
+                log: bool | None = None) -> Any:
+    """The Pareto front of ``y_metric`` (default accuracy, a fraction) against ``metric`` (in SI), one per label:
+    a step line through the non-dominated points (:func:`hwsim.analysis.pareto_front`) over the faded dominated ones.
+
+    ``points`` maps a label to (x in SI, y) pairs; ``sense`` = (x sense, y sense), default min for costs and max
+    for accuracies; ``log`` forces the x axis' scale (default: log when it spans more than :data:`LOG_SPAN`).
+    """
+    import numpy as np
+
+    from .analysis import default_sense, pareto_front
+
     ax = _axes(ax)
-    label, factor = METRIC_UNITS[metric]
-    for name, pts in points.items():
-        pts = sorted(pts)
-        ax.plot([m * factor for m, _ in pts], [100 * a for _, a in pts], marker="o", ms=3.5, label=name)
-    ax.set_xlabel(label)
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    xs_all = [x for pts in points.values() for x, _ in pts]
+    ys_all = [y for pts in points.values() for _, y in pts]
+    xlabel, xf, xlog = metric_axis(metric, xs_all)
+    ylabel, yf, ylog = metric_axis(y_metric, ys_all)
+    senses = list(sense) if sense is not None else [default_sense(metric), default_sense(y_metric)]
+    for i, (name, pts) in enumerate(points.items()):
+        a = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        color = f"C{i % 10}"
+        front = pareto_front(a, [metric, y_metric], senses) if len(a) else np.zeros(0, dtype=int)
+        rest = np.setdiff1d(np.arange(len(a)), front)
+        if rest.size:
+            ax.scatter(a[rest, 0] * xf, a[rest, 1] * yf, s=10, color=color, alpha=0.2, lw=0)
+        f = a[front]
+        # the front's attainment line: from each point, hold y until the next point (x ascending)
+        ax.step(f[:, 0] * xf, f[:, 1] * yf, where="post", color=color, lw=1.2)
+        ax.plot(f[:, 0] * xf, f[:, 1] * yf, ls="none", marker=_MARKERS[i % len(_MARKERS)], ms=4.5, color=color,
+                mfc="none", label=f"{name} ({len(f)} of {len(a)} on the front)" if len(points) > 1 or rest.size
+                else name)
+    if log if log is not None else xlog:
+        ax.set_xscale("log")
+    if ylog:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel if y_metric != "accuracy" else "test accuracy on hardware (%)")
+    ax.grid(alpha=0.3, which="both")
+    legend_outside(ax)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=9)
     return ax
 
 
@@ -224,15 +353,22 @@ def plot_metric_bars(values: Mapping[str, Report | float], metric: str = "tiles"
     return ax
 
 
-def save(ax: Any, path: str | os.PathLike[str]) -> None:
-    """Save the figure of ``ax`` as PNG (150 dpi), atomically (:mod:`hwsim.atomic_io`), and close it."""
+def save(ax: Any, path: str | os.PathLike[str], formats: Sequence[str] = ()) -> list[str]:
+    """Save the figure of ``ax`` as PNG (150 dpi) at ``path`` and in each of ``formats`` ("pdf", "svg") beside it
+    (same stem), atomically (:mod:`hwsim.atomic_io`), then close it; returns the paths written."""
     import matplotlib.pyplot as plt
 
     from .atomic_io import atomic_open
 
     fig = ax.figure
+    base = os.fspath(path)
+    stem = base[:-4] if base.lower().endswith(".png") else base
+    written = []
     try:
-        with atomic_open(path) as f:
-            fig.savefig(f, dpi=150, format="png")
+        for fmt, target in (("png", base), *((f, f"{stem}.{f}") for f in formats if f != "png")):
+            with atomic_open(target) as f:
+                fig.savefig(f, dpi=150, format=fmt, bbox_inches="tight")
+            written.append(target)
     finally:
         plt.close(fig)
+    return written

@@ -205,13 +205,18 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def format_table(self) -> str:
-        """A human-readable table, in ns / nJ / mW / mm^2."""
-        head = f"{'layer':<16}{'shape':>14}{'MVMs':>9}{'tiles':>9}{'latency ns':>14}{'energy nJ':>14}{'static mW':>13}{'area mm2':>11}"
+        """A human-readable table; each column's SI prefix is chosen from its largest value (ns/\u00b5s/ms,
+        pJ/nJ/\u00b5J, mW/W/kW; "\u00b5" for micro), area in mm^2."""
+        lat = _column_unit("s", [l.latency_s for l in self.layers] + [self.total.latency_s])
+        en = _column_unit("J", [l.energy_j for l in self.layers] + [self.total.energy_j])
+        pw = _column_unit("W", [l.static_power_w for l in self.layers] + [self.total.static_power_w])
+        head = (f"{'layer':<16}{'shape':>14}{'MVMs':>9}{'tiles':>9}{'latency ' + lat[0]:>14}{'energy ' + en[0]:>14}"
+                f"{'static ' + pw[0]:>13}{'area mm2':>11}")
         rows = [f"hardware: {self.hardware}   preset: {self.preset or '-'}", head, "-" * len(head)]
 
         def row(name: str, shape: str, mvms: str, t: Any) -> str:
-            return (f"{name:<16}{shape:>14}{mvms:>9}{t.tiles:>9d}{t.latency_s * 1e9:>14.4g}"
-                    f"{t.energy_j * 1e9:>14.4g}{t.static_power_w * 1e3:>13.4g}{t.area_mm2:>11.4g}")
+            return (f"{name:<16}{shape:>14}{mvms:>9}{t.tiles:>9d}{t.latency_s * lat[1]:>14.4g}"
+                    f"{t.energy_j * en[1]:>14.4g}{t.static_power_w * pw[1]:>13.4g}{t.area_mm2:>11.4g}")
 
         for l in self.layers:
             rows.append(row(l.name[:16], f"{l.shape[0]}x{l.shape[1]}", str(l.mvms_per_inference), l))
@@ -221,16 +226,62 @@ class Report:
             c = self.chip
             rows.append("")
             rows.append(f"chip: {c.chips} chip(s), {c.tiles_used} of {c.tiles_available} tiles used; latency "
-                        f"{c.latency_s * 1e6:.4g} us, throughput {c.throughput_inferences_per_s:.4g} inferences/s, "
-                        f"{c.energy_per_inference_j * 1e9:.4g} nJ/inference, static {c.static_power_w:.4g} W, "
+                        f"{si(c.latency_s, 's')}, throughput {c.throughput_inferences_per_s:.4g} inferences/s, "
+                        f"{si(c.energy_per_inference_j, 'J')}/inference, static {si(c.static_power_w, 'W')}, "
                         f"{c.area_mm2:.4g} mm2, {c.tops_per_w:.4g} TOPS/W")
         comps = self.breakdown()
         if comps:
+            cen = _column_unit("J", [c.energy_j for c in comps.values()])
+            cpw = _column_unit("W", [c.static_power_w for c in comps.values()])
             rows.append("")
-            rows.append(f"{'component':<20}{'energy nJ':>14}{'static mW':>13}{'area mm2':>11}")
+            rows.append(f"{'component':<20}{'energy ' + cen[0]:>14}{'static ' + cpw[0]:>13}{'area mm2':>11}")
             for name, c in comps.items():
-                rows.append(f"{name:<20}{c.energy_j * 1e9:>14.4g}{c.static_power_w * 1e3:>13.4g}{c.area_mm2:>11.4g}")
+                rows.append(f"{name:<20}{c.energy_j * cen[1]:>14.4g}{c.static_power_w * cpw[1]:>13.4g}"
+                            f"{c.area_mm2:>11.4g}")
         return "\n".join(rows)
+
+
+_SI_PREFIXES = ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "\u00b5"), (1e-3, "m"), (1.0, ""), (1e3, "k"),
+                (1e6, "M"), (1e9, "G"))
+
+
+def _prefix(largest: float) -> tuple[str, float]:
+    """(prefix, factor from SI) putting ``largest`` between 1 and 1000."""
+    scale, prefix = 1.0, ""
+    if largest and math.isfinite(largest):
+        scale, prefix = _SI_PREFIXES[0]
+        for s, p in _SI_PREFIXES:
+            if abs(largest) >= s * 0.9995:
+                scale, prefix = s, p
+    return prefix, 1.0 / scale
+
+
+def _column_unit(unit: str, values: Sequence[float]) -> tuple[str, float]:
+    """(unit with prefix, factor from SI) for a table column holding ``values`` (SI)."""
+    prefix, factor = _prefix(max((abs(float(v)) for v in values), default=0.0))
+    return prefix + unit, factor
+
+
+def si(value: float, unit: str, digits: int = 4) -> str:
+    """``value`` (SI) with its own prefix: ``si(8696.0, "W")`` -> ``"8.696 kW"``."""
+    prefix, factor = _prefix(abs(float(value)))
+    return f"{float(value) * factor:.{digits}g} {prefix}{unit}"
+
+
+def si_format(metric: str, value: Any) -> str:
+    """A metric of a Report or sweep row for a table: SI prefix from the metric's unit suffix (``_w``, ``_j``,
+    ``_s``), accuracies and fractions in %, other numbers with 4 significant digits."""
+    if value is None or isinstance(value, str):
+        return str(value)
+    base = metric.split(".")[-1]
+    if metric in ("accuracy", "float_accuracy", "weight_sparsity") or base == "utilization":
+        return f"{100 * float(value):.2f}%"
+    for suffix, unit in (("_w", "W"), ("_j", "J"), ("_s", "s")):
+        if base.endswith(suffix) and not base.endswith("per_s"):
+            return si(value, unit)
+    if base.endswith("mm2"):
+        return f"{float(value):.4g} mm2"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _num(v: Any) -> Any:

@@ -1,4 +1,5 @@
-"""The ``hwsim`` command line: one module per verb (``zoo``: models, ``evaluate``, ``cost``, ``prune``, ``demo``),
+"""The ``hwsim`` command line: one module per verb (``zoo``: models, ``evaluate``, ``cost``, ``prune``, ``sweep``,
+``pareto``, ``demo``),
 hardware options built from the back-end registry (:mod:`hwsim.cli._hardware`). Command names and JSON output forms
 are a public contract (DESIGN.md)."""
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 
 from .. import backend
 from ..errors import HwsimError
-from . import cost, demo, evaluate, prune, zoo
+from . import cost, demo, evaluate, pareto, prune, sweep, zoo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  f"accelerator models ({kinds}).")
     ap.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     sub = ap.add_subparsers(dest="command", required=True)
-    for verb in (zoo, evaluate, cost, prune, demo):
+    for verb in (zoo, evaluate, cost, prune, sweep, pareto, demo):
         verb.add_parser(sub)
     return ap
 

@@ -38,6 +38,12 @@ class ReramBackend(BackendBase):
     presets = PRESETS
     default_preset = "default"
     sweep_metrics = ("static_power_w", "energy_j", "tiles", "latency_s")
+    #: Dotted config keys (prefixes) that ``map`` does not read: a sweep maps once and re-costs a mapping with each
+    #: value (``dataclasses.replace(mapping, config=...)``); ``tests/test_sweep.py`` checks each against a fresh map.
+    cost_only_keys = ("adc.bits", "adc.energy_per_conversion_j", "adc.leakage_w", "adc.area_mm2", "adc.range_fraction",
+                      "adc.flip_encoding", "nonideal", "chip", "system.power_gating", "system.pipeline_layers",
+                      "system.input_activity", "crossbar.read_voltage_v", "crossbar.r_on_ohm", "crossbar.r_off_ohm",
+                      "crossbar.write_voltage_v", "crossbar.write_pulse_s", "crossbar.area_mm2")
     options = (
         Option("--mapping", key="mapping.mode", metavar="MODE",
                help=f"sparse-aware mapping mode: {', '.join(MAPPING_MODES)} (default: the preset's)"),
