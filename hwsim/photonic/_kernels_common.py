@@ -24,6 +24,10 @@ the reduced <-> physical bookkeeping (the per-tile sweeps here; the lane sweeps 
 the same steps), the nulling residual and the split of a batch into chunks. Per-tile decomposition and
 reconstruction are in :mod:`._kernels_decompose`, their lane-batched versions in :mod:`._kernels_lanes`, the
 tile helpers of the mapper in :mod:`._kernels_tiles`.
+
+Editing this module does not invalidate numba's on-disk cache of the kernels in the other three, which inline
+these helpers (numba checks only the caller's own source file): delete ``hwsim/photonic/__pycache__/_kernels_*``
+after a change here, or the old helper code keeps running.
 """
 from __future__ import annotations
 
