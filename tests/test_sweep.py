@@ -243,3 +243,14 @@ def test_sigkill_midway_then_resume_stores_every_point_once_with_uninterrupted_v
     assert len(resumed) == n and len({r["key"] for r in resumed}) == n
     sweep.run_sweep(sweep.load_spec(spec), tmp_path / "clean.sqlite", jobs=1)
     assert _values(resumed) == _values(sweep.read_rows(tmp_path / "clean.sqlite"))
+
+
+# ---- Dask ------------------------------------------------------------------------------------------------------------
+def test_dask_local_cluster_gives_the_rows_of_the_process_pool(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    spec = sweep.expand(SMALL)
+    sweep.run_sweep(spec, tmp_path / "pool.sqlite", jobs=2)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as lc:
+        res = sweep.run_sweep(spec, tmp_path / "dask.sqlite", dask=lc.scheduler_address)
+    assert res.ran == len(spec)
+    assert _values(sweep.read_rows(tmp_path / "dask.sqlite")) == _values(sweep.read_rows(tmp_path / "pool.sqlite"))

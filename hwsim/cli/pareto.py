@@ -42,8 +42,6 @@ def _match(row: dict[str, Any], cond: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from ..analysis import default_sense, pareto_front
     from ..atomic_io import check_output_file
     from ..report import si_format
@@ -115,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
             print("  ".join(c.rjust(w) for c, w in zip(t, widths)))
     if args.out:
         print(f"figure: {args.out} (+ .pdf)")
-    _ = np
     return 0
 
 
@@ -125,6 +122,10 @@ def _title(rows: list[dict[str, Any]], where: list[str]) -> str:
         return vals.pop() if len(vals) == 1 else None
 
     model, hw, preset = one("model"), one("hardware"), one("preset")
+    if model is not None:
+        import models
+
+        model = models.REGISTRY[model].title if model in models.REGISTRY else model
     s = one("sparsity")
     title = " on ".join(x for x in (model or "several models", hw or "several back-ends"))
     title += f" ({preset if preset not in (None, 'None') else 'default preset'})" if preset or hw else ""
