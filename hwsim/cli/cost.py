@@ -18,7 +18,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--pattern", help="synthetic sparsity pattern of a shape-only model: random (default), magnitude, "
                    "block")
     p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--json", action="store_true")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the Report as JSON (the public contract)")
+    out.add_argument("--csv", action="store_true", help="print one CSV row per layer and one for the total (SI units)")
     add_hardware_args(p, "cost", required=True)
     p.set_defaults(func=run)
 
@@ -44,5 +46,23 @@ def run(args: argparse.Namespace) -> int:
     mapping, _, _ = mapping_for(args, be, options, network)
     report = be.cost(mapping)
     check_finite_report(report)
-    print(report.to_json(indent=2) if args.json else report.format_table())
+    print(report.to_json(indent=2) if args.json else _csv(report) if args.csv else report.format_table())
     return 0
+
+
+def _csv(report: Any) -> str:
+    """The Report as CSV: one row per layer, then ``total`` (SI units: s, J, W; area in mm^2)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["layer", "out", "in", "mvms_per_inference", "tiles", "latency_s", "energy_j", "static_power_w",
+                "area_mm2"])
+    for l in report.layers:
+        w.writerow([l.name, l.shape[0], l.shape[1], l.mvms_per_inference, l.tiles, repr(l.latency_s),
+                    repr(l.energy_j), repr(l.static_power_w), repr(l.area_mm2)])
+    t = report.total
+    w.writerow(["total", "", "", "", t.tiles, repr(t.latency_s), repr(t.energy_j), repr(t.static_power_w),
+                repr(t.area_mm2)])
+    return buf.getvalue().rstrip("\n")
