@@ -18,6 +18,8 @@ from typing import Any
 
 SWEEP_SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 SWEEP_MODEL = "lenet-300-100"
+#: Vector formats written beside every PNG figure (for papers).
+FIGURE_FORMATS = ("pdf",)
 """The zoo model the demo prunes, plots and evaluates on hardware (it must ship weights)."""
 
 
@@ -84,13 +86,17 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
             report["cost"].append({"model": name, "hardware": hw, "preset": rep.preset, **rep.total.to_dict()})
             if name == SWEEP_MODEL:
                 for q in ("energy_j", "static_power_w"):
-                    plots.save(plots.plot_breakdown(rep, q), str(stage / f"breakdown_{hw}_{q}.png"))
+                    what = "energy per inference" if q == "energy_j" else "static power"
+                    ax = plots.plot_breakdown(rep, q, title=plots.figure_title(
+                        models.entry(name).title, hw, rep.preset, 0.0, f"{what} by component and layer"))
+                    plots.save(ax, str(stage / f"breakdown_{hw}_{q}.png"), formats=FIGURE_FORMATS)
     _write_csv(stage / "cost.csv", report["cost"])
 
     _log(f"[4/5] pruning sweep of {SWEEP_MODEL} through every back-end's variants")
     base, title = nets[SWEEP_MODEL], models.entry(SWEEP_MODEL).title
     sweep_rows: list[dict[str, Any]] = []
     series: dict[str, dict[str, list]] = {hw: {} for hw in backends}
+    accuracy_series: dict[str, dict[str, list]] = {hw: {} for hw in backends}
     for hw, (be, default_cfg) in backends.items():
         structure_unit, tile = be.pruning_unit(default_cfg)
         variants = be.sweep_variants(default_cfg)
@@ -99,6 +105,7 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
             for s in SWEEP_SPARSITIES:
                 net = _pruned(base, s, structure, tile)
                 acc = net.accuracy(x, y)
+                accuracy_series[hw].setdefault(label, []).append((s, acc))
                 for mode, cfg in variants:
                     rep = be.cost(be.map(net, cfg))
                     key = f"{mode}, {label}" if len(variants) > 1 else label
@@ -108,12 +115,19 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                 _log(f"      {hw:<8} {label:<22} sparsity {s:.2f}: float accuracy {acc * 100:.2f}% (no fine-tuning)")
     _write_csv(stage / "sweep.csv", sweep_rows)
     figures = []
+    span = f"{100 * min(SWEEP_SPARSITIES):g}-{100 * max(SWEEP_SPARSITIES):g} % weight sparsity"
     for hw, metric in ((hw, m) for hw, (be, _) in backends.items() for m in be.sweep_metrics):
-        ax = plots.plot_metric_vs_sparsity(series[hw], metric, relative=True,
-                                           title=f"{title} on {hw}: magnitude "
-                                                 "pruning, no fine-tuning")
+        # cost (absolute, SI prefix, % of the unpruned network on the right) beside float accuracy at each sparsity
+        cost_ax, acc_ax = plots.axes_grid(2, width=5.2, height=4.6)
+        plots.plot_metric_vs_sparsity(series[hw], metric, ax=cost_ax, relative=True,
+                                      title=plots.figure_title(title, hw, backends[hw][1].preset, span,
+                                                               "global magnitude pruning, no fine-tuning"))
+        plots.plot_accuracy_vs_sparsity(accuracy_series[hw], ax=acc_ax, margin_pt=None,
+                                        ylabel="float test accuracy, no fine-tuning (%)",
+                                        title=f"{title}: accuracy of the same pruned networks ({len(y)} images)")
+        plots.legend_outside(acc_ax, below=True)
         path = stage / f"{hw}_{metric}_vs_sparsity.png"
-        plots.save(ax, str(path))
+        plots.save(cost_ax, str(path), formats=FIGURE_FORMATS)
         figures.append(path.name)
     report["sweep"] = sweep_rows
 
@@ -125,6 +139,7 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
         report["hardware_accuracy"].append({"model": SWEEP_MODEL, "hardware": hw, "preset": None,
                                             "accuracy": acc, "n": int(len(y)), "seconds": time.perf_counter() - t0})
     report["figures"] = figures + sorted(p.name for p in stage.glob("breakdown_*.png"))
+    report["figures_vector"] = sorted(p.name for f in FIGURE_FORMATS for p in stage.glob(f"*.{f}"))
     report["seconds"] = time.perf_counter() - t_start
     (stage / "report.json").write_text(json.dumps(report, indent=2, default=str))
 

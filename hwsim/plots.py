@@ -129,11 +129,17 @@ def total_metric(report: Report, metric: str) -> float:
     return float(getattr(report.total, metric)) * METRIC_UNITS[metric][1]
 
 
-def legend_outside(ax: Any, fontsize: float = 7, title: str | None = None) -> None:
-    """A legend right of the Axes (never over the data), without empty labels; nothing when no line is labelled."""
+def legend_outside(ax: Any, fontsize: float = 7, title: str | None = None, below: bool = False) -> None:
+    """A legend right of the Axes (``below``: under the x label, for Axes with a right-hand axis), never over the
+    data, without empty labels; nothing when no line is labelled."""
     handles, labels = ax.get_legend_handles_labels()
     pairs = [(h, l) for h, l in zip(handles, labels) if l and not l.startswith("_")]
-    if pairs:
+    if not pairs:
+        return
+    if below:
+        ax.legend(*zip(*pairs), fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -0.2), borderaxespad=0.0,
+                  frameon=False, title=title, title_fontsize=fontsize, ncol=1)
+    else:
         ax.legend(*zip(*pairs), fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
                   frameon=False, title=title, title_fontsize=fontsize)
 
@@ -191,7 +197,7 @@ def plot_metric_vs_sparsity(series: Mapping[str, Sequence[tuple[float, Report]]]
     if relative and ref:
         sec = ax.secondary_yaxis("right", functions=(lambda y: 100 * y / ref, lambda p: p * ref / 100))
         sec.set_ylabel(f"% of unpruned {next(iter(raw))}", fontsize=8)
-    legend_outside(ax)
+    legend_outside(ax, below=bool(relative and ref))
     if title:
         ax.set_title(title, fontsize=9)
     return ax

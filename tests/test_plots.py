@@ -77,3 +77,26 @@ def test_existing_plots_return_axes_with_units(report):
     assert ax.get_xlabel() == "weight sparsity (%)" and ax.get_ylabel() == "energy per inference (nJ)"
     ax = plots.plot_pareto({"x": [(1e-3, 0.9), (2e-3, 0.91)]}, "static_power_w")
     assert ax.get_xlabel() == "static power (mW)" and len(ax.lines) == 2  # the front's step line and its markers
+
+
+def test_axes_choose_si_prefix_and_log_scale():
+    assert plots.si_prefix(8696.0) == ("k", 1e-3) and plots.si_prefix(4.5e-6)[0] == "\u00b5"
+    label, factor, log = plots.metric_axis("energy_j", [9e-9, 4.5e-6])
+    assert label == "energy per inference (\u00b5J)" and factor == pytest.approx(1e6) and log
+    assert plots.metric_axis("static_power_w", [150.0, 180.0])[:3] == ("static power (W)", 1.0, False)
+    assert plots.metric_axis("accuracy", [0.5, 0.9])[0].endswith("(%)")
+
+
+def test_coinciding_lines_share_one_legend_entry_and_zero_components_are_left_out(report):
+    ax = plots.plot_metric_vs_sparsity({"a": [(0.0, report)], "b": [(0.0, report)]}, "energy_j", relative=True)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a = b"]
+    ax = plots.plot_breakdown(report, "static_power_w")
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    zero = [c for c, v in report.breakdown().items() if v.static_power_w == 0]
+    assert zero and not set(zero) & set(names)
+
+
+def test_save_writes_png_and_pdf(tmp_path, report):
+    written = plots.save(plots.plot_breakdown(report), tmp_path / "b.png", formats=("pdf", "svg"))
+    assert [p[-3:] for p in written] == ["png", "pdf", "svg"]
+    assert (tmp_path / "b.pdf").read_bytes()[:4] == b"%PDF"
