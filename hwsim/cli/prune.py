@@ -23,6 +23,7 @@ def add_parser(subparsers: Any) -> None:
     import models
 
     from ..prune import CRITERIA, METRICS, SCOPES, STRUCTURES
+    from ..prune.methods import HYPERPARAMETERS, METHODS
 
     trainable = ", ".join(n for n, e in models.REGISTRY.items() if e.trainable)
     p = subparsers.add_parser("prune", help="prune a model (criteria, schedules, hardware-aware), fine-tune, "
@@ -30,24 +31,33 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--model", required=True, help=f"trainable zoo model ({trainable})")
     p.add_argument("--weights", help="start from this weights .npz instead of the shipped pretrained weights")
     p.add_argument("--out", required=True, help="output weights file (.npz: weights, biases, masks)")
-    p.add_argument("--criterion", default="magnitude", choices=CRITERIA)
-    p.add_argument("--sparsity", type=float, default=0.9, help="fraction of weights pruned, in [0, 1)")
-    p.add_argument("--scope", default="global", choices=SCOPES)
-    p.add_argument("--structure", default="unstructured", choices=STRUCTURES)
+    p.add_argument("--criterion", choices=CRITERIA, help="importance criterion (default magnitude)")
+    p.add_argument("--sparsity", type=float, help="fraction of weights pruned, in [0, 1) (default 0.9)")
+    p.add_argument("--scope", choices=SCOPES, help="selection scope (default global)")
+    p.add_argument("--structure", choices=STRUCTURES, help="pruning structure (default unstructured)")
     p.add_argument("--block", type=int, nargs=2, metavar=("B_OUT", "B_IN"), help="block shape for --structure block")
     p.add_argument("--tile", type=int, nargs=2, metavar=("OUT", "IN"),
                    help="tile geometry for --structure xbar_* (default: from --hardware's config)")
     p.add_argument("--n", type=int, help="N of N:M (--structure nm)")
     p.add_argument("--m", type=int, help="M of N:M (--structure nm)")
-    p.add_argument("--schedule", default="one_shot", choices=SCHEDULES)
-    p.add_argument("--finetune-epochs", type=int, default=2, dest="finetune_epochs",
-                   help="one_shot / hardware-aware: fine-tuning epochs")
-    p.add_argument("--epochs", type=int, default=4, help="gradual: total epochs; imp: epochs per round")
-    p.add_argument("--rounds", type=int, default=3, help="imp: pruning rounds")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", choices=SCHEDULES, help="schedule (default one_shot)")
+    p.add_argument("--finetune-epochs", type=int, dest="finetune_epochs",
+                   help="one_shot / hardware-aware: fine-tuning epochs (default 2)")
+    p.add_argument("--epochs", type=int, help="gradual: total epochs (default 4); imp: epochs per round (default 4); "
+                   "--method: training epochs (default 2; one-shot OBD/OBS: fine-tuning epochs after pruning, "
+                   "default 0)")
+    p.add_argument("--rounds", type=int, help="imp: pruning rounds (default 3)")
+    p.add_argument("--lr", type=float, help="learning rate (default 1e-3; --method: the method's own default)")
     p.add_argument("--train-limit", type=count, dest="train_limit", help="use the first N training images only")
-    p.add_argument("--score-samples", type=count, default=5000, dest="score_samples",
-                   help="training samples used by data-driven criteria")
+    p.add_argument("--score-samples", type=count, dest="score_samples",
+                   help="training samples used by data-driven criteria (default 5000)")
+    m = p.add_argument_group("training-time and second-order methods (--method NAME; the schedule, criterion and "
+                             "selection flags above do not apply to them)")
+    m.add_argument("--method", choices=tuple(METHODS),
+                   help="; ".join(f"{k}: {v.source}" for k, v in METHODS.items()))
+    for h in HYPERPARAMETERS:
+        m.add_argument(h.flag, dest=h.name, type=h.type, metavar=h.name.upper(),
+                       help=f"{h.help} (default {h.default:g}; --method {'/'.join(h.methods)} only)")
     g = p.add_argument_group("hardware-aware pruning (needs --hardware and exactly one of --budget, --accuracy-floor)")
     g.add_argument("--preset", help="hardware preset (default: the back-end's default)")
     g.add_argument("--metric", default="tiles", choices=METRICS)
@@ -75,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
 
     hw, hw_options = hardware_options(args, "prune")
+    _check_method_flags(args, bool(hw_options))
+    _apply_defaults(args)
     # before any work: not a folder, its folder writable; a weights .npz unless a back-end's own pruning writes it
     check_output_file(args.out, "--out", suffix=None if hw_options else ".npz")
     hw_aware = args.budget is not None or args.accuracy_floor is not None
@@ -104,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {"model": args.model, "out": args.out, "baseline_accuracy": base_acc}
     cfg = hw.resolve_config(args.preset) if hw is not None else None
     tile = tuple(args.tile) if args.tile else None
-    if tile is None and args.structure.startswith("xbar_"):
+    if tile is None and args.structure is not None and args.structure.startswith("xbar_"):
         if cfg is None:
             raise ConfigError(f"--structure {args.structure} needs --tile OUT IN or --hardware to derive it")
         tile = hw.pruning_unit(cfg)[1]
@@ -127,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
                        "baseline_" + args.metric: hp.metric_of(r.baseline_report, args.metric),
                        args.metric: hp.metric_of(r.report, args.metric), "saving": r.saving,
                        "val_accuracy": r.val_accuracy, "baseline_val_accuracy": r.baseline_val_accuracy})
+    elif args.method is not None:
+        pruned, info = _run_method(args, net, train)
+        result.update({"method": args.method, "method_steps": info.steps})
     elif args.schedule == "one_shot":
         pruned = hp.one_shot(net, (train[0][:args.score_samples], train[1][:args.score_samples]),
                              criterion=args.criterion, sparsity=args.sparsity, scope=args.scope,
@@ -164,3 +179,84 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {args.hardware}: tiles {b['tiles']} -> {t['tiles']}, static power {b['static_power_w']:.4g} W -> "
                   f"{t['static_power_w']:.4g} W, energy {b['energy_j']:.4g} J -> {t['energy_j']:.4g} J per inference")
     return 0
+
+
+#: weight-domain flags and their defaults (None in the parser, so that a given flag can be told from a default)
+DEFAULTS = {"criterion": "magnitude", "sparsity": 0.9, "scope": "global", "structure": "unstructured",
+            "schedule": "one_shot", "finetune_epochs": 2, "epochs": 4, "rounds": 3, "lr": 1e-3, "score_samples": 5000}
+#: flags that do not apply with --method (refused, never ignored)
+NOT_WITH_METHOD = ("criterion", "scope", "structure", "block", "tile", "n", "m", "schedule", "finetune_epochs",
+                   "rounds", "score_samples", "budget", "accuracy_floor")
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _check_method_flags(args: argparse.Namespace, backend_pruning: bool) -> None:
+    """Refuse method hyperparameters without --method or with a method they do not apply to, and the weight-domain
+    flags that do not apply to --method."""
+    from ..errors import ConfigError
+    from ..prune.methods import HYPERPARAMETERS, METHODS
+
+    given = [h for h in HYPERPARAMETERS if getattr(args, h.name, None) is not None]
+    if args.method is None:
+        if given:
+            raise ConfigError(f"{given[0].flag} applies to --method {'/'.join(given[0].methods)} only")
+        return
+    for h in given:
+        if args.method not in h.methods:
+            raise ConfigError(f"{h.flag} does not apply to --method {args.method} (it applies to "
+                              f"{'/'.join(h.methods)})")
+    bad = [d for d in NOT_WITH_METHOD if getattr(args, d, None) is not None]
+    if bad:
+        raise ConfigError(f"{_flag(bad[0])} does not apply to --method {args.method} (it has its own schedule and "
+                          "selection; see hwsim prune --help)")
+    if backend_pruning:
+        raise ConfigError(f"--method {args.method} prunes weights; the back-end's own pruning options do not apply")
+    m = METHODS[args.method]
+    if not m.sets_sparsity and args.sparsity is not None:
+        knobs = "/".join(_flag(h.name) for h in m.hyperparameters() if h.name in ("c", "mu", "lam"))
+        raise ConfigError(f"--sparsity does not apply to --method {args.method}: its sparsity follows from {knobs}")
+    from ..prune import check_sparsity
+    from ..prune.methods import check_hyper
+
+    if args.sparsity is not None:
+        check_sparsity(args.sparsity)
+    check_hyper(args.method, {h.name: getattr(args, h.name) for h in given})   # values checked before any work
+
+
+def _apply_defaults(args: argparse.Namespace) -> None:
+    """Fill the defaults of the flags not given (with --method: epochs 2, or 0 for the one-shot OBD/OBS; the
+    method's own learning rate)."""
+    from ..prune.methods import METHODS
+
+    if args.method is not None:
+        if args.epochs is None:
+            args.epochs = 2 if METHODS[args.method].trains else 0
+        if args.sparsity is None:
+            args.sparsity = DEFAULTS["sparsity"]
+        return
+    for k, v in DEFAULTS.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+
+
+def _run_method(args: argparse.Namespace, net: Any, train: Any) -> tuple[Any, Any]:
+    """``--method NAME``: :func:`hwsim.prune.run_method` with the given hyperparameters (OBD/OBS: ``--epochs`` of
+    fine-tuning after the one-shot pruning)."""
+    from .. import prune as hp
+    from ..prune.methods import METHODS
+
+    from ..errors import ConfigError
+
+    m = METHODS[args.method]
+    hyper = {h.name: getattr(args, h.name) for h in m.hyperparameters() if getattr(args, h.name) is not None}
+    if args.epochs < (1 if m.trains else 0):
+        raise ConfigError(f"--epochs must be >= {1 if m.trains else 0} for --method {args.method}, got {args.epochs}")
+    data = train if m.trains else (train[0][:5000], train[1][:5000])
+    pruned, info = hp.run_method(args.method, net, data, sparsity=args.sparsity, epochs=max(args.epochs, 1),
+                                 lr=args.lr, seed=args.seed, **hyper)
+    if not m.trains and args.epochs:
+        hp.finetune(pruned, train, epochs=args.epochs, lr=args.lr or 1e-3, seed=args.seed)
+    return pruned, info

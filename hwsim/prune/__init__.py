@@ -11,7 +11,9 @@ Quick use::
 Scores: :func:`score` (criteria in :data:`CRITERIA`, higher = keep). Masks: :func:`select` (per layer or
 global; unstructured, neurons/filters, inputs, blocks, crossbar tiles/rows/columns, N:M).
 Schedules: :func:`prune`, :func:`one_shot`, :func:`gradual`, :func:`iterative_magnitude`.
-Hardware-aware: :func:`optimize` (a Report metric under an accuracy floor or a budget). Photonic phase
+Hardware-aware: :func:`optimize` (a Report metric under an accuracy floor or a budget). Training-time and
+second-order methods (gRDA, Deep R, L0, OBD/OBS, GSP/FPGraSP, NeST, Koopman, SET/RigL): :func:`run_method` over
+:data:`METHODS` (:mod:`hwsim.prune.methods`). Photonic phase
 pruning and fine-tuning through the meshes: :mod:`hwsim.prune.photonic_phases`.
 """
 from __future__ import annotations
@@ -22,10 +24,12 @@ from .criteria import CRITERIA, activations, check_data, gradients, hessian_grad
 from .io import apply_masks, load, load_masks, save
 from .schedules import PruneStep, finetune, gradual, iterative_magnitude, one_shot, prune, zhu_gupta_sparsity
 from .selection import SCOPES, STRUCTURES, check_masks, check_sparsity, select, sparsity_of
+from ._common import MethodResult
+from .methods import HYPERPARAMETERS, METHODS, run_method
 
 __all__ = ["METRICS", "Candidate", "HardwareAwareResult", "hardware_unit", "lagrangian_hull", "metric_of", "optimize",
            "sort_hidden_neurons", "CRITERIA", "SCOPES", "STRUCTURES", "activations", "apply_masks", "check_data", "check_masks",
            "check_sparsity", "finetune", "gradients", "gradual", "hessian_gradient_product", "iterative_magnitude",
            "load", "load_masks", "one_shot", "prune", "PruneStep", "save", "score", "select", "sparsity_of",
-           "zhu_gupta_sparsity"]
+           "zhu_gupta_sparsity", "HYPERPARAMETERS", "METHODS", "MethodResult", "run_method"]
 

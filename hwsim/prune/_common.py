@@ -77,11 +77,10 @@ def check_int(name: str, v: Any, minimum: int) -> int:
 
 
 def check_network(network: Any) -> Network:
-    if not isinstance(network, Network):
-        raise ConfigError(f"pruning needs a trainable hwsim.nn.Network, got {type(network).__name__}")
-    if not network.weighted_layers():
-        raise ConfigError(f"network {network.name!r} has no weighted layers to prune")
-    return network
+    """``network`` if it is a Network with weighted layers, else :class:`ConfigError`."""
+    from .criteria import _check_network
+
+    return _check_network(network)
 
 
 def train_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -105,6 +104,15 @@ def random_masks(network: Network, budgets: Sequence[int], rng: np.random.Genera
         m[rng.choice(l.weight.size, size=int(k), replace=False)] = True
         out.append(m.reshape(l.weight.shape))
     return out
+
+
+def fixed_budget_masks(network: Network, budgets: Sequence[int], from_init: bool, rng: np.random.Generator
+                       ) -> list[np.ndarray]:
+    """Starting connectivity of a fixed-budget method: uniformly random (``from_init``, as sparse-from-scratch
+    papers start) or the largest magnitudes of the network's weights; exactly ``budgets[i]`` per layer."""
+    if from_init:
+        return random_masks(network, budgets, rng)
+    return [top_k_mask(np.abs(l.effective_weight()), k) for l, k in zip(network.weighted_layers(), budgets)]
 
 
 def top_k_mask(score: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> np.ndarray:

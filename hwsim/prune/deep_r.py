@@ -27,8 +27,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import SGD, Adam, Network
-from ._common import (MethodResult, check_int, check_network, check_nonneg, check_positive, layer_budgets,
-                      minibatches, random_masks, step_loss, train_arrays)
+from ._common import (MethodResult, check_int, check_network, check_nonneg, check_positive, fixed_budget_masks,
+                      layer_budgets, minibatches, step_loss, train_arrays)
 from .selection import check_sparsity
 
 DEFAULT_ALPHA = 1e-5
@@ -107,13 +107,7 @@ def deep_r_train(network: Network, train_data: Any, *, sparsity: float, epochs: 
         raise ConfigError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     rng = np.random.default_rng(seed)
     budgets = layer_budgets(net, s)
-    if from_init:
-        masks = random_masks(net, budgets, rng)
-    else:
-        from .criteria import score
-        from ._common import top_k_mask
-        masks = [top_k_mask(sc, k) for sc, k in zip(score(net, None, "magnitude"), budgets)]
-    net.set_masks(masks)
+    net.set_masks(fixed_budget_masks(net, budgets, from_init, rng))
     dr = DeepR(net, budgets, lr, alpha, temperature, rng)
     opt = Adam(net, lr=lr) if optimizer == "adam" else SGD(net, lr=lr, momentum=0.0)
     batches = minibatches(len(x), bs, rng)

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..nn import Adam, Network
 from ._common import (MethodResult, check_fraction, check_int, check_network, cosine, dense_gradients,
-                      layer_budgets, minibatches, random_masks, step_loss, top_k_mask, train_arrays)
+                      fixed_budget_masks, layer_budgets, minibatches, step_loss, top_k_mask, train_arrays)
 from .selection import check_sparsity
 
 REGROWTH = ("random", "gradient")
@@ -72,12 +72,7 @@ def dst_train(network: Network, train_data: Any, *, sparsity: float, regrowth: s
     bs = check_int("batch_size", batch_size, 1)
     rng = np.random.default_rng(seed)
     budgets = layer_budgets(net, s)
-    if from_init:
-        masks = random_masks(net, budgets, rng)
-    else:
-        from .criteria import score
-        masks = [top_k_mask(sc, k) for sc, k in zip(score(net, None, "magnitude"), budgets)]
-    net.set_masks(masks)
+    net.set_masks(fixed_budget_masks(net, budgets, from_init, rng))
     opt = Adam(net, lr=lr)
     batches = minibatches(len(x), bs, rng)
     steps = epochs * max(len(x) // bs, 1)

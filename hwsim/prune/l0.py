@@ -76,7 +76,8 @@ def expected_l0(log_alpha: np.ndarray, beta: float = BETA, gamma: float = GAMMA,
 
 def l0_train(network: Network, train_data: Any, *, lam: float = 1.0, epochs: int = 1, lr: float = 1e-3,
              beta: float = BETA, gamma: float = GAMMA, zeta: float = ZETA, droprate_init: float = DROPRATE_INIT,
-             gate_lr: float = 0.01, batch_size: int = 128, seed: int | np.random.Generator = 0) -> tuple[Network, MethodResult]:
+             gate_lr: float = 0.01, batch_size: int = 128, seed: int | np.random.Generator = 0
+             ) -> tuple[Network, MethodResult]:
     """Train a copy of ``network`` with hard-concrete L0 gates (Adam on weights, biases and log_alpha) for
     ``epochs``; return it with the deterministic test-time gates folded in (w * z_hat; z_hat = 0 pruned).
 

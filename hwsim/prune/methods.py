@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..nn import Network
 from . import deep_r, dst, grda, gsp, koopman, l0, nest, obs
-from ._common import MethodResult
+from ._common import MethodResult, check_fraction, check_int, check_nonneg, check_positive
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Hyper:
     default: Any
     """Value used when not given (cited in the method's module docstring)."""
     methods: tuple[str, ...]
+    check: Callable[[Any], Any] = lambda v: v
+    """Validates a value (:class:`ConfigError` naming it and the allowed range); the method checks again."""
 
     @property
     def flag(self) -> str:
@@ -46,33 +48,43 @@ class Hyper:
 
 
 HYPERPARAMETERS: tuple[Hyper, ...] = (
-    Hyper("c", float, "gRDA initial sparsity control c > 0", grda.DEFAULT_C, ("grda",)),
-    Hyper("mu", float, "gRDA threshold growth exponent, in (0.5, 1)", grda.DEFAULT_MU, ("grda",)),
-    Hyper("l1", float, "Deep R L1 coefficient alpha >= 0 (per step, times lr)", deep_r.DEFAULT_ALPHA, ("deep_r",)),
+    Hyper("c", float, "gRDA initial sparsity control c > 0", grda.DEFAULT_C, ("grda",),
+          lambda v: check_positive("c", v)),
+    Hyper("mu", float, "gRDA threshold growth exponent, in (0.5, 1)", grda.DEFAULT_MU, ("grda",), grda.check_mu),
+    Hyper("l1", float, "Deep R L1 coefficient alpha >= 0 (per step, times lr)", deep_r.DEFAULT_ALPHA, ("deep_r",),
+          lambda v: check_nonneg("l1 (Deep R alpha)", v)),
     Hyper("temperature", float, "Deep R noise temperature T > 0 (noise std sqrt(2 lr T))",
-          deep_r.DEFAULT_TEMPERATURE, ("deep_r",)),
+          deep_r.DEFAULT_TEMPERATURE, ("deep_r",), lambda v: check_positive("temperature", v)),
     Hyper("lam", float, "L0 penalty lambda >= 0 on the expected number of non-zero gates, per training sample",
-          1.0, ("l0",)),
-    Hyper("beta", float, "L0 hard-concrete temperature beta > 0", l0.BETA, ("l0",)),
-    Hyper("droprate_init", float, "L0 initial gate drop rate, in (0, 1)", l0.DROPRATE_INIT, ("l0",)),
-    Hyper("gate_lr", float, "L0 Adam learning rate of the gates' log_alpha, > 0", 0.01, ("l0",)),
-    Hyper("damp", float, "OBS Hessian damping, a fraction (> 0) of its mean diagonal", obs.DEFAULT_DAMP, ("obs",)),
+          1.0, ("l0",), lambda v: check_nonneg("lam (L0 penalty)", v)),
+    Hyper("beta", float, "L0 hard-concrete temperature beta > 0", l0.BETA, ("l0",),
+          lambda v: check_positive("beta (hard-concrete temperature)", v)),
+    Hyper("droprate_init", float, "L0 initial gate drop rate, in (0, 1)", l0.DROPRATE_INIT, ("l0",),
+          lambda v: check_fraction("droprate_init", v, lo_open=True, hi_open=True)),
+    Hyper("gate_lr", float, "L0 Adam learning rate of the gates' log_alpha, > 0", 0.01, ("l0",),
+          lambda v: check_positive("gate_lr", v)),
+    Hyper("damp", float, "OBS Hessian damping, a fraction (> 0) of its mean diagonal", obs.DEFAULT_DAMP, ("obs",),
+          lambda v: check_positive("damp", v)),
     Hyper("inner_steps", int, "GSP/FPGraSP minibatch steps per support update, >= 1", gsp.DEFAULT_INNER_STEPS,
-          ("gsp", "fpgrasp")),
-    Hyper("seed_density", float, "NeST seed density, in (0, 1]", nest.DEFAULT_SEED_DENSITY, ("nest",)),
+          ("gsp", "fpgrasp"), lambda v: check_int("inner_steps", v, 1)),
+    Hyper("seed_density", float, "NeST seed density, in (0, 1]", nest.DEFAULT_SEED_DENSITY, ("nest",),
+          lambda v: check_fraction("seed_density", v, lo_open=True)),
     Hyper("growth_fraction", float, "NeST fraction of a layer grown per growth step, in [0, 1]",
-          nest.DEFAULT_GROWTH_FRACTION, ("nest",)),
-    Hyper("grow_epochs", int, "NeST epochs of growth (< --epochs)", 1, ("nest",)),
-    Hyper("prune_rounds", int, "NeST magnitude-pruning rounds, >= 1", 3, ("nest",)),
+          nest.DEFAULT_GROWTH_FRACTION, ("nest",), lambda v: check_fraction("growth_fraction", v)),
+    Hyper("grow_epochs", int, "NeST epochs of growth (< --epochs)", 1, ("nest",),
+          lambda v: check_int("grow_epochs", v, 1)),
+    Hyper("prune_rounds", int, "NeST magnitude-pruning rounds, >= 1", 3, ("nest",),
+          lambda v: check_int("prune_rounds", v, 1)),
     Hyper("snapshots", int, "Koopman weight snapshots, >= 3", koopman.DEFAULT_SNAPSHOTS,
-          ("koopman_magnitude", "koopman_gradient")),
+          ("koopman_magnitude", "koopman_gradient"), lambda v: check_int("snapshots", v, 3)),
     Hyper("snapshot_every", int, "Koopman minibatches between snapshots, >= 1", koopman.DEFAULT_SNAPSHOT_EVERY,
-          ("koopman_magnitude", "koopman_gradient")),
+          ("koopman_magnitude", "koopman_gradient"), lambda v: check_int("snapshot_every", v, 1)),
     Hyper("update_fraction", float, "SET/RigL initial drop-and-grow fraction alpha, in [0, 1]", dst.DEFAULT_ALPHA,
-          ("set", "rigl")),
-    Hyper("delta_t", int, "SET/RigL minibatches between mask updates, >= 1", dst.DEFAULT_DELTA_T, ("set", "rigl")),
+          ("set", "rigl"), lambda v: check_fraction("update_fraction", v)),
+    Hyper("delta_t", int, "SET/RigL minibatches between mask updates, >= 1", dst.DEFAULT_DELTA_T, ("set", "rigl"),
+          lambda v: check_int("delta_t", v, 1)),
     Hyper("t_end", float, "SET/RigL fraction of training with mask updates, in [0, 1]", dst.DEFAULT_T_END,
-          ("set", "rigl")),
+          ("set", "rigl"), lambda v: check_fraction("t_end", v)),
 )
 HYPER = {h.name: h for h in HYPERPARAMETERS}
 
@@ -185,6 +197,7 @@ def check_hyper(method: str, hyper: dict[str, Any]) -> Method:
         if k not in own:
             raise ConfigError(f"hyperparameter {k!r} does not apply to method {method!r} (it applies to "
                               f"{', '.join(HYPER[k].methods)})")
+        HYPER[k].check(hyper[k])
     return m
 
 

@@ -11,13 +11,13 @@
   Pan, NeurIPS 2017, eq. (3)-(7)): the loss of layer l is the squared error of its outputs,
   E = 1/(2n) ||(W - W') X^T||^2, whose Hessian is H = X^T X / n for every output row (the inputs X of the
   layer: a dense layer's input vectors, a convolution's im2col patches), so one d x d inverse serves all rows
-  and the method scales to LeNet and imported networks. Saliencies rank the weights of each row; the pruned
-  set P of a row then gets the exact multi-weight OBS compensation, which for a quadratic is the least-squares
+  and the method scales to LeNet and imported networks. Saliencies L_q rank the weights of the whole layer (H is
+  shared by the rows, so they are comparable and rows keep different numbers of weights); the pruned set P of a
+  row then gets the exact multi-weight OBS compensation, which for a quadratic is the least-squares
   refit of the kept weights S: W'_S = argmin ||X_S W'_S - X W||^2 (the OBS update applied to all of P at once;
   Frantar & Alistarh, "Optimal Brain Compression", NeurIPS 2022, eq. (2)-(3), same result). The targets X W use
   the *unpruned* network's inputs and the refit the pruned network's inputs, layer after layer, so errors of
-  earlier layers are compensated too. Weights are ranked by L_q over the whole layer (H is shared by the rows, so
-saliencies are comparable), so rows keep different numbers of weights. H is damped by ``damp`` times its mean diagonal (OBC / GPTQ use 1 %).
+  earlier layers are compensated too. H is damped by ``damp`` times its mean diagonal (OBC / GPTQ use 1 %).
 
 Both are one-shot (no fine-tuning here; :func:`hwsim.prune.finetune` can follow).
 """

@@ -32,6 +32,17 @@ def blobs(n=200, d=8, k=4, seed=0):
     return x.astype(np.float64), y.astype(np.int64)
 
 
+@pytest.fixture(scope="session")
+def have_data():
+    """Skip when Fashion-MNIST is not installed (the CI installs dataset-fashion-mnist)."""
+    from models import fashion_mnist
+
+    try:
+        fashion_mnist.find_data_dir()
+    except Exception:  # pragma: no cover
+        pytest.skip("Fashion-MNIST not installed")
+
+
 @pytest.fixture
 def tiny_mlp():
     return make_mlp()

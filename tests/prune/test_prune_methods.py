@@ -12,7 +12,7 @@ from hwsim.prune.methods import HYPERPARAMETERS, METHODS, check_hyper, run_metho
 from conftest import make_dense, make_mlp
 
 
-# ---- OBS / OBD -------------------------------------------------------------------------------------------------------
+# ---- OBS / OBD ----
 
 def _spd(d, seed):
     a = np.random.default_rng(seed).standard_normal((d, d))
@@ -97,7 +97,7 @@ def test_obd_prunes_lowest_saliency_and_obs_rejects_zero_damping(tiny_mlp, tiny_
         obs.obs_prune(tiny_mlp, tiny_data, sparsity=0.5, damp=0.0)
 
 
-# ---- gRDA --------------------------------------------------------------------------------------------------------------
+# ---- gRDA ----
 
 def test_grda_leaves_exact_zeros_and_follows_the_dual_average(tiny_mlp, tiny_data):
     x, y = tiny_data
@@ -135,7 +135,7 @@ def test_grda_c_must_be_positive(tiny_mlp, c):
         grda.GRDA(tiny_mlp.copy(), c=c)
 
 
-# ---- Deep R ------------------------------------------------------------------------------------------------------------
+# ---- Deep R ----
 
 def test_deep_r_keeps_the_connection_count_exactly_and_signs_fixed(tiny_mlp, tiny_data):
     x, y = tiny_data
@@ -172,7 +172,7 @@ def test_deep_r_bad_hyperparameters(tiny_mlp, kw, match):
         deep_r.DeepR(tiny_mlp.copy(), **args)
 
 
-# ---- L0 ----------------------------------------------------------------------------------------------------------------
+# ---- L0 ----
 
 def test_l0_test_gates_are_deterministic_and_prune_exactly(tiny_mlp, tiny_data):
     x, _ = tiny_data
@@ -211,7 +211,7 @@ def test_l0_bad_hyperparameters(tiny_mlp, tiny_data, kw, match):
         l0.l0_train(tiny_mlp, tiny_data, **kw)
 
 
-# ---- SET / RigL --------------------------------------------------------------------------------------------------------
+# ---- SET / RigL ----
 
 def test_drop_and_grow_keeps_count_and_grows_by_score():
     w = np.array([[0.5, 0.0, -0.1], [0.0, 2.0, 0.0]])
@@ -241,7 +241,7 @@ def test_dst_bad_hyperparameters(tiny_mlp, tiny_data, kw, match):
         dst.dst_train(tiny_mlp, tiny_data, **args)
 
 
-# ---- GSP / FPGraSP -----------------------------------------------------------------------------------------------------
+# ---- GSP / FPGraSP ----
 
 def test_gsp_support_merges_top_2s_gradients():
     g = np.array([0.1, -3.0, 0.2, 2.0, 0.0, 1.0])
@@ -266,7 +266,7 @@ def test_gsp_and_fpgrasp_keep_their_budgets(tiny_mlp, tiny_data):
         gsp.gsp_train(tiny_mlp, tiny_data, sparsity=0.5, inner_steps=0)
 
 
-# ---- NeST --------------------------------------------------------------------------------------------------------------
+# ---- NeST ----
 
 def test_nest_grows_by_gradient_then_prunes_to_target(tiny_mlp, tiny_data):
     w = np.array([[1.0, 0.0, 0.0]])
@@ -284,7 +284,7 @@ def test_nest_grows_by_gradient_then_prunes_to_target(tiny_mlp, tiny_data):
         nest.nest_train(tiny_mlp, tiny_data, sparsity=0.5, growth_fraction=1.5)
 
 
-# ---- Koopman -----------------------------------------------------------------------------------------------------------
+# ---- Koopman ----
 
 def test_koopman_recovers_fixed_point_and_one_step_change_of_a_linear_system():
     rng = np.random.default_rng(0)
@@ -307,7 +307,7 @@ def test_koopman_prune_reaches_target(tiny_mlp, tiny_data):
         koopman.koopman_prune(tiny_mlp, tiny_data, sparsity=0.5, snapshots=2)
 
 
-# ---- registry ----------------------------------------------------------------------------------------------------------
+# ---- registry ----
 
 def test_registry_refuses_hyperparameters_of_other_methods():
     with pytest.raises(ConfigError, match="'mu' does not apply to method 'rigl'"):
