@@ -71,8 +71,8 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
           lambda v: check_fraction("seed_density", v, lo_open=True)),
     Hyper("growth_fraction", float, "NeST fraction of a layer grown per growth step, in [0, 1]",
           nest.DEFAULT_GROWTH_FRACTION, ("nest",), lambda v: check_fraction("growth_fraction", v)),
-    Hyper("grow_epochs", int, "NeST epochs of growth (< --epochs)", 1, ("nest",),
-          lambda v: check_int("grow_epochs", v, 1)),
+    Hyper("grow_share", float, "NeST share of the training steps spent growing, in (0, 1)", 0.5, ("nest",),
+          lambda v: check_fraction("grow_share", v, lo_open=True, hi_open=True)),
     Hyper("prune_rounds", int, "NeST magnitude-pruning rounds, >= 1", 3, ("nest",),
           lambda v: check_int("prune_rounds", v, 1)),
     Hyper("snapshots", int, "Koopman weight snapshots, >= 3", koopman.DEFAULT_SNAPSHOTS,
@@ -141,9 +141,9 @@ def _gsp(structure):
 
 
 def _nest(net, data, *, sparsity, epochs, lr, batch_size, seed, seed_density=nest.DEFAULT_SEED_DENSITY,
-          growth_fraction=nest.DEFAULT_GROWTH_FRACTION, grow_epochs=1, prune_rounds=3):
+          growth_fraction=nest.DEFAULT_GROWTH_FRACTION, grow_share=0.5, prune_rounds=3):
     return nest.nest_train(net, data, sparsity=sparsity, epochs=epochs, lr=lr, seed_density=seed_density,
-                           growth_fraction=growth_fraction, grow_epochs=grow_epochs, prune_rounds=prune_rounds,
+                           growth_fraction=growth_fraction, grow_share=grow_share, prune_rounds=prune_rounds,
                            batch_size=batch_size, seed=seed)
 
 

@@ -8,10 +8,10 @@ gradient"), with training between growth steps; then a *pruning* phase removes t
 (magnitude-based pruning, sec. 3.3) in a few steps, retraining after each, down to the target sparsity.
 
 Hyperparameters: ``seed_density`` (fraction of connections in the random seed, per layer), ``growth_fraction``
-(fraction of each layer's weights grown per growth step, ranked by |grad| among dormant ones), the split of the
-epochs between growth and pruning (``grow_epochs``), and ``prune_rounds``. The paper's seeds are very sparse and
+(fraction of each layer's weights grown per growth step, ranked by |grad| among dormant ones), the share of the
+training steps spent growing (``grow_share``; the rest prunes and retrains), and ``prune_rounds``. The paper's seeds are very sparse and
 its growth thresholds are set per data set; the defaults here (seed density 0.05, growth 0.05 per step, four
-growth steps per growth epoch) are this implementation's choices for LeNet-sized networks, stated as such.
+growth steps per epoch of growth, half of the steps growing) are this implementation's choices for LeNet-sized networks, stated as such.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..nn import Adam, Network
 from ._common import (MethodResult, check_fraction, check_int, check_network, dense_gradients, minibatches,
                       random_masks, step_loss, top_k_mask, train_arrays)
@@ -39,22 +38,20 @@ def grow(weight: np.ndarray, mask: np.ndarray, grad: np.ndarray, n: int, lr: flo
 
 def nest_train(network: Network, train_data: Any, *, sparsity: float, epochs: int = 2, lr: float = 1e-3,
                seed_density: float = DEFAULT_SEED_DENSITY, growth_fraction: float = DEFAULT_GROWTH_FRACTION,
-               grow_epochs: int = 1, prune_rounds: int = 3, batch_size: int = 128, grad_samples: int = 1000,
+               grow_share: float = 0.5, prune_rounds: int = 3, batch_size: int = 128, grad_samples: int = 1000,
                seed: int | np.random.Generator = 0) -> tuple[Network, MethodResult]:
     """NeST on a copy of ``network`` (its weights are the seed's values where the random seed mask keeps them).
 
-    ``epochs`` in total: ``grow_epochs`` of training with growth, then the rest split over ``prune_rounds``
-    magnitude-pruning steps (geometric in the kept fraction) each followed by retraining.
+    ``epochs`` in total: the first ``grow_share`` of the minibatch steps train with growth, the rest is split over
+    ``prune_rounds`` magnitude-pruning steps (geometric in the kept fraction) each followed by retraining.
     """
     net = check_network(network).copy()
     s = check_sparsity(sparsity)
     d0 = check_fraction("seed_density", seed_density, lo_open=True)
     gf = check_fraction("growth_fraction", growth_fraction)
     x, y = train_arrays(net, train_data)
-    epochs = check_int("epochs", epochs, 2)
-    ge = check_int("grow_epochs", grow_epochs, 1)
-    if ge >= epochs:
-        raise ConfigError(f"grow_epochs must be smaller than epochs ({epochs}) to leave time to prune, got {ge}")
+    epochs = check_int("epochs", epochs, 1)
+    share = check_fraction("grow_share", grow_share, lo_open=True, hi_open=True)
     rounds = check_int("prune_rounds", prune_rounds, 1)
     bs = check_int("batch_size", batch_size, 1)
     rng = np.random.default_rng(seed)
@@ -66,7 +63,8 @@ def nest_train(network: Network, train_data: Any, *, sparsity: float, epochs: in
     hist = []
     t = 0
     grow_every = max(spe // GROWTH_STEPS_PER_EPOCH, 1)
-    for _ in range(ge * spe):
+    grow_steps = max(int(share * epochs * spe), 1)
+    for _ in range(grow_steps):
         if t % grow_every == 0:
             gidx = rng.choice(len(x), size=min(int(grad_samples), len(x)), replace=False)
             grads = dense_gradients(net, x[gidx], y[gidx])
@@ -81,7 +79,7 @@ def nest_train(network: Network, train_data: Any, *, sparsity: float, epochs: in
         t += 1
     keep0 = [int(l.mask.sum()) for l in layers]
     target = [max(1, int(round((1 - s) * l.weight.size))) for l in layers]
-    per_round = max((epochs - ge) * spe // rounds, 1)
+    per_round = max((epochs * spe - grow_steps) // rounds, 1)
     for r in range(1, rounds + 1):
         for l, k0, kt in zip(layers, keep0, target):
             k = int(round(k0 * (kt / k0) ** (r / rounds))) if kt < k0 else int(l.mask.sum())

@@ -278,8 +278,8 @@ def test_nest_grows_by_gradient_then_prunes_to_target(tiny_mlp, tiny_data):
                                 growth_fraction=0.2, batch_size=32)
     assert [int(l.mask.sum()) for l in out.weighted_layers()] == [12, 6]
     assert dict(info.extra)["peak_density"] > 0.25
-    with pytest.raises(ConfigError, match="grow_epochs"):
-        nest.nest_train(tiny_mlp, tiny_data, sparsity=0.5, epochs=2, grow_epochs=2)
+    with pytest.raises(ConfigError, match=r"grow_share must lie in \(0, 1\)"):
+        nest.nest_train(tiny_mlp, tiny_data, sparsity=0.5, epochs=2, grow_share=1.0)
     with pytest.raises(ConfigError, match=r"growth_fraction must lie in \[0, 1\]"):
         nest.nest_train(tiny_mlp, tiny_data, sparsity=0.5, growth_fraction=1.5)
 
