@@ -26,8 +26,6 @@ METRIC_UNITS: dict[str, tuple[str, float]] = {
 }
 
 
-_PREFIXES = ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "\u00b5"), (1e-3, "m"), (1.0, ""), (1e3, "k"),
-             (1e6, "M"), (1e9, "G"))
 _SI_UNITS = {"static_power_w": ("static power", "W"), "energy_j": ("energy per inference", "J"),
              "latency_s": ("latency per inference", "s")}
 #: Display names of metrics other than the Report totals (sweep rows: ``chip.*``, accuracies).
@@ -41,14 +39,11 @@ LOG_SPAN = 100.0
 
 
 def si_prefix(largest: float) -> tuple[str, float]:
-    """(SI prefix, factor from SI) putting ``largest`` (in SI) between 1 and 1000; "\u00b5" for micro."""
-    scale, prefix = 1.0, ""
-    if largest and abs(largest) > 0:
-        scale, prefix = _PREFIXES[0]
-        for s, p in _PREFIXES:
-            if abs(largest) >= s * 0.9995:
-                scale, prefix = s, p
-    return prefix, 1.0 / scale
+    """(SI prefix, factor from SI) putting ``largest`` (in SI) between 1 and 1000; "\u00b5" for micro (the same
+    choice as :meth:`hwsim.report.Report.format_table`)."""
+    from .report import _prefix
+
+    return _prefix(largest)
 
 
 def scaled_unit(metric: str, largest: float) -> tuple[str, float]:
