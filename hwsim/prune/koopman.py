@@ -19,7 +19,8 @@ operator is approximated from a window of weight snapshots by dynamic mode decom
 DMD is done per layer on the flattened weight matrix. After scoring, the network (the last snapshot) is
 pruned once to the target sparsity per layer and fine-tuned for the remaining budget (masks fixed).
 Defaults: 10 snapshots every 20 minibatches (this implementation's choice; the paper uses short windows of
-training epochs on MNIST/CIFAR).
+training epochs on MNIST/CIFAR); when that window exceeds half of the ``epochs`` budget, the snapshot interval
+shrinks so that the window is at most half of it (at least one minibatch per snapshot) and the rest fine-tunes.
 """
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ import numpy as np
 from ..errors import ConfigError
 from ..nn import Adam, Network
 from ._common import (MethodResult, check_int, check_network, minibatches, step_loss, top_k_mask, train_arrays)
-from .schedules import finetune
 from .selection import check_sparsity
 
 CRITERIA = ("magnitude", "gradient")
@@ -70,8 +70,9 @@ def koopman_prune(network: Network, train_data: Any, *, sparsity: float, criteri
                   epochs: int = 1, lr: float = 1e-3, snapshots: int = DEFAULT_SNAPSHOTS,
                   snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, batch_size: int = 128,
                   seed: int | np.random.Generator = 0) -> tuple[Network, MethodResult]:
-    """Train a copy of ``network`` for ``snapshots * snapshot_every`` minibatches recording weight snapshots, score
-    by KMP or KGP, prune each layer to ``sparsity``, and fine-tune the rest of ``epochs`` (Adam, cosine decay)."""
+    """Train a copy of ``network`` for ``(snapshots - 1) * snapshot_every`` minibatches recording weight snapshots,
+    score by KMP or KGP, prune each layer to ``sparsity``, and fine-tune the rest of the ``epochs`` budget (Adam,
+    cosine decay); the whole run takes ``epochs`` epochs of minibatch steps."""
     net = check_network(network).copy()
     s = check_sparsity(sparsity)
     if criterion not in CRITERIA:
@@ -86,6 +87,8 @@ def koopman_prune(network: Network, train_data: Any, *, sparsity: float, criteri
     snaps = [[l.weight.astype(np.float64).ravel()] for l in layers]
     opt = Adam(net, lr=lr)
     batches = minibatches(len(x), bs, rng)
+    spe = max(len(x) // bs, 1)
+    every = max(1, min(every, (epochs * spe) // (2 * (m - 1))))   # the window stays within half of the budget
     window = (m - 1) * every
     for t in range(1, window + 1):
         idx = next(batches)
@@ -98,9 +101,13 @@ def koopman_prune(network: Network, train_data: Any, *, sparsity: float, criteri
         sc = koopman_scores(np.stack(sn, axis=1), criterion).reshape(l.weight.shape)
         k = max(1, int(round((1 - s) * l.weight.size)))
         l.set_mask(top_k_mask(np.where(l.mask, sc, -np.inf), k, allowed=l.mask))
-    spe = max(len(x) // bs, 1)
-    rest_epochs = max(int(round((epochs * spe - window) / spe)), 0)
-    if rest_epochs:
-        finetune(net, (x, y), epochs=rest_epochs, lr=lr, batch_size=bs, seed=rng)
+    rest = epochs * spe - window
+    if rest > 0:   # fine-tune the remaining minibatch steps (masks fixed), cosine decay
+        opt = Adam(net, lr=lr)
+        for t in range(rest):
+            opt.lr = lr * 0.5 * (1 + np.cos(np.pi * t / rest))
+            idx = next(batches)
+            step_loss(net, x[idx], y[idx])
+            opt.step()
     name = "koopman_magnitude" if criterion == "magnitude" else "koopman_gradient"
-    return net, MethodResult(name, net.sparsity(), window + rest_epochs * spe)
+    return net, MethodResult(name, net.sparsity(), window + max(rest, 0))
