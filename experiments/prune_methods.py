@@ -22,7 +22,7 @@ Zhu-Gupta gradual magnitude pruning, iterative magnitude pruning with rewinding)
   power does not follow the pruned tiles): mesh tiles and static power (heaters of the resident tiles, laser,
   receivers) of each pruned network.
 
-Writes prune_methods.csv, .json and .md to experiments/out/ (or ``--out``), all through :mod:`hwsim.atomic_io`.
+Writes prune_methods.csv, .json and .md (the full table, then the README's compact one) to experiments/out/ (or ``--out``), all through :mod:`hwsim.atomic_io`.
 One command regenerates the table (about 25-40 minutes on 2 shared cores)::
 
     OPENBLAS_NUM_THREADS=1 python experiments/prune_methods.py
@@ -144,6 +144,36 @@ def markdown(rows: list[dict], meta: dict) -> str:
     return out.getvalue()
 
 
+def compact(rows: list[dict], meta: dict) -> str:
+    """The README's short form: per method, accuracy (sparsity where it missed the target by > 0.5 pt) at each target
+    for both models, ReRAM crossbar tiles and photonic static power."""
+    models_ = list(dict.fromkeys(r["model"] for r in rows))
+    head = ["method", "start"]
+    for m in models_:
+        for t in SPARSITIES:
+            head += [f"{m} @{t * 100:.0f} %: acc", "tiles", "photonic W"]
+    out = io.StringIO()
+    out.write("| " + " | ".join(head) + " |\n|" + " --- |" * len(head) + "\n")
+    dense = ["dense", "-"]
+    for m in models_:
+        d = meta["dense"][m]
+        dense += [f"{d['accuracy'] * 100:.2f}", str(d["reram_tiles"]), f"{d['photonic_static_w']:.0f}"] * len(SPARSITIES)
+    out.write("| " + " | ".join(dense) + " |\n")
+    for method in dict.fromkeys(r["method"] for r in rows):
+        rs = {(r["model"], r["target"]): r for r in rows if r["method"] == method}
+        cells = [method, next(iter(rs.values()))["start"]]
+        for m in models_:
+            for t in SPARSITIES:
+                r = rs.get((m, t))
+                if r is None:
+                    cells += ["not run", "", ""]
+                    continue
+                miss = f" (at {r['sparsity'] * 100:.1f} %)" if abs(r["sparsity"] - t) > 0.005 else ""
+                cells += [f"{r['accuracy'] * 100:.2f}{miss}", str(r["reram_tiles"]), f"{r['photonic_static_w']:.0f}"]
+        out.write("| " + " | ".join(cells) + " |\n")
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=["lenet-300-100", "lenet5"])
@@ -158,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", type=Path, nargs="+",
                    help="only rewrite <out>/<tag>.json/.csv/.md from these JSON files (e.g. runs split by model)")
     a = p.parse_args(argv)
+    a.out.mkdir(parents=True, exist_ok=True)
     if a.markdown:
         rows, meta = [], {}
         for path in a.markdown:
@@ -167,7 +198,6 @@ def main(argv: list[str] | None = None) -> int:
             meta = {**d["meta"], "dense": dense}
         _write(a, rows, meta)
         return 0
-    a.out.mkdir(parents=True, exist_ok=True)
     methods = a.methods or (existing_methods() + list(METHODS))
     xtr, ytr = fashion_mnist.load("train")
     test = fashion_mnist.load("test")
@@ -205,7 +235,7 @@ def _write(a: argparse.Namespace, rows: list[dict], meta: dict) -> None:
         w.writeheader()
         for r in rows:
             w.writerow({k: r.get(k) for k in FIELDS})
-    atomic_io.write_text(a.out / f"{a.tag}.md", markdown(rows, meta))
+    atomic_io.write_text(a.out / f"{a.tag}.md", markdown(rows, meta) + "\n## Compact (README)\n\n" + compact(rows, meta))
 
 
 if __name__ == "__main__":
