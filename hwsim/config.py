@@ -192,6 +192,13 @@ def nodes(obj: Any, **types_: type) -> None:
         require(obj, n, isinstance(v, t), f"must be a {t.__name__}, got {type(v).__name__}")
 
 
+def root(obj: Any) -> None:
+    """A back-end's root config: ``preset`` is None or a string, every other field holds a node of the type its
+    default factory builds."""
+    require(obj, "preset", obj.preset is None or isinstance(obj.preset, str), f"must be a string, got {obj.preset!r}")
+    nodes(obj, **{f.name: f.default_factory for f in dataclasses.fields(obj) if f.name != "preset"})
+
+
 # ---- diffs and presets -------------------------------------------------------------------------------------------
 def diff(a: Any, b: Any, prefix: str = "") -> dict[str, Any]:
     """Dotted key -> value of ``a`` for every leaf field where config ``a`` differs from ``b`` (``preset`` ignored)."""

@@ -267,10 +267,7 @@ class PhotonicConfig:
     """Name of the preset this configuration came from (None for a hand-built one)."""
 
     def __post_init__(self) -> None:
-        C.require(self, "preset", self.preset is None or isinstance(self.preset, str),
-                  f"must be a string, got {self.preset!r}")
-        C.nodes(self, mesh=MeshConfig, heater=HeaterConfig, mzi=MZIConfig, optoelectronics=OptoelectronicsConfig,
-                noise=NoiseConfig, chip=ChipConfig)
+        C.root(self)
         if self.chip.core_size and self.mesh.tile > self.chip.core_size:
             raise C.FieldError("mesh", "tile", f"({self.mesh.tile}) is larger than a physical core: chip.core_size = "
                                f"{self.chip.core_size}; allowed: mesh.tile <= {self.chip.core_size}, or chip.core_size "

@@ -449,9 +449,7 @@ class ReramConfig:
     """Name of the preset this configuration started from (informational)."""
 
     def __post_init__(self) -> None:
-        C.require(self, "preset", self.preset is None or isinstance(self.preset, str),
-                  f"must be a string, got {self.preset!r}")
-        C.nodes(self, **{f.name: f.default_factory for f in fields(self) if f.name != "preset"})  # type: ignore[misc]
+        C.root(self)
         b, bpc = self.precision.weight_bits, self.crossbar.bits_per_cell
         C.require(self, "crossbar.bits_per_cell", bpc <= b, f"({bpc}) must not exceed precision.weight_bits ({b})")
         if self.mapping.mode == "ou":
