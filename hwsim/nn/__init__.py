@@ -6,12 +6,13 @@ import numpy as np
 from .layers import AvgPool2d, Conv2d, Dense, Flatten, Layer, MatmulHook, MaxPool2d, ReLU, WeightedLayer
 from .loss import distillation_loss, softmax, softmax_cross_entropy
 from .network import Network
+from .graph import GraphNetwork
 from .optim import SGD, Adam, Optimizer
 from .train import EpochLog, TrainLog, check_dataset, fit
 
 __all__ = ["AvgPool2d", "Conv2d", "Dense", "Flatten", "Layer", "MatmulHook", "MaxPool2d", "ReLU", "WeightedLayer",
-           "distillation_loss", "softmax", "softmax_cross_entropy", "Network", "SGD", "Adam", "Optimizer", "EpochLog",
-           "TrainLog", "check_dataset", "fit", "warmup"]
+           "distillation_loss", "softmax", "softmax_cross_entropy", "Network", "GraphNetwork", "SGD", "Adam", "Optimizer",
+           "EpochLog", "TrainLog", "check_dataset", "fit", "warmup"]
 
 
 def warmup() -> None:

@@ -1,0 +1,194 @@
+"""ONNX import (issue 12): onnxruntime is the oracle of the float forward; the imported graph maps, costs and runs
+on both hardware kinds like a zoo network."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+import onnx_models as M  # noqa: E402  (tests/onnx_models.py, needs onnx)
+
+from hwsim import backend  # noqa: E402
+from hwsim.errors import DataError  # noqa: E402
+from hwsim.importers import load_onnx  # noqa: E402
+from hwsim.nn.graph import GraphNetwork  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    """100 Fashion-MNIST test images, or seeded random ones where the data set is not installed."""
+    from models import fashion_mnist
+
+    try:
+        return fashion_mnist.load("test", limit=100)[0]
+    except DataError:
+        return np.random.default_rng(0).random((100, 1, 28, 28), dtype=np.float32)
+
+
+def _save(tmp_path, model, name="m.onnx"):
+    p = tmp_path / name
+    p.write_bytes(model.SerializeToString())
+    return p
+
+
+def _ort(path, x):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+
+
+@pytest.mark.parametrize("build", ["mlp", "cnn", "residual"])
+def test_forward_matches_onnxruntime(tmp_path, images, build):
+    model = getattr(M, build)()
+    p = _save(tmp_path, model)
+    net = load_onnx(p)
+    assert isinstance(net, GraphNetwork)
+    meta = {m.key: float(m.value) for m in model.metadata_props}
+    x_ref = images
+    if meta:  # the importer applies the metadata's normalisation; onnxruntime gets normalised images
+        x_ref = ((images - np.float32(meta["hwsim.mean"])) / np.float32(meta["hwsim.std"])).astype(np.float32)
+    want = _ort(p, x_ref)
+    got = net.forward(images)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 1e-5
+    # the hook path (how the hardware back-ends evaluate) with exact products gives the same logits
+    layers = net.weighted_layers()
+    hooked = net.forward(images, matmul=lambda i, cols: cols @ layers[i].effective_weight().T)
+    assert np.abs(hooked - got).max() <= 1e-6
+
+
+def test_activations_softmax_gelu_match_onnxruntime(tmp_path):
+    p = _save(tmp_path, M.activations())
+    x = np.random.default_rng(1).standard_normal((100, 20)).astype(np.float32)
+    assert np.abs(load_onnx(p).forward(x) - _ort(p, x)).max() <= 1e-5
+
+
+def test_batchnorm_folded_into_preceding_weight_layer(tmp_path):
+    net = load_onnx(_save(tmp_path, M.residual()))
+    kinds = [type(nd.layer).__name__ for nd in net.nodes]
+    assert kinds.count("ChannelAffine") == 1  # only the BatchNorm after the Add stays a layer
+    assert [l.name for l in net.weighted_layers()] == ["conv1", "layer1.conv1", "layer1.conv2", "layer1.downsample",
+                                                       "fc"]
+
+
+def test_grouped_conv_is_block_diagonal_and_stays_masked(tmp_path):
+    net = load_onnx(_save(tmp_path, M.cnn()))
+    dw = next(l for l in net.weighted_layers() if l.name == "dw")
+    assert dw.shape == (8, 72) and dw.mvms_per_inference == 14 * 14
+    assert int(dw.mask.sum()) == 8 * 9 and np.count_nonzero(dw.effective_weight()) == 8 * 9
+    dw.set_mask(np.ones(dw.shape, dtype=bool))  # a mask cannot revive the structural zeros between groups
+    assert int(dw.mask.sum()) == 8 * 9
+
+
+def test_resnet18_graph_mvms_equal_zoo_and_costs_on_both_kinds(tmp_path):
+    import models
+
+    net = load_onnx(_save(tmp_path, M.resnet18()))
+    got = [(l.name, l.shape, l.mvms_per_inference) for l in net.weighted_layers()]
+    want = [(s.name, s.shape, s.mvms_per_inference) for s in models.get("resnet18").layers]
+    assert got == want
+    for kind in ("reram", "photonic"):
+        be = backend.get(kind)
+        rep = be.cost(be.map(net, be.resolve_config()))
+        assert [l.mvms_per_inference for l in rep.layers] == [w[2] for w in want]
+        assert rep.total.energy_j > 0 and rep.total.latency_s > 0
+
+
+@pytest.mark.parametrize("kind", ["reram", "photonic"])
+def test_accuracy_on_hardware_equals_the_zoo_network(tmp_path, images, kind):
+    """The shipped LeNet-5 exported to ONNX and imported: float logits, hardware logits and hardware accuracy equal
+    the zoo network's (same matrices, same mapping, same seed)."""
+    import models
+    from models import fashion_mnist
+
+    zoo = models.get("lenet5", pretrained=True)
+    p = _save(tmp_path, M.from_sequential(zoo))
+    net = load_onnx(p)
+    assert np.abs(net.forward(images) - _ort(p, images)).max() <= 1e-5
+    be = backend.get(kind)
+    cfg = be.resolve_config()
+    m_zoo, m_net = be.map(zoo, cfg), be.map(net, cfg)
+    assert np.array_equal(be.run(m_net, images, seed=0), be.run(m_zoo, images, seed=0))
+    try:
+        y = fashion_mnist.load("test", limit=100)[1]
+    except DataError:
+        pytest.skip("Fashion-MNIST not installed")
+    acc = be.accuracy(m_net, images, y, seed=0)
+    assert acc == be.accuracy(m_zoo, images, y, seed=0) and acc >= 0.8
+
+
+def test_backward_matches_finite_differences(tmp_path):
+    net = load_onnx(_save(tmp_path, M.residual())).astype(np.float64)
+    x = np.random.default_rng(2).random((2, 1, 28, 28))
+    v = np.random.default_rng(3).standard_normal((2, 10))
+    net.forward(x, train=True)
+    gx = net.backward(v)
+    layer = net.weighted_layers()[1]
+    idx = tuple(np.argwhere(layer.mask)[5])
+    eps = 1e-6
+    for what, arr, grad, at in (("input", x, gx, (1, 0, 13, 7)), ("weight", layer.weight, layer.grad_weight, idx)):
+        old = arr[at]
+        arr[at] = old + eps
+        up = float((net.forward(x) * v).sum())
+        arr[at] = old - eps
+        down = float((net.forward(x) * v).sum())
+        arr[at] = old
+        assert grad[at] == pytest.approx((up - down) / (2 * eps), rel=1e-5, abs=1e-7), what
+
+
+def test_unsupported_operators_listed_with_node_names(tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Relu", ["input"], ["a"], name="r"), helper.make_node("Erf", ["a"], ["b"], name="e1"),
+             helper.make_node("LSTM", ["b"], ["c"], name="lstm0")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("c", TensorProto.FLOAT, [1, 4])])
+    p = _save(tmp_path, helper.make_model(g))
+    with pytest.raises(DataError, match=r"2 unsupported operator\(s\): Erf \(node 'e1'\), LSTM \(node 'lstm0'\)"):
+        load_onnx(p)
+
+
+def test_hostile_files_are_data_errors(tmp_path):
+    good = _save(tmp_path, M.mlp()).read_bytes()
+    bad = tmp_path / "bad.onnx"
+    for blob in (b"", b"\xff" * 100, good[:len(good) // 2], b"not an onnx model at all"):
+        bad.write_bytes(blob)
+        with pytest.raises(DataError):
+            load_onnx(bad)
+    rng = np.random.default_rng(0)
+    for _ in range(30):  # byte mutations: only hwsim errors (or a valid, different network)
+        b = bytearray(good)
+        for i in rng.integers(0, len(b), 4):
+            b[i] = int(rng.integers(0, 256))
+        bad.write_bytes(bytes(b))
+        try:
+            load_onnx(bad)
+        except DataError:
+            pass
+
+
+def test_tensor_size_checked_and_external_data_refused(tmp_path):
+    m = M.mlp()
+    t = next(t for t in m.graph.initializer if t.name == "fc1.weight")
+    t.dims[0] = 10**9  # claims 784e9 floats: refused before allocating
+    with pytest.raises(DataError, match="fc1.weight"):
+        load_onnx(_save(tmp_path, m, "big.onnx"))
+    m = M.mlp()
+    t = next(t for t in m.graph.initializer if t.name == "fc1.weight")
+    t.data_location = onnx.TensorProto.EXTERNAL
+    t.external_data.add(key="location", value="/etc/passwd")
+    with pytest.raises(DataError, match="external"):
+        load_onnx(_save(tmp_path, m, "ext.onnx"))
+
+
+def test_preprocessing_arguments_override_metadata_and_are_checked(tmp_path, images):
+    p = _save(tmp_path, M.cnn())
+    a = load_onnx(p).forward(images[:5])
+    b = load_onnx(p, mean="0.2860", std="0.3530").forward(images[:5])
+    assert np.array_equal(a, b)
+    from hwsim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="std"):
+        load_onnx(p, std="0")
+    with pytest.raises(ConfigError, match="channels"):
+        load_onnx(p, mean="0.1,0.2")
