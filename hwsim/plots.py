@@ -153,14 +153,15 @@ def figure_title(model: str | None = None, hardware: str | None = None, preset: 
 
 
 def _merge_identical(series: Mapping[str, tuple[list[float], list[float]]]) -> dict[str, tuple[list[float], list[float]]]:
-    """Series with identical points drawn once, their labels joined with " = " (so a legend lists visible lines)."""
+    """Series with identical points drawn once, their labels joined one per line with "= " (so a legend lists visible
+    lines and stays as narrow as its longest label)."""
     import numpy as np
 
     merged: dict[str, tuple[list[float], list[float]]] = {}
     for label, (xs, ys) in series.items():
         for other, (ox, oy) in list(merged.items()):
             if len(ox) == len(xs) and np.allclose(ox, xs) and np.allclose(oy, ys, rtol=1e-9, atol=0):
-                merged[f"{other} = {label}"] = merged.pop(other)
+                merged[f"{other}\n= {label}"] = merged.pop(other)
                 break
         else:
             merged[label] = (xs, ys)
