@@ -89,7 +89,7 @@ def test_axes_choose_si_prefix_and_log_scale():
 
 def test_coinciding_lines_share_one_legend_entry_and_zero_components_are_left_out(report):
     ax = plots.plot_metric_vs_sparsity({"a": [(0.0, report)], "b": [(0.0, report)]}, "energy_j", relative=True)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a = b"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a\n= b"]
     ax = plots.plot_breakdown(report, "static_power_w")
     names = [t.get_text() for t in ax.get_legend().get_texts()]
     zero = [c for c, v in report.breakdown().items() if v.static_power_w == 0]
