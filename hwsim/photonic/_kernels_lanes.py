@@ -1,5 +1,5 @@
 """Lane-batched mesh kernels: decomposition and reconstruction of LANES tiles side by side in the innermost (SIMD)
-dimension, and the branch-free atan2 / sincos they use (private: arrays and scalars in, arrays out).
+dimension (private: arrays and scalars in, arrays out).
 
 For small meshes the per-tile kernels (:mod:`._kernels_decompose`) are latency bound: every nulling step depends on
 the previous one, and the O(n) two-row updates are too short to vectorize well. The kernels below run the *same
@@ -7,15 +7,15 @@ arithmetic* on LANES tiles at once, scratch laid out (row, col, lane), so each s
 one SIMD instruction over tiles (the mode pattern of a mesh is the same for every tile). They call the same scalar
 steps as the per-tile kernels (:mod:`._kernels_common`: Givens coefficients, 2x2 updates, phase bookkeeping) inside
 their lane loops. Degenerate branches are selects, and atan2 / sin / cos are moved out of the dependent chain into
-flat lane loops and computed by the branch-free :func:`_atan2v` / :func:`_sincos` below (vectorized; libm's are
-scalar calls).
+flat loops and computed by the branch-free ``_atan2v`` / ``_sincos`` of :mod:`._kernels_common` (vectorized; libm's
+are scalar calls).
 
-What is bit-identical and what is not: the updates are the same IEEE operations in the same order as the per-tile
-kernels (no fastmath), so :func:`decompose_real_lanes` (the mapper's kernel, libm atan2 for theta; phi is 0 or
-pi) equals :func:`decompose_real` to the bit. Only the trigonometry of the complex kernels differs:
-:func:`decompose_complex_lanes` and :func:`reconstruct_lanes` agree with :func:`decompose_complex` and
-:func:`reconstruct` to a few ulp, which the tests bound (phases within 1e-13 rad with the same exact zeros,
-reconstructions within 1e-14 n).
+What is bit-identical: the updates are the same IEEE operations in the same order as the per-tile kernels (no
+fastmath), and the trigonometry is the same too (the real path: libm atan2 for theta, phi 0 or pi; the complex
+paths: the branch-free :func:`._kernels_common._atan2v` / :func:`._kernels_common._sincos`, which the per-tile
+kernels also use since issue 16), so every lane kernel equals its per-tile kernel to the bit; the one exception is a
+reconstruction block holding a phase beyond ``SINCOS_MAX_ARG``, which takes libm's sin / cos for all its tiles
+(within 1e-14 n; the tests bound it).
 
 (LANES = 32: with 8 the lane loops are fully unrolled and, numba running no SLP vectorizer, stay scalar.) Used for
 n <= LANE_MAX_N, where the (n, n, LANES) scratch stays in L1/L2. error_model="numpy": a division by zero in the
@@ -28,90 +28,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels_common import (HALF_PI, SCHED_COL, SCHED_ROW, SCHED_ROW_OP, SCHED_SLOT, _apply_reduced_mzi,
-                              _chunk_bounds, _chunk_count, _commute_step, _givens_c, _givens_r, _mix_c, _mix_r,
-                              _nulled_errors, _nulling_schedule, _screen_out, _sign_phase, _to_physical_step,
+from ._kernels_common import (SCHED_COL, SCHED_ROW, SCHED_ROW_OP, SCHED_SLOT, SINCOS_MAX_ARG,  # noqa: F401
+                              _apply_reduced_mzi, _atan2v, _chunk_bounds, _chunk_count, _commute_step,
+                              _complex_angles, _givens_c, _givens_r, _mix_c, _mix_r, _mzi_trig, _nulled_errors,
+                              _nulling_schedule, _screen_out, _sign_phase, _sincos, _to_physical_step,
                               _to_reduced_step, _widen_band, _wrap)
 
 LANES = 32
 LANE_MAX_N = 32
-
-
-# Branch-free atan2 / sincos (Cephes atan.c, sin.c: rational / polynomial on a reduced range, ~1 ulp), written
-# with selects only so that the lane loops that call them vectorize; libm's versions are scalar calls. Compared
-# with math.atan2 / math.sin / math.cos in the tests (a few ulp). _sincos is accurate for |x| <= SINCOS_MAX_ARG;
-# the callers fall back to libm for a block holding a larger argument.
-_AT_P0 = -8.750608600031904122785e-1
-_AT_P1 = -1.615753718733365076637e1
-_AT_P2 = -7.500855792314704667340e1
-_AT_P3 = -1.228866684490136173410e2
-_AT_P4 = -6.485021904942025371773e1
-_AT_Q0 = 2.485846490142306297962e1
-_AT_Q1 = 1.650270098316988542046e2
-_AT_Q2 = 4.328810604912902668951e2
-_AT_Q3 = 4.853903996359136964868e2
-_AT_Q4 = 1.945506571482613964425e2
-_T3P8 = 2.41421356237309504880
-_MOREBITS = 6.123233995736765886130e-17
-_PIO4 = 0.25 * math.pi
-_SC_S0 = 1.58962301576546568060e-10
-_SC_S1 = -2.50507477628578072866e-8
-_SC_S2 = 2.75573136213857245213e-6
-_SC_S3 = -1.98412698295895385996e-4
-_SC_S4 = 8.33333333332211858878e-3
-_SC_S5 = -1.66666666666666307295e-1
-_SC_C0 = -1.13585365213876817300e-11
-_SC_C1 = 2.08757008419747316778e-9
-_SC_C2 = -2.75573141792967388112e-7
-_SC_C3 = 2.48015872888517045348e-5
-_SC_C4 = -1.38888888888730564116e-3
-_SC_C5 = 4.16666666666665929218e-2
-_DP1 = 7.85398125648498535156e-1
-_DP2 = 3.77489470793079817668e-8
-_DP3 = 2.69515142907905952645e-15
-_FOPI = 1.27323954473516268615
-SINCOS_MAX_ARG = 1.0e6
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _atan2v(y, x):
-    """atan2(y, x) in [-pi, pi], IEEE signed zeros as libm (atan2(-0, 1) = -0, atan2(+-0, -1) = +-pi)."""
-    ay = abs(y)
-    ax = abs(x)
-    t = ay / ax  # inf for ax == 0 (-> pi/2), nan for 0/0 (-> 0 below)
-    big = t > _T3P8
-    mid = t > 0.66
-    xr = -1.0 / t if big else ((t - 1.0) / (t + 1.0) if mid else t)
-    base = HALF_PI if big else (_PIO4 if mid else 0.0)
-    corr = _MOREBITS if big else (0.5 * _MOREBITS if mid else 0.0)
-    z = xr * xr
-    num = (((_AT_P0 * z + _AT_P1) * z + _AT_P2) * z + _AT_P3) * z + _AT_P4
-    den = ((((z + _AT_Q0) * z + _AT_Q1) * z + _AT_Q2) * z + _AT_Q3) * z + _AT_Q4
-    r = z * num / den
-    a = base + ((xr * r + xr) + corr)
-    a = 0.0 if ay == 0.0 else a
-    a = math.pi - a if math.copysign(1.0, x) < 0.0 else a
-    return math.copysign(a, y)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sincos(x):
-    """(sin x, cos x) for |x| <= SINCOS_MAX_ARG (Cody-Waite reduction by pi/4 in three parts)."""
-    ax = abs(x)
-    y = math.floor(ax * _FOPI)
-    y = y + (y - 2.0 * math.floor(0.5 * y))  # round odd octants up: y even
-    z = ((ax - y * _DP1) - y * _DP2) - y * _DP3
-    zz = z * z
-    ps = z + z * (zz * (((((_SC_S0 * zz + _SC_S1) * zz + _SC_S2) * zz + _SC_S3) * zz + _SC_S4) * zz + _SC_S5))
-    pc = 1.0 - 0.5 * zz + zz * zz * (((((_SC_C0 * zz + _SC_C1) * zz + _SC_C2) * zz + _SC_C3) * zz + _SC_C4) * zz + _SC_C5)
-    j = y - 8.0 * math.floor(0.125 * y)  # 0, 2, 4 or 6
-    swap = j == 2.0 or j == 6.0
-    sv = pc if swap else ps
-    cv = ps if swap else pc
-    sv = -sv if j >= 4.0 else sv
-    cv = -cv if (j == 2.0 or j == 4.0) else cv
-    sv = -sv if x < 0.0 else sv
-    return sv, cv
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -231,10 +155,7 @@ def _lanes_angles(Sr, Si, yth, xth, yph, xph, sc, imag):
             for l in range(LANES):
                 sc[j, l] = _sign_phase(Sr[j, j, l])
     else:
-        for k in range(m_total):
-            for l in range(LANES):
-                yth[k, l] = 2.0 * _atan2v(yth[k, l], xth[k, l])
-                yph[k, l] = _wrap(_atan2v(yph[k, l], xph[k, l]))
+        _complex_angles(yth.reshape(-1), xth.reshape(-1), yph.reshape(-1), xph.reshape(-1))
         for j in range(n):
             for l in range(LANES):
                 sc[j, l] = _atan2v(Si[j, j, l], Sr[j, j, l])
@@ -302,19 +223,24 @@ def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks,
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def decompose_complex_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
-    """:func:`~._kernels_decompose.decompose_complex` with LANES tiles per SIMD step: the same nulling, in the same
-    order, but the branch-free atan2, so phases agree to a few ulp (not bit for bit; see the module docstring)."""
+    """:func:`~._kernels_decompose.decompose_complex` with LANES tiles per SIMD step (same outputs, bit for bit)."""
     n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
-    for ch in prange(n_chunks):
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, True)
+    if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
+        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, 0, 1, True)
+    else:
+        for ch in prange(n_chunks):
+            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, True)
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def decompose_real_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
     """:func:`~._kernels_decompose.decompose_real` with LANES tiles per SIMD step (same outputs, bit for bit)."""
     n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
-    for ch in prange(n_chunks):
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, None)
+    if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
+        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, 0, 1, None)
+    else:
+        for ch in prange(n_chunks):
+            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, None)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -333,31 +259,6 @@ def _lanes_physical_to_reduced(th, phr, scr, modes, acc):
     for j in range(scr.shape[0]):
         for l in range(LANES):
             scr[j, l] = scr[j, l] + acc[j, l]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _lanes_mzi_trig(th, phr, sn, cn, er_, ei_):
-    """sin, cos of theta/2 and cos, sin of phi of every MZI and lane: the trigonometry, out of the update chain,
-    branch-free; a block holding an argument beyond SINCOS_MAX_ARG (or non-finite) takes libm's instead."""
-    bad = 0
-    for k in range(th.shape[0]):
-        for l in range(LANES):
-            h = 0.5 * th[k, l]
-            p = phr[k, l]
-            sv, cv = _sincos(h)
-            sn[k, l] = sv
-            cn[k, l] = cv
-            sv, cv = _sincos(p)
-            er_[k, l] = cv
-            ei_[k, l] = sv
-            bad += 0 if (abs(h) <= SINCOS_MAX_ARG and abs(p) <= SINCOS_MAX_ARG) else 1
-    if bad:  # huge (or non-finite) phases: libm's full range reduction
-        for k in range(th.shape[0]):
-            for l in range(LANES):
-                sn[k, l] = math.sin(0.5 * th[k, l])
-                cn[k, l] = math.cos(0.5 * th[k, l])
-                er_[k, l] = math.cos(phr[k, l])
-                ei_[k, l] = math.sin(phr[k, l])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -382,7 +283,7 @@ def _reconstruct_lane_chunk(theta, phi, screen, modes, out, ch, n_chunks):
         _lanes_gather(phi, t0, nl, phr)
         _lanes_gather(screen, t0, nl, scr)
         _lanes_physical_to_reduced(th, phr, scr, modes, acc)
-        _lanes_mzi_trig(th, phr, sn, cn, er_, ei_)
+        _mzi_trig(th.reshape(-1), phr.reshape(-1), sn.reshape(-1), cn.reshape(-1), er_.reshape(-1), ei_.reshape(-1))
         for i in range(n):
             for j in range(n):
                 for l in range(LANES):
@@ -406,8 +307,11 @@ def _reconstruct_lane_chunk(theta, phi, screen, modes, out, ch, n_chunks):
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def reconstruct_lanes(theta, phi, screen, modes, out, n_chunks):
-    """:func:`~._kernels_decompose.reconstruct` with LANES tiles per SIMD step: the same updates, but sin / cos
-    from the branch-free :func:`_sincos`, so entries agree to a few ulp (not bit for bit)."""
+    """:func:`~._kernels_decompose.reconstruct` with LANES tiles per SIMD step (same outputs, bit for bit, but for
+    blocks holding a phase beyond SINCOS_MAX_ARG; see the module docstring)."""
     n_chunks = _chunk_count(_lane_blocks(theta.shape[0]), n_chunks)
-    for ch in prange(n_chunks):
-        _reconstruct_lane_chunk(theta, phi, screen, modes, out, ch, n_chunks)
+    if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
+        _reconstruct_lane_chunk(theta, phi, screen, modes, out, 0, 1)
+    else:
+        for ch in prange(n_chunks):
+            _reconstruct_lane_chunk(theta, phi, screen, modes, out, ch, n_chunks)

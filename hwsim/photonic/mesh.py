@@ -38,6 +38,7 @@ is (..., n); the batch dimensions ``...`` are those of the input matrices.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,11 +74,31 @@ class MeshPhases:
         return tuple(self.screen.shape[:-1])
 
 
-def _chunks(t: int, lanes: bool = False) -> int:
-    """Number of tile chunks for the parallel kernels: a few per thread for load balance (a lane kernel's
-    unit of work is a block of ``_kernels_lanes.LANES`` tiles)."""
+#: Below this much work (tiles x n^3) a call runs on the calling thread: waking the thread pool costs more than
+#: the arithmetic, and with another process on the machine a parallel call waits for a busy core (measured in
+#: BENCHMARKS.md, issue 16). The rule every ``parallel=True`` kernel of this package follows (n_chunks = 1 runs
+#: its serial branch).
+PARALLEL_MIN_WORK = 1 << 21
+
+#: A lane kernel runs LANES tiles per block whatever the batch: below this many tiles (per mesh size, see
+#: :func:`_use_lanes`) the per-tile kernels are faster (no lane cliff: one 32 x 32 tile costs a 32 x 32 tile's
+#: work, not a block's).
+LANE_MIN_TILES = 8
+
+
+def _use_lanes(t: int, n: int) -> bool:
+    """Lane-batched kernels for n <= LANE_MAX_N and batches that fill enough of a block."""
+    return n <= KL.LANE_MAX_N and t >= LANE_MIN_TILES
+
+
+def _chunks(t: int, lanes: bool = False, n: int | None = None) -> int:
+    """Number of tile chunks for the parallel kernels: 1 (the calling thread) below ``PARALLEL_MIN_WORK`` when
+    the mesh size ``n`` is given, else a few per thread for load balance (a lane kernel's unit of work is a block
+    of ``_kernels_lanes.LANES`` tiles)."""
     import numba
 
+    if n is not None and int(t) * int(n) ** 3 < PARALLEL_MIN_WORK:
+        return 1
     units = -(-int(t) // KL.LANES) if lanes else int(t)
     return max(1, min(units, 4 * numba.get_num_threads()))
 
@@ -168,8 +189,6 @@ def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> M
     _check_square(U, "decompose: U")
     if U.dtype.kind not in "fciub":
         raise MappingError(f"decompose: U must be numeric, got dtype {U.dtype}")
-    if not np.all(np.isfinite(U)):
-        raise MappingError("decompose: U holds NaN or inf values")
     n = U.shape[-1]
     batch = U.shape[:-2]
     flat = U.reshape((-1, n, n))
@@ -178,20 +197,24 @@ def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> M
     theta = np.empty((t, m))
     phi = np.empty((t, m))
     screen = np.empty((t, n))
-    err = np.zeros(t)
+    err = np.empty(t)
     modes, _ = _layout(n, mesh)
     if t:
-        lanes = n <= KL.LANE_MAX_N
+        lanes = _use_lanes(t, n)
+        if lanes and not np.isfinite(U).all():  # the per-tile kernels flag NaN / inf themselves (err = NaN)
+            raise MappingError("decompose: U holds NaN or inf values")
         if flat.dtype.kind == "c":
             fn = KL.decompose_complex_lanes if lanes else KD.decompose_complex
             fn(np.ascontiguousarray(flat, dtype=np.complex128), modes, _MESH_CODE[mesh], theta, phi, screen, err,
-               _chunks(t, lanes))
+               _chunks(t, lanes, n))
         else:
             fn = KL.decompose_real_lanes if lanes else KD.decompose_real
             fn(np.ascontiguousarray(flat, dtype=np.float64), modes, _MESH_CODE[mesh], theta, phi, screen, err,
-               _chunks(t, lanes))
-        worst = float(err.max())
+               _chunks(t, lanes, n))
+        worst = float(err[0]) if t == 1 else float(err.max())  # NaN (non-finite input) propagates
         if not worst <= atol:
+            if not np.isfinite(U).all():
+                raise MappingError("decompose: U holds NaN or inf values")
             i = int(np.argmax(err))
             where = f" (matrix {np.unravel_index(i, batch)})" if batch else ""
             raise MappingError(f"decompose: U is not unitary{where}: distance {worst:.3g} > atol = {atol:g} "
@@ -200,26 +223,30 @@ def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> M
 
 
 def _check_phases(p: MeshPhases) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The phases as float64 arrays, shapes and dtypes checked (finiteness is checked on the output)."""
     check_mesh(p.mesh)
     n = int(p.n)
     if n < 2 or n > MAX_N:
         raise MappingError(f"reconstruct: n must lie in [2, {MAX_N}], got {n}")
     m = n * (n - 1) // 2
-    for name in ("theta", "phi", "screen"):  # a complex phase would lose its imaginary part silently
-        if np.asarray(getattr(p, name)).dtype.kind not in "fiub":
-            raise MappingError(f"reconstruct: {name} must be real phases (rad), got dtype "
-                               f"{np.asarray(getattr(p, name)).dtype}")
-    theta = np.asarray(p.theta, dtype=np.float64)
-    phi = np.asarray(p.phi, dtype=np.float64)
-    screen = np.asarray(p.screen, dtype=np.float64)
+    arrays = []
+    for name in ("theta", "phi", "screen"):
+        a = np.asarray(getattr(p, name))
+        if a.dtype.kind not in "fiub":  # a complex phase would lose its imaginary part silently
+            raise MappingError(f"reconstruct: {name} must be real phases (rad), got dtype {a.dtype}")
+        arrays.append(a if a.dtype == np.float64 else a.astype(np.float64))
+    theta, phi, screen = arrays
     batch = screen.shape[:-1]
     if screen.shape[-1:] != (n,) or theta.shape != batch + (m,) or phi.shape != batch + (m,):
         raise MappingError(f"reconstruct: phase shapes theta {theta.shape}, phi {phi.shape}, screen "
                            f"{screen.shape} do not fit n = {n} (expected (..., {m}), (..., {m}), (..., {n}))")
-    for name, a in (("theta", theta), ("phi", phi), ("screen", screen)):
-        if not np.all(np.isfinite(a)):
-            raise MappingError(f"reconstruct: {name} holds NaN or inf values")
     return theta, phi, screen
+
+
+def _check_finite_phases(theta: np.ndarray, phi: np.ndarray, screen: np.ndarray) -> None:
+    for name, a in (("theta", theta), ("phi", phi), ("screen", screen)):
+        if not np.isfinite(a).all():
+            raise MappingError(f"reconstruct: {name} holds NaN or inf values")
 
 
 def reconstruct(phases: MeshPhases) -> np.ndarray:
@@ -228,14 +255,18 @@ def reconstruct(phases: MeshPhases) -> np.ndarray:
     n = int(phases.n)
     batch = screen.shape[:-1]
     m = n * (n - 1) // 2
-    t = int(np.prod(batch)) if batch else 1
+    t = math.prod(batch)
     out = np.empty((t, n, n), dtype=np.complex128)
     if t:
         modes, _ = _layout(n, phases.mesh)
-        lanes = n <= KL.LANE_MAX_N
+        lanes = _use_lanes(t, n)
         fn = KL.reconstruct_lanes if lanes else KD.reconstruct
         fn(np.ascontiguousarray(theta.reshape(t, m)), np.ascontiguousarray(phi.reshape(t, m)),
-           np.ascontiguousarray(screen.reshape(t, n)), modes, out, _chunks(t, lanes))
+           np.ascontiguousarray(screen.reshape(t, n)), modes, out, _chunks(t, lanes, n))
+        # a NaN or inf phase makes its rows of the output NaN (sin / cos of it are NaN): one check on the output
+        # instead of three on the inputs
+        if not np.isfinite(out).all():
+            _check_finite_phases(theta, phi, screen)
     return out.reshape(batch + (n, n))
 
 
