@@ -192,3 +192,87 @@ def test_preprocessing_arguments_override_metadata_and_are_checked(tmp_path, ima
         load_onnx(p, std="0")
     with pytest.raises(ConfigError, match="channels"):
         load_onnx(p, mean="0.1,0.2")
+
+
+# ---- command line ------------------------------------------------------------------------------------------------
+def _lenet5_onnx(tmp_path):
+    import models
+
+    return _save(tmp_path, M.from_sequential(models.get("lenet5", pretrained=True)), "lenet5.onnx")
+
+
+@pytest.mark.parametrize("hw", [[], ["--hardware", "reram"], ["--hardware", "photonic"]])
+def test_cli_evaluate_onnx_equals_zoo_model(tmp_path, capsys, hw):
+    import json
+
+    from hwsim.cli import main
+
+    p = _lenet5_onnx(tmp_path)
+    try:
+        from models import fashion_mnist
+
+        fashion_mnist.load("test", limit=1)
+    except DataError:
+        pytest.skip("Fashion-MNIST not installed")
+    accs = []
+    for src in (["--weights", str(p)], ["--model", "lenet5"]):
+        assert main(["evaluate", *src, "--limit", "200", "--json", *hw]) == 0
+        accs.append(json.loads(capsys.readouterr().out)["accuracy"])
+    assert accs[0] == accs[1] > 0.8
+
+
+def test_cli_evaluate_reshapes_images_to_a_vector_input_and_normalises(tmp_path, capsys):
+    import json
+
+    from hwsim.cli import main
+
+    g = M.G(0)
+    out = g.gemm("input", 784, 10, "fc")
+    p = _save(tmp_path, g.model([784], out, 10))
+    try:
+        assert main(["evaluate", "--weights", str(p), "--limit", "20", "--mean", "0.5", "--std", "0.25",
+                     "--json"]) == 0
+    except DataError:
+        pytest.skip("Fashion-MNIST not installed")
+    assert json.loads(capsys.readouterr().out)["n"] == 20
+    assert main(["evaluate", "--weights", str(p), "--limit", "20", "--input-shape", "1,28,28"]) == 2
+    assert "has 3 axes" in capsys.readouterr().err
+
+
+def test_cli_cost_onnx_uses_the_graph_mvms(tmp_path, capsys):
+    import json
+
+    from hwsim.cli import main
+
+    p = _save(tmp_path, M.cnn())
+    net = load_onnx(p)
+    for kind in ("reram", "photonic"):
+        assert main(["cost", "--weights", str(p), "--hardware", kind, "--json"]) == 0
+        rep = json.loads(capsys.readouterr().out)
+        assert [(l["name"], l["mvms_per_inference"]) for l in rep["layers"]] == \
+            [(l.name, l.mvms_per_inference) for l in net.weighted_layers()]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "--weights", "{onnx}", "--model", "lenet5"], "holds the architecture"),
+    (["evaluate", "--model", "lenet5", "--mean", "0.5"], "--mean: only with --weights FILE.onnx"),
+    (["cost", "--model", "resnet18", "--input-shape", "3,32,32", "--hardware", "reram"], "--input-shape: only with"),
+    (["cost", "--weights", "{onnx}", "--model", "lenet5", "--hardware", "reram"], "holds the architecture"),
+    (["evaluate", "--weights", "{garbage}"], "not a valid ONNX model"),
+])
+def test_cli_refuses_flags_that_do_not_apply(tmp_path, capsys, argv, message):
+    from hwsim.cli import main
+
+    onnx_path = _save(tmp_path, M.mlp())
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x08\x07\x12garbage" * 3)
+    argv = [a.format(onnx=onnx_path, garbage=garbage) for a in argv]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_cost_refuses_normalisation_flags(tmp_path):
+    from hwsim.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["cost", "--weights", str(_save(tmp_path, M.mlp())), "--hardware", "reram", "--mean", "0.5"])

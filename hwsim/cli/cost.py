@@ -5,7 +5,7 @@ import argparse
 from typing import Any
 
 from ..errors import ConfigError
-from ._args import seed
+from ._args import add_import_args, seed
 from ._hardware import add_hardware_args, hardware_options, mapping_for
 from ._output import check_finite_report
 
@@ -13,7 +13,8 @@ from ._output import check_finite_report
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("cost", help="latency, energy, static power and area of a network on a hardware model")
     p.add_argument("--model")
-    p.add_argument("--weights", help="weights .npz (one 2-D array per layer, (out, in), zeros = pruned)")
+    p.add_argument("--weights", help="weights .npz (one 2-D array per layer, (out, in), zeros = pruned), or an ONNX "
+                   "model (.onnx: architecture, weights and MVMs per inference, no --model)")
     p.add_argument("--sparsity", type=float, help="synthetic sparsity of a shape-only model's weights (default 0)")
     p.add_argument("--pattern", help="synthetic sparsity pattern of a shape-only model: random (default), magnitude, "
                    "block")
@@ -21,6 +22,7 @@ def add_parser(sub: Any) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the Report as JSON (the public contract)")
     out.add_argument("--csv", action="store_true", help="print one CSV row per layer and one for the total (SI units)")
+    add_import_args(p, normalisation=False)
     add_hardware_args(p, "cost", required=True)
     p.set_defaults(func=run)
 
@@ -30,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     be, options = hardware_options(args, "cost")
     replacing = [o.flag for o in be.options if o.name in options and "--weights" in o.excludes]
-    ignored = [f for f, v in (("--model", args.model), ("--sparsity", args.sparsity), ("--pattern", args.pattern))
+    ignored = [f for f, v in (("--model", args.model), ("--sparsity", args.sparsity), ("--pattern", args.pattern),
+                              ("--input-shape", args.input_shape))
                if v is not None]
     if replacing and ignored:
         raise ConfigError(f"{', '.join(ignored)}: not with {replacing[0]} (the file replaces the network)")
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None or args.weights is not None:
         network = models.workload(args.model, args.weights, seed=args.seed,
                                   sparsity=0.0 if args.sparsity is None else args.sparsity,
-                                  pattern="random" if args.pattern is None else args.pattern)
+                                  pattern="random" if args.pattern is None else args.pattern,
+                                  input_shape=args.input_shape)
     mapping, _, _ = mapping_for(args, be, options, network)
     report = be.cost(mapping)
     check_finite_report(report)
