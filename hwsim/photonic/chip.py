@@ -39,6 +39,9 @@ from ..errors import ConfigError
 from ..report import Chip, ComponentCost
 
 C_LIGHT_M_S = 299_792_458.0
+#: Largest light-path loss the laser model accepts, dB: beyond it the laser power of 10^(loss/10) x the detector
+#: requirement is astronomically large (1e30 x) and 10^(loss/10) soon overflows; a configuration there is a mistake.
+MAX_PATH_LOSS_DB = 300.0
 _KIB64 = 64 * 1024
 
 
@@ -70,7 +73,12 @@ def detector_power_w(cfg: Any) -> float:
 def laser_power_w(cfg: Any, k: int) -> float:
     """Electrical (wall-plug) power of the continuous-wave laser of one K-mode core, W."""
     oe = cfg.optoelectronics
-    return k * detector_power_w(cfg) * 10.0 ** (path_loss_db(cfg, k) / 10.0) / oe.laser_wallplug_efficiency
+    loss_db = path_loss_db(cfg, k)
+    if not loss_db <= MAX_PATH_LOSS_DB:
+        raise ConfigError(f"the light path of a {k}-mode core loses {loss_db:.4g} dB, more than {MAX_PATH_LOSS_DB:g} dB: "
+                          "no laser can feed it; check heater.loss_db, mzi.coupler_loss_db and the optoelectronics "
+                          "loss fields")
+    return k * detector_power_w(cfg) * 10.0 ** (loss_db / 10.0) / oe.laser_wallplug_efficiency
 
 
 def heaters_per_core(k: int) -> int:

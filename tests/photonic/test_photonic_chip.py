@@ -130,3 +130,13 @@ def test_lightening_transformer_mzi_laser_within_2x_of_its_published_model():
     ours = laser_power_w(cfg, 12)
     assert 0.5 <= ours / lt_w <= 2.0
     assert ours / lt_w == pytest.approx(10 ** (0.066), rel=1e-9)  # exactly the screens' 0.66 dB apart
+
+
+@pytest.mark.parametrize("key", ["optoelectronics.coupling_loss_db", "heater.loss_db", "mzi.coupler_loss_db"])
+def test_absurd_path_loss_is_a_config_error_not_an_overflow(key):
+    """Issue 15 root cause 4 through the Python API: 1e300 dB of loss is one ConfigError, never OverflowError."""
+    from hwsim.photonic.chip import MAX_PATH_LOSS_DB
+
+    cfg = resolve_config(overrides={key: 1e300})
+    with pytest.raises(ConfigError, match=f"more than {MAX_PATH_LOSS_DB:g} dB"):
+        cost(map([np.ones((4, 4))], cfg))
