@@ -261,7 +261,9 @@ def _execute(tasks: Sequence[Task], jobs: int | None, dask: str | None) -> Itera
     # a fork server (fresh, with hwsim imported) forks clean workers quickly
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["hwsim.sweep.run", "hwsim.reram", "hwsim.photonic", "models"])
+        from .. import backend
+
+        ctx.set_forkserver_preload(["hwsim.sweep.run", *(type(be).__module__ for be in backend.backends()), "models"])
     else:  # pragma: no cover - Windows
         ctx = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx, initializer=_init_worker) as ex:
