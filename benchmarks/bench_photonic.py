@@ -1,9 +1,11 @@
 """Photonic back-end benchmarks: prints medians and ratios side by side (run a few times: the machine is shared).
 
-    python benchmarks/bench_photonic.py [--quick] [--no-vgg]
+    python benchmarks/bench_photonic.py [--quick] [--no-vgg] [--only mesh]
 
-1. decompose + reconstruct (Clements, Haar-random complex unitaries), hwsim batched over many tiles vs the
-   `interferometer` package (PyPI, benchmark-only), per tile;
+0. single calls of the public decompose + reconstruct (one unitary), best and median, quiet and with one core kept
+   busy by another process, vs the `interferometer` package (PyPI, benchmark-only);
+1. decompose + reconstruct (Clements, Haar-random complex unitaries), hwsim batched over many tiles vs
+   `interferometer`, per tile;
 2. map + cost of ResNet-50 shapes, 16 x 16 tiles (wall time);
 3. map + cost of VGG-16 shapes in a subprocess: wall time and peak RSS;
 4. static power vs weight sparsity (LeNet-300-100, trained weights): random unstructured vs all-zero tiles;
@@ -32,7 +34,10 @@ def median_time(fn, reps):
 def bench_mesh(quick: bool) -> None:
     import interferometer as itf
 
-    print("## decompose + reconstruct per tile (Clements, complex Haar unitaries)")
+    import numba
+
+    print(f"## batched: decompose + reconstruct of a stack, per tile (Clements, complex Haar unitaries; lane kernels "
+          f"for N <= 32, per-tile kernels above; {numba.get_num_threads()} threads)")
     print(f"{'N':>4} {'tiles':>7} {'hwsim us/tile':>14} {'interferometer us/tile':>23} {'ratio':>8} {'max err hwsim':>14}")
     for n, tiles, itf_reps in ((8, 10000, 30), (16, 10000, 15), (32, 10000, 3), (64, 2000, 1)):
         if quick:
@@ -54,6 +59,58 @@ def bench_mesh(quick: bool) -> None:
             ts.append(time.perf_counter() - t)
         t_itf = float(np.median(ts))
         print(f"{n:>4} {tiles:>7} {t_ours * 1e6:>14.2f} {t_itf * 1e6:>23.1f} {t_itf / t_ours:>8.0f} {err:>14.2e}")
+
+
+_BUSY = "import time\nt = time.time()\nwhile time.time() - t < 600: pass\n"
+
+
+def bench_single(quick: bool) -> None:
+    """Public single-call decompose + reconstruct (one unitary, the path a user takes): best and median of 200
+    calls, quiet and while a busy-loop process keeps one core busy, against interferometer's best of 3."""
+    import numba
+
+    import interferometer as itf
+    from hwsim.photonic import mesh as M
+
+    reps = 50 if quick else 200
+    print(f"## single call: public decompose + reconstruct of one unitary (Clements, complex; per-tile kernel on the "
+          f"calling thread; NUMBA_NUM_THREADS = {numba.get_num_threads()}, unused), best / median of {reps} calls")
+    print(f"{'N':>4} {'best us':>9} {'median us':>10} {'median, 1 core busy':>20} {'itf best ms':>12} "
+          f"{'ratio best':>11} {'ratio median busy':>18}")
+    rows = []
+    for n in (16, 31, 32, 33, 64):
+        u = P.haar_unitary(n, 3, seed=n)
+        assert not M._use_lanes(1, n) and M._chunks(1, False, n) == 1
+        P.reconstruct(P.decompose(u[0]))
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            P.reconstruct(P.decompose(u[0]))
+            ts.append(time.perf_counter() - t)
+        ti = []
+        for i in range(3):
+            t = time.perf_counter()
+            I = itf.square_decomposition(u[i])
+            I.calculate_transformation()
+            ti.append(time.perf_counter() - t)
+        rows.append([n, min(ts), float(np.median(ts)), None, min(ti)])
+    busy = subprocess.Popen([sys.executable, "-c", _BUSY])
+    try:
+        time.sleep(0.2)
+        for row in rows:
+            u = P.haar_unitary(row[0], 1, seed=row[0])[0]
+            ts = []
+            for _ in range(reps):
+                t = time.perf_counter()
+                P.reconstruct(P.decompose(u))
+                ts.append(time.perf_counter() - t)
+            row[3] = float(np.median(ts))
+    finally:
+        busy.kill()
+        busy.wait()
+    for n, b, med, med_busy, ti in rows:
+        print(f"{n:>4} {b * 1e6:>9.1f} {med * 1e6:>10.1f} {med_busy * 1e6:>20.1f} {ti * 1e3:>12.2f} {ti / b:>11.0f} "
+              f"{ti / med_busy:>18.0f}")
 
 
 def bench_resnet50(reps: int) -> None:
@@ -171,11 +228,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-vgg", action="store_true")
+    ap.add_argument("--only", choices=("mesh", "resnet50"), help="run only sections 0-1 (mesh) or 2 (resnet50)")
     args = ap.parse_args()
     hwsim.warmup()
     print(f"load average at start: {os.getloadavg()}")
-    bench_mesh(args.quick)
-    bench_resnet50(1 if args.quick else 3)
+    if args.only != "resnet50":
+        bench_single(args.quick)
+        bench_mesh(args.quick)
+    if args.only != "mesh":
+        bench_resnet50(1 if args.quick else 3)
+    if args.only:
+        print(f"load average at end: {os.getloadavg()}")
+        return
     if not args.no_vgg:
         bench_vgg16()
     bench_sparsity()

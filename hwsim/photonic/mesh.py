@@ -83,7 +83,7 @@ PARALLEL_MIN_WORK = 1 << 21
 #: A lane kernel runs LANES tiles per block whatever the batch: below this many tiles (per mesh size, see
 #: :func:`_use_lanes`) the per-tile kernels are faster (no lane cliff: one 32 x 32 tile costs a 32 x 32 tile's
 #: work, not a block's).
-LANE_MIN_TILES = 8
+LANE_MIN_TILES = 16
 
 
 def _use_lanes(t: int, n: int) -> bool:
