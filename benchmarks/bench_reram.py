@@ -77,25 +77,38 @@ def bench_chip(repeat):
               f"{c.throughput_inferences_per_s:.4g} inferences/s, {c.tops_per_w:.3g} TOPS/W")
 
 
-def bench_run(limit):
+def bench_run(limit, repeat=3):
     import models
     from models import fashion_mnist
     import hwsim.reram as rr
 
+    from hwsim.reram.run import engines
+
     net = models.get("lenet-300-100", pretrained=True)
     x, y = fashion_mnist.load("test", limit=limit)
-    t = time.perf_counter()
     acc_f = net.accuracy(x, y)
-    t_f = time.perf_counter() - t
-    print(f"LeNet-300-100, {len(y)} Fashion-MNIST test images: float {acc_f * 100:.2f}% in {t_f:.2f} s")
+    t_f = median_time(lambda: net.accuracy(x, y), repeat)
+    print(f"LeNet-300-100, {len(y)} Fashion-MNIST test images: float {acc_f * 100:.2f}%, median of {repeat} "
+          f"{t_f * 1e3:.1f} ms; medians of {repeat} runs (A/B in this process: parity path vs the table kernel)")
     for label, kw in (("default preset (8-bit ADC, bit-serial path)", {}),
                       ("ideal 8-bit (9-bit ADC, exact path)", {"adc_bits": 9}),
                       ("ideal 8-bit + sigma 0.05 (bit-serial path)", {"adc_bits": 9, "sigma": 0.05})):
         m = rr.map(net, rr.resolve_config("default", **kw))
-        t = time.perf_counter()
         acc = rr.accuracy(m, x, y, seed=0)
-        dt = time.perf_counter() - t
-        print(f"  run {label:<45} {acc * 100:6.2f}%  {dt:6.2f} s  ({dt / t_f:.0f}x float)")
+        dt = median_time(lambda: rr.accuracy(m, x, y, seed=0), repeat)
+        print(f"  run {label:<45} {acc * 100:6.2f}%  {dt:6.2f} s  ({dt / t_f:5.1f}x float)")
+        if "bit-serial" in label:
+
+            def reference():
+                eng = engines(m, 0, fast=False)
+                return net.accuracy(x, y, matmul=lambda i, c: eng[i](c))
+
+            acc_r = reference()
+            dt_r = median_time(reference, repeat)
+            same = np.array_equal(net.predict(x[:2000], matmul=(lambda e: lambda i, c: e[i](c))(engines(m, 0))),
+                                  net.predict(x[:2000], matmul=(lambda e: lambda i, c: e[i](c))(engines(m, 0, fast=False))))
+            print(f"      table kernel (reference)                  {acc_r * 100:6.2f}%  {dt_r:6.2f} s  "
+                  f"({dt_r / t_f:5.1f}x float); speed-up {dt_r / dt:.1f}x, logits on 2000 images bit-identical: {same}")
 
 
 def bench_sweep(limit):

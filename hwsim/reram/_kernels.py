@@ -321,3 +321,68 @@ def ou_scan(q, our, ouc, cpw, nslices, bpc, differential, offset, off_lv, nonzer
                     d = ((u >> (bpc * s)) & mask) - off_lv[s]
                     if d != 0:
                         levels[rb, (kbase + s) // ouc] += d
+
+
+@njit(cache=True, nogil=True)
+def parity_tables(O, TP):
+    """GF(2) "four Russians" tables of one read group: ``TP[ch, p]`` (words) = XOR of the packed rows ``O[i]``
+    (bit c of word w: column 64 w + c has an odd level) over the rows 8 ch + b with bit b set in p."""
+    nrows, nwd = O.shape
+    for ch in range(TP.shape[0]):
+        for w in range(nwd):
+            TP[ch, 0, w] = 0
+        for p in range(1, 256):
+            b = 0
+            while not (p >> b) & 1:
+                b += 1
+            i = 8 * ch + b
+            for w in range(nwd):
+                TP[ch, p, w] = TP[ch, p & (p - 1), w] ^ (O[i, w] if i < nrows else np.uint64(0))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def bitserial_parity(X, TP, cycles, ent_bp, ent_j, ent_tab, y, par):
+    """The non-linear part of bit-serial reads converted by an ADC with ``lsb = 2`` that never clips.
+
+    With integer reads a >= 0, ``lsb * clip(floor(a / 2 + 0.5), 0, maxcode) = a + (a & 1)`` when no read exceeds
+    ``2 maxcode``: the shift-added output is the exact integer product (computed apart, one matrix product) plus
+    ``sum_c coef[c] sum_t 2^t parity(read[t, c])``, which this kernel adds to ``y`` (n, outputs). The parity of
+    a read is the XOR of the odd-level bits of the driven rows, a GF(2) product summed from the tables ``TP``
+    (:func:`parity_tables`, ``(ceil(rows/8), 256, words)`` uint64, 64 columns per word). Per sample and cycle
+    the parity words go to ``par[worker, t]`` (scratch ``(nw, cycles, words)``, worker = sample mod nw); each
+    entry e (a byte ``ent_bp[e]`` of the parity words, i.e. columns 8 bp ... 8 bp + 7, restricted to the
+    columns of output ``ent_j[e]``) adds ``sum_t 2^t ent_tab[e, byte_t]``, where ``ent_tab[e, v]`` sums the
+    ``coef`` of that output's columns whose bit is set in v. Exact (sums of integers times powers of two).
+    """
+    n, nrows = X.shape
+    nch = TP.shape[0]
+    nwd = TP.shape[2]
+    nw = par.shape[0]
+    ne = ent_bp.shape[0]
+    for wk in prange(nw):
+        pw = par[wk]
+        for r in range(wk, n, nw):
+            for t in range(cycles):
+                pt = pw[t]
+                for w in range(nwd):
+                    pt[w] = 0
+                for ch in range(nch):
+                    p = 0
+                    i0 = 8 * ch
+                    for i in range(i0, min(i0 + 8, nrows)):
+                        p |= ((X[r, i] >> t) & 1) << (i - i0)
+                    if p != 0:
+                        tp = TP[ch, p]
+                        for w in range(nwd):
+                            pt[w] ^= tp[w]
+            for e in range(ne):
+                bp = ent_bp[e]
+                w = bp >> 3
+                sh = np.uint64(8 * (bp & 7))
+                tab = ent_tab[e]
+                acc = 0.0
+                wt = 1.0
+                for t in range(cycles):
+                    acc += tab[np.intp((pw[t, w] >> sh) & np.uint64(255))] * wt
+                    wt *= 2.0
+                y[r, ent_j[e]] += acc

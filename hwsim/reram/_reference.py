@@ -132,3 +132,14 @@ def ou_grid(q, cfg):
         else:
             phys_lv[:, s:ncols:cpw] = sl.sum(axis=1)
     return nonzero, phys_lv.reshape(n_rb, n_cb, ouc).sum(axis=2)
+
+
+def bitserial_parity(X, G, cycles, coef, jidx, out_f):
+    """Oracle of the parity kernel: ``sum_c coef[c] sum_t 2^t (read[t, c] & 1)`` per sample and output, from the
+    exact integer reads of 1-bit input cycles against integer levels G (rows, cols)."""
+    y = np.zeros((X.shape[0], out_f))
+    Gi = G.astype(np.int64)
+    for t in range(cycles):
+        par = (((X >> t) & 1) @ Gi) & 1
+        np.add.at(y.T, jidx, (par * coef[None, :] * 2.0 ** t).T)
+    return y

@@ -114,7 +114,7 @@ class LayerEngine:
     """A layer programmed on crossbars, ready to multiply input batches."""
 
     def __init__(self, weight: np.ndarray, lm: LayerMapping, cfg: ReramConfig, rng: np.random.Generator,
-                 bit_serial: bool = False):
+                 bit_serial: bool = False, fast: bool = True):
         self.cfg = cfg
         self.out_f, self.in_f = weight.shape
         if (self.out_f, self.in_f) != tuple(lm.shape):
@@ -138,6 +138,48 @@ class LayerEngine:
         off_col = np.tile(zero_levels(cfg), self.out_f) * coef if offset else None
         self._build_groups(mode, q, G, coef, jidx, off_col)
         self._merge_groups()
+        self.lin: Optional[np.ndarray] = None
+        self.parity_blocks: list = []
+        if fast:
+            self._split_parity_blocks()
+
+    def _split_parity_blocks(self) -> None:
+        """Move the blocks whose reads are exact integers converted at lsb = 2 without clipping to the parity
+        path: ``lsb * code = read + (read & 1)``, so their shift-added output is the exact integer product
+        (summed into one matrix ``self.lin``, in x out) plus a GF(2) parity term per read
+        (:func:`_kernels.bitserial_parity`). Every term is an integer times a power of two, exact in float64, so
+        the result is bit-identical to the table kernel's (tests)."""
+        cfg = self.cfg
+        if not cfg.nonideal.ideal or cfg.precision.dac_bits != 1 or self.lsb != 2.0:
+            return  # levels with variation / faults are not integers; other LSBs need more than a parity bit
+        keep = []
+        bits = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)  # (byte, bit)
+        for blk in self.blocks:
+            rows, G, coef, jidx = blk
+            if G.shape[1] == 0 or G.shape[0] == 0 or float(G.sum(axis=0, dtype=np.float64).max()) > 2 * self.maxcode:
+                keep.append(blk)  # a read could clip: the table kernel converts it
+                continue
+            nrows, ncols = G.shape
+            if self.lin is None:
+                self.lin = np.zeros((self.in_f, self.out_f))
+            onehot = np.zeros((ncols, self.out_f))
+            onehot[np.arange(ncols), jidx] = coef
+            self.lin[rows] += G.astype(np.float64) @ onehot
+            nwd = (ncols + 63) // 64
+            packed = np.zeros((nrows, nwd * 8), dtype=np.uint8)
+            packed[:, :(ncols + 7) // 8] = np.packbits((G.astype(np.int64) & 1).astype(bool), axis=1, bitorder="little")
+            O = np.ascontiguousarray(packed.view("<u8"))
+            TP = np.empty(((nrows + 7) // 8, 256, nwd), dtype=np.uint64)
+            K.parity_tables(O, TP)
+            c = np.arange(ncols)
+            keys, inv = np.unique((c // 8) * self.out_f + jidx, return_inverse=True)
+            tab = np.zeros((len(keys), 256))
+            for b in range(8):
+                sel = c % 8 == b
+                tab[inv[sel]] += coef[sel, None] * bits[None, :, b]
+            self.parity_blocks.append((rows, TP, (keys // self.out_f).astype(np.int64),
+                                       (keys % self.out_f).astype(np.int64), tab))
+        self.blocks = keep
 
     def _merge_groups(self) -> None:
         """Concatenate the columns of groups that read the same contiguous rows (one matrix product per row
@@ -249,6 +291,11 @@ class LayerEngine:
         cyc_w = 2.0 ** (db * np.arange(cycles))
         y = np.zeros((n, self.out_f))
         xf = xq.astype(np.float64)
+        if self.lin is not None:  # parity path: exact product + parity term
+            y += xf @ self.lin
+            for rows, TP, ent_bp, ent_j, ent_tab in self.parity_blocks:
+                par = np.empty((numba.get_num_threads(), cycles, TP.shape[2]), dtype=np.uint64)
+                K.bitserial_parity(np.ascontiguousarray(xq[:, rows]), TP, cycles, ent_bp, ent_j, ent_tab, y, par)
         if db == 1:  # table-driven numba kernel (1-bit inputs)
             blk, nw = BITSERIAL_BLOCK, numba.get_num_threads()
             ws = self._workspace(n, max((G.shape[0] for _, G, _, _ in self.blocks), default=1))  # none: all pruned
@@ -289,8 +336,9 @@ def _rng(seed: Any) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def engines(mapping: ReramMapping, seed: Any = None) -> list[LayerEngine]:
-    """Program every layer of the mapped network (samples variation and faults once, seeded)."""
+def engines(mapping: ReramMapping, seed: Any = None, *, fast: bool = True) -> list[LayerEngine]:
+    """Program every layer of the mapped network (samples variation and faults once, seeded); ``fast=False``
+    keeps every bit-serial block on the table kernel (the reference the parity path is tested against)."""
     if not isinstance(mapping, ReramMapping):
         raise MappingError(f"run() needs a ReramMapping from hwsim.reram.map, got {type(mapping).__name__}")
     net = mapping.network
@@ -301,7 +349,8 @@ def engines(mapping: ReramMapping, seed: Any = None) -> list[LayerEngine]:
     if len(layers) != len(mapping.layers):
         raise MappingError(f"the network has {len(layers)} weighted layers but the mapping {len(mapping.layers)}")
     rngs = _rng(seed).spawn(len(layers))
-    return [LayerEngine(l.effective_weight(), lm, mapping.config, r) for l, lm, r in zip(layers, mapping.layers, rngs)]
+    return [LayerEngine(l.effective_weight(), lm, mapping.config, r, fast=fast)
+            for l, lm, r in zip(layers, mapping.layers, rngs)]
 
 
 def _checked_batch(batch_size: Any) -> int:

@@ -1,0 +1,108 @@
+"""The fast bit-serial engine (parity path for exact integer reads at lsb = 2) against the table kernel it
+replaces: bit-identical outputs for the same seed across presets, mapping modes, non-idealities, pruned layers."""
+import numpy as np
+import pytest
+
+import hwsim.reram as rr
+from hwsim.nn import Dense, Network, ReLU
+from hwsim.reram import _kernels as K
+from hwsim.reram import _reference as ref
+from hwsim.reram.run import LayerEngine
+
+
+def net3(seed=0, sparsity=0.6, prune_all=None):
+    net = Network([Dense(150, 60, "a", seed), ReLU(), Dense(60, 20, "b", seed + 1), ReLU(),
+                   Dense(20, 5, "c", seed + 2)], (150,))
+    rng = np.random.default_rng(seed)
+    for k, l in enumerate(net.weighted_layers()):
+        mask = rng.random(l.weight.shape) >= sparsity
+        if k == prune_all:
+            mask[:] = False
+        l.set_mask(mask)
+        l.bias[:] = rng.standard_normal(l.bias.shape).astype(np.float32) * 0.1
+    return net
+
+
+def both(net, cfg, x, seed=0):
+    m = rr.map(net, cfg)
+    outs, engs = [], []
+    for fast in (False, True):
+        rngs = np.random.default_rng(seed).spawn(len(m.layers))
+        eng = [LayerEngine(l.effective_weight(), lm, cfg, r, bit_serial=True, fast=fast)
+               for l, lm, r in zip(net.weighted_layers(), m.layers, rngs)]
+        outs.append(net.forward(x, matmul=lambda i, c: eng[i](c)))
+        engs.append(eng)
+    return outs, engs
+
+
+@pytest.mark.parametrize("preset", sorted(rr.PRESETS))
+@pytest.mark.parametrize("mode", rr.MAPPING_MODES)
+@pytest.mark.parametrize("adc_bits", [4, 8])
+@pytest.mark.parametrize("dims", [(128, 128), (16, 32)])
+def test_fast_engine_bit_identical(preset, mode, adc_bits, dims, rng):
+    ov = {"mapping.mode": mode, "adc.bits": adc_bits, "crossbar.rows": dims[0], "crossbar.cols": dims[1]}
+    if mode == "ou":
+        ov.update({"mapping.ou_rows": 8, "mapping.ou_cols": 8})
+    cfg = rr.resolve_config(preset, overrides=ov)
+    x = rng.standard_normal((37, 150)).astype(np.float32)  # negative inputs: two passes
+    x[0] = 0.0
+    (y_old, y_new), (_, eng) = both(net3(), cfg, x)
+    np.testing.assert_array_equal(y_new, y_old)
+
+
+def test_default_preset_takes_the_parity_path(rng):
+    cfg = rr.get_preset("default")
+    x = rng.random((20, 150)).astype(np.float32)
+    (y_old, y_new), (old, new) = both(net3(sparsity=0.3), cfg, x)
+    assert all(e.parity_blocks and not e.blocks for e in new)
+    assert all(e.blocks and not e.parity_blocks for e in old)
+    np.testing.assert_array_equal(y_new, y_old)
+
+
+@pytest.mark.parametrize("ov", [{"nonideal.sigma": 0.05}, {"nonideal.p_sa0": 0.01, "nonideal.p_sa1": 0.01},
+                                {"adc.range_fraction": 0.25}, {"mapping.mode": "ou", "mapping.ou_skip_zero_inputs": True},
+                                {"mapping.mode": "compact"}, {"precision.signed": "offset"},
+                                {"crossbar.bits_per_cell": 1}, {"precision.input_bits": 4}])
+@pytest.mark.parametrize("prune_all", [None, 1])
+def test_fast_engine_bit_identical_nonideal_and_pruned(ov, prune_all, rng):
+    cfg = rr.resolve_config("default", overrides=ov)
+    x = rng.random((25, 150)).astype(np.float32)
+    (y_old, y_new), _ = both(net3(prune_all=prune_all, sparsity=0.5), cfg, x, seed=3)
+    np.testing.assert_array_equal(y_new, y_old)
+
+
+def test_fast_accuracy_identical_through_public_api(rng):
+    cfg = rr.get_preset("default")
+    net = net3(sparsity=0.2)
+    x = rng.random((64, 150)).astype(np.float32)
+    m = rr.map(net, cfg)
+    y = rr.run(m, x, seed=0)
+    (y_old, _), _ = both(net, cfg, x)
+    np.testing.assert_array_equal(y, y_old)
+
+
+@pytest.mark.parametrize("nrows,ncols", [(1, 1), (5, 7), (13, 300), (128, 64), (300, 130)])
+@pytest.mark.parametrize("nw", [1, 3])
+def test_bitserial_parity_matches_oracle(nrows, ncols, nw, rng):
+    n, cycles, out_f = 6, 5, 4
+    X = rng.integers(0, 2 ** cycles, (n, nrows))
+    X[0] = 0
+    G = rng.integers(0, 4, (nrows, ncols)).astype(np.float32)
+    coef = rng.choice([1.0, -2.0, 4.0], ncols)
+    jidx = rng.integers(0, out_f, ncols)
+    eng = LayerEngine.__new__(LayerEngine)
+    nwd = (ncols + 63) // 64
+    packed = np.zeros((nrows, nwd * 8), dtype=np.uint8)
+    packed[:, :(ncols + 7) // 8] = np.packbits((G.astype(np.int64) & 1).astype(bool), axis=1, bitorder="little")
+    TP = np.empty(((nrows + 7) // 8, 256, nwd), dtype=np.uint64)
+    K.parity_tables(np.ascontiguousarray(packed.view("<u8")), TP)
+    c = np.arange(ncols)
+    keys, inv = np.unique((c // 8) * out_f + jidx, return_inverse=True)
+    bits = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)
+    tab = np.zeros((len(keys), 256))
+    for b in range(8):
+        sel = c % 8 == b
+        tab[inv[sel]] += coef[sel, None] * bits[None, :, b]
+    y = np.zeros((n, out_f))
+    K.bitserial_parity(X, TP, cycles, keys // out_f, keys % out_f, tab, y, np.empty((nw, cycles, nwd), dtype=np.uint64))
+    np.testing.assert_array_equal(y, ref.bitserial_parity(X, G, cycles, coef, jidx, out_f))
