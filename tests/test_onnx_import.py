@@ -276,3 +276,47 @@ def test_cli_cost_refuses_normalisation_flags(tmp_path):
 
     with pytest.raises(SystemExit):
         main(["cost", "--weights", str(_save(tmp_path, M.mlp())), "--hardware", "reram", "--mean", "0.5"])
+
+
+# ---- pruning and export back to ONNX -----------------------------------------------------------------------------
+@pytest.mark.parametrize("build", ["mlp", "cnn", "residual"])
+def test_export_import_round_trip_preserves_masks_and_weights(tmp_path, images, build):
+    from hwsim import prune as hp
+    from hwsim.importers import save_onnx
+
+    src = _save(tmp_path, getattr(M, build)())
+    pruned = hp.one_shot(load_onnx(src), None, criterion="magnitude", sparsity=0.6, finetune_epochs=0)
+    for layer in pruned.weighted_layers():  # biases that fine-tuning changed, also where the file had none
+        layer.bias = layer.bias + np.float32(0.01)
+    back = load_onnx(save_onnx(pruned, src, tmp_path / "pruned.onnx"))
+    for a, b in zip(pruned.weighted_layers(), back.weighted_layers()):
+        assert a.name == b.name and np.array_equal(a.mask, b.mask)
+        assert np.array_equal(a.effective_weight(), b.effective_weight())
+        assert np.abs(a.bias - b.bias).max() <= 1e-6
+    x = images[:20]
+    assert np.abs(back.forward(x) - pruned.forward(x)).max() <= 1e-5
+    if build != "cnn":  # (the cnn's normalisation is metadata, which onnxruntime does not apply)
+        assert np.abs(_ort(tmp_path / "pruned.onnx", x) - pruned.forward(x)).max() <= 1e-5
+
+
+def test_cli_prune_onnx_equals_pruning_the_zoo_model(tmp_path, capsys):
+    import json
+
+    from hwsim.cli import main
+    from models import fashion_mnist
+
+    try:
+        fashion_mnist.load("test", limit=1)
+    except DataError:
+        pytest.skip("Fashion-MNIST not installed")
+    p = _lenet5_onnx(tmp_path)
+    common = ["--sparsity", "0.8", "--finetune-epochs", "1", "--train-limit", "1000", "--limit", "300", "--json"]
+    assert main(["prune", "--weights", str(p), "--out", str(tmp_path / "p.onnx"), *common]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert main(["prune", "--model", "lenet5", "--out", str(tmp_path / "z.npz"), *common]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert got["accuracy"] == want["accuracy"] and got["sparsity"] == want["sparsity"]
+    assert main(["evaluate", "--weights", str(tmp_path / "p.onnx"), "--limit", "300", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == got["accuracy"]
+    assert main(["prune", "--weights", str(p), "--out", str(tmp_path / "p.npz")]) == 2
+    assert "must end in .onnx" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import backend
 from ..atomic_io import check_output_file
-from ._args import count, seed
+from ._args import add_import_args, count, fit_input, seed
 from ._hardware import add_hardware_args, hardware_options
 from ._output import print_json
 
@@ -28,9 +28,11 @@ def add_parser(subparsers: Any) -> None:
     trainable = ", ".join(n for n, e in models.REGISTRY.items() if e.trainable)
     p = subparsers.add_parser("prune", help="prune a model (criteria, schedules, hardware-aware), fine-tune, "
                               "evaluate, and save a weights .npz for 'hwsim cost --weights'")
-    p.add_argument("--model", required=True, help=f"trainable zoo model ({trainable})")
-    p.add_argument("--weights", help="start from this weights .npz instead of the shipped pretrained weights")
-    p.add_argument("--out", required=True, help="output weights file (.npz: weights, biases, masks)")
+    p.add_argument("--model", help=f"trainable zoo model ({trainable}); not with an ONNX file")
+    p.add_argument("--weights", help="start from this weights .npz instead of the shipped pretrained weights, or "
+                   "prune an ONNX model (.onnx, no --model; then --out is an .onnx file too)")
+    p.add_argument("--out", required=True, help="output weights file (.npz: weights, biases, masks; .onnx for an "
+                   "ONNX model: the same graph with the pruned, fine-tuned weights, pruned ones exact zeros)")
     p.add_argument("--criterion", choices=CRITERIA, help="importance criterion (default magnitude)")
     p.add_argument("--sparsity", type=float, help="fraction of weights pruned, in [0, 1) (default 0.9)")
     p.add_argument("--scope", choices=SCOPES, help="selection scope (default global)")
@@ -72,6 +74,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--limit", type=count, help="evaluate on the first N test images only")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true")
+    add_import_args(p)
     add_hardware_args(p, "prune", required=False)
     p.set_defaults(func=run)
 
@@ -88,20 +91,30 @@ def run(args: argparse.Namespace) -> int:
     _check_method_flags(args, bool(hw_options))
     _apply_defaults(args)
     # before any work: not a folder, its folder writable; a weights .npz unless a back-end's own pruning writes it
-    check_output_file(args.out, "--out", suffix=None if hw_options else ".npz")
+    imported = models.is_onnx(args.weights)
+    if args.model is None and not imported:
+        raise ConfigError("give --model NAME (a trainable zoo model) or --weights FILE.onnx")
+    check_output_file(args.out, "--out", suffix=None if hw_options else ".onnx" if imported else ".npz")
     hw_aware = args.budget is not None or args.accuracy_floor is not None
     if hw_aware and hw is None:
         raise ConfigError(f"--budget / --accuracy-floor need --hardware {'|'.join(backend.names())}")
-    if not models.entry(args.model).trainable:
+    if args.model is not None and not models.entry(args.model).trainable:
         raise ConfigError(f"model {args.model!r} is shape-only: pruning needs a trainable model")
-    net = models.workload(args.model, args.weights, trainable=True)
+    net = models.workload(args.model, args.weights, trainable=True, input_shape=args.input_shape, mean=args.mean,
+                          std=args.std)
+    label = args.model if args.model is not None else args.weights
+
+    def load(split: str, limit: Any) -> Any:
+        x, y = fashion_mnist.load(split, args.data_dir, limit=limit)
+        return fit_input(net, x), y
     if hw is not None:
         say = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
         context = backend.PruneContext(
-            model=args.model, weights=args.weights, out=args.out, preset=args.preset, seed=args.seed,
-            train=lambda: fashion_mnist.load("train", args.data_dir, limit=args.train_limit),
-            test=lambda: fashion_mnist.load("test", args.data_dir, limit=args.limit),
-            pretrained=lambda: models.get(args.model, pretrained=True), say=say)
+            model=label, weights=args.weights, out=args.out, preset=args.preset, seed=args.seed,
+            train=lambda: load("train", args.train_limit), test=lambda: load("test", args.limit),
+            pretrained=(lambda: models.get(args.model, pretrained=True)) if not imported else
+            (lambda: models.workload(None, args.weights, trainable=True, input_shape=args.input_shape,
+                                     mean=args.mean, std=args.std)), say=say)
         own = hw.prune_command(net, hw_options, context)
         if own is not None:
             result, text = own
@@ -110,10 +123,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(text)
             return 0
-    train = fashion_mnist.load("train", args.data_dir, limit=args.train_limit)
-    xt, yt = fashion_mnist.load("test", args.data_dir, limit=args.limit)
+    train = load("train", args.train_limit)
+    xt, yt = load("test", args.limit)
     base_acc = net.accuracy(xt, yt)
-    result: dict[str, Any] = {"model": args.model, "out": args.out, "baseline_accuracy": base_acc}
+    result: dict[str, Any] = {"model": label, "out": args.out, "baseline_accuracy": base_acc}
     cfg = hw.resolve_config(args.preset) if hw is not None else None
     tile = tuple(args.tile) if args.tile else None
     if tile is None and args.structure is not None and args.structure.startswith("xbar_"):
@@ -158,7 +171,12 @@ def run(args: argparse.Namespace) -> int:
         pruned, _ = hp.iterative_magnitude(net, train, final_sparsity=args.sparsity, rounds=args.rounds,
                                            epochs_per_round=args.epochs, scope=args.scope, lr=args.lr,
                                            seed=args.seed)
-    path = hp.save(pruned, args.out)
+    if imported:
+        from ..importers import save_onnx
+
+        path = save_onnx(pruned, args.weights, args.out)
+    else:
+        path = hp.save(pruned, args.out)
     result.update({"out": str(path), "sparsity": pruned.sparsity(), "accuracy": pruned.accuracy(xt, yt),
                    "n": int(len(yt)),
                    "layers": [{"name": l.name, "shape": list(l.shape), "sparsity": 1.0 - float(l.mask.mean())}
@@ -170,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        print(f"{args.model}: sparsity {result['sparsity'] * 100:.2f}%  test accuracy {result['accuracy'] * 100:.2f}% "
+        print(f"{label}: sparsity {result['sparsity'] * 100:.2f}%  test accuracy {result['accuracy'] * 100:.2f}% "
               f"(unpruned {base_acc * 100:.2f}%, {result['n']} images)  -> {path}")
         for l in result["layers"]:
             print(f"  {l['name']:<8} {l['shape'][0]:>5} x {l['shape'][1]:<5} sparsity {l['sparsity'] * 100:6.2f}%")

@@ -292,6 +292,12 @@ class _Builder:
         self.nodes.append(Node(layer, [x], out))
         self.alias[x] = out
 
+    def origin(self, node: Any, layer: WeightedLayer, **kw: Any) -> None:
+        """Where ``layer`` came from, for :func:`save_onnx`: the node's index, weight and bias tensors."""
+        layer.onnx_origin = {"node": self.current, "weight": node.input[1],  # type: ignore[attr-defined]
+                             "bias": node.input[2] if len(node.input) > 2 and node.input[2] else None,
+                             "scale": None, "shift": None, "bias_add": None, **kw}
+
     def build(self) -> GraphNetwork:
         bad = [f"{n.op_type} (node {n.name or n.output[0]!r})" for n in self.g.node
                if n.op_type not in SUPPORTED_OPS or n.domain not in ("", "ai.onnx")]
@@ -301,7 +307,7 @@ class _Builder:
         in_name, in_shape = self.graph_input()
         self.shapes[in_name] = in_shape
         self.preprocess(in_name, in_shape)
-        for node in self.g.node:
+        for self.current, node in enumerate(self.g.node):
             getattr(self, "op_" + node.op_type)(node, self.attrs(node))
         if len(self.g.output) != 1:
             raise DataError(f"{self.where}: expected exactly one graph output, got {[o.name for o in self.g.output]}")
@@ -331,6 +337,7 @@ class _Builder:
                 w = src.layer
                 s = np.broadcast_to(layer.scale, (w.weight.shape[0],))
                 t = np.broadcast_to(layer.shift, (w.weight.shape[0],))
+                w.onnx_origin.update(scale=np.array(s), shift=np.array(t))  # type: ignore[attr-defined]
                 w.weight = (w.weight.astype(np.float64) * s[:, None]).astype(w.weight.dtype)
                 w.weight[~w.mask] = 0.0
                 w.bias = (w.bias.astype(np.float64) * s + t).astype(w.bias.dtype)
@@ -338,6 +345,7 @@ class _Builder:
                     and layer.const.size == src.layer.weight.shape[0]:
                 w = src.layer
                 w.bias = (w.bias.astype(np.float64) + layer.const.reshape(-1)).astype(w.bias.dtype)
+                w.onnx_origin["bias_add"] = layer.const_name  # type: ignore[attr-defined]
             else:
                 keep.append(nd)
                 continue
@@ -384,6 +392,7 @@ class _Builder:
         layer.set_mask((layer.weight != 0) & layer.group_mask())
         if len(node.input) > 2 and node.input[2]:
             layer.bias = self.bias(node, node.input[2], w.shape[0], layer.bias.dtype)
+        self.origin(node, layer, op="Conv")
         self.add(node, layer, [x])
 
     def bias(self, node: Any, name: str, n: int, dtype: Any) -> np.ndarray:
@@ -419,6 +428,8 @@ class _Builder:
             except ValueError:
                 raise self.err(node, f"bias {node.input[2]!r} shape {c.shape} does not broadcast to ({w.shape[0]},)")
             layer.bias = (c * float(a.get("beta", 1.0))).astype(layer.bias.dtype)
+        self.origin(node, layer, op="Gemm", alpha=float(a.get("alpha", 1.0)), beta=float(a.get("beta", 1.0)),
+                    transB=int(a.get("transB", 0)))
         self.add(node, layer, [x])
 
     def op_MatMul(self, node: Any, a: dict) -> None:
@@ -427,7 +438,9 @@ class _Builder:
         b = _floats(self.const(node, wname, "weight"), f"{self.where}: weight {wname!r}")
         if b.ndim != 2:
             raise self.err(node, f"weight {wname!r} must be 2-D, got {b.shape}")
-        self.add(node, self.dense(node, x, b.T, wname), [x])
+        layer = self.dense(node, x, b.T, wname)
+        self.origin(node, layer, op="MatMul")
+        self.add(node, layer, [x])
 
     def op_BatchNormalization(self, node: Any, a: dict) -> None:
         x = self.activation(node, node.input[0])
@@ -526,6 +539,7 @@ class _Builder:
                 raise self.err(node, f"constant of shape {const.shape} does not broadcast to "
                                f"(N, {', '.join(map(str, shape[1:]))})") from None
         layer = Add(const, name=node.name or "add")
+        layer.const_name = next((self.t(i) for i in node.input if self.t(i) in self.init), None)  # type: ignore
         # a bias after MatMul: folded into the weighted layer when it is the only user (fold)
         layer.fold_into_weights = len(acts) == 1 and const is not None and len(self.shapes[acts[0]]) == 1  # type: ignore[attr-defined]
         self.add(node, layer, acts)
@@ -590,3 +604,83 @@ def load_onnx(path: str | Path, *, input_shape: Optional[Sequence[int]] = None, 
         return _Builder(model, where, input_shape, mean, std, name or model.graph.name or p.stem).build()
     except RecursionError:
         raise DataError(f"{where}: graph too deeply nested") from None
+
+
+def _set_const(model: Any, name: str, arr: np.ndarray) -> None:
+    """Replace initializer (or Constant node output) ``name`` by ``arr``, keeping its data type."""
+    from onnx import numpy_helper
+
+    g = model.graph
+    for t in g.initializer:
+        if t.name == name:
+            t.CopyFrom(numpy_helper.from_array(arr.astype(_DTYPES[t.data_type][0]), name))
+            return
+    for n in g.node:
+        if n.op_type == "Constant" and n.output[0] == name:
+            old = next(a for a in n.attribute if a.name == "value")
+            old.t.CopyFrom(numpy_helper.from_array(arr.astype(_DTYPES[old.t.data_type][0]), name))
+            return
+    g.initializer.append(numpy_helper.from_array(arr.astype(np.float32), name))
+
+
+def _fresh(model: Any, base: str) -> str:
+    used = {t.name for t in model.graph.initializer} | {o for n in model.graph.node for o in n.output} | \
+        {i.name for i in model.graph.input}
+    name, i = base, 1
+    while name in used:
+        i += 1
+        name = f"{base}_{i}"
+    return name
+
+
+def save_onnx(network: GraphNetwork, source: str | Path, path: str | Path) -> Path:
+    """Write ``network`` -- imported from ``source`` by :func:`load_onnx`, then pruned and/or fine-tuned -- back into
+    a copy of ``source``: every weighted layer's weight and bias (un-folding a folded BatchNormalization, alpha and
+    beta), pruned weights as exact zeros. The graph, its other nodes and metadata are kept, so ``load_onnx(path)``
+    gives back the same masks and (to float32 rounding where BatchNormalization was folded) the same weights."""
+    from ..atomic_io import atomic_open
+
+    model = read_model(source)
+    nodes = model.graph.node
+    for layer in network.weighted_layers():
+        o = getattr(layer, "onnx_origin", None)
+        if o is None or o["node"] >= len(nodes):
+            raise ConfigError(f"layer {layer.name!r} was not imported from {source}; cannot write it back")
+        node = nodes[o["node"]]
+        if node.op_type != o["op"] or node.input[1] != o["weight"]:
+            raise ConfigError(f"{source} changed since {network.name!r} was imported from it (node {o['node']})")
+        w = layer.effective_weight().astype(np.float64)
+        b = layer.bias.astype(np.float64)
+        if o["scale"] is not None:
+            s, t = o["scale"], o["shift"]
+            nz = s != 0
+            w = np.where(nz[:, None], w / np.where(nz, s, 1.0)[:, None], 0.0)
+            b = np.where(nz, (b - t) / np.where(nz, s, 1.0), 0.0)
+        if o["op"] == "Conv":
+            g = layer.groups
+            co, ci, k = layer.out_channels // g, layer.in_channels // g, layer.kh * layer.kw
+            blocks = [w[i * co:(i + 1) * co, i * ci * k:(i + 1) * ci * k] for i in range(g)]
+            _set_const(model, o["weight"], np.concatenate(blocks, axis=0).reshape(layer.out_channels, ci, layer.kh,
+                                                                                   layer.kw))
+        elif o["op"] == "Gemm":
+            core = w / o["alpha"]
+            _set_const(model, o["weight"], core if o["transB"] else core.T)
+            if o["beta"] == 0 and np.any(b):
+                raise ConfigError(f"layer {layer.name!r}: Gemm with beta=0 cannot hold a bias")
+            b = b / (o["beta"] or 1.0)
+        else:
+            _set_const(model, o["weight"], w.T)
+        if o["bias_add"] is not None:
+            _set_const(model, o["bias_add"], b)
+        elif o["bias"] is not None:
+            _set_const(model, o["bias"], b)
+        elif np.any(b):  # a layer without a bias tensor that now has one: add it (MatMul becomes Gemm)
+            name = _fresh(model, f"{layer.name}.bias")
+            _set_const(model, name, b)
+            if node.op_type == "MatMul":
+                node.op_type = "Gemm"
+            node.input.append(name)
+    path = Path(path)
+    with atomic_open(path) as f:
+        f.write(model.SerializeToString())
+    return path
