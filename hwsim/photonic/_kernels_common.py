@@ -64,6 +64,9 @@ def _wrap(x):
 # --------------------------------------------------------------------------------------------------------
 # splitting a batch into chunks (one per prange iteration of the parallel kernels)
 # --------------------------------------------------------------------------------------------------------
+# Every parallel kernel runs its chunk function on the calling thread when there is one chunk (no thread-pool
+# wake-up) and under prange otherwise, with the same argument types in both calls (the chunk index as int64: prange's
+# index is unsigned, and a second type compiled the whole chunk function a second time, ~1 s of cold start each).
 @njit(cache=True, nogil=True)
 def _chunk_count(units, n_chunks):
     """The number of chunks actually used: at least 1 per call, at most one per unit (0 when there are none)."""

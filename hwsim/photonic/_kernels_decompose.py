@@ -130,10 +130,10 @@ def decompose_complex(U, modes, mesh, theta, phi, screen, err, n_chunks):
     """
     n_chunks = _chunk_count(U.shape[0], n_chunks)
     if n_chunks == 1:  # on the calling thread: no thread-pool wake-up (see mesh._chunks)
-        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, 0, 1, True)
+        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, True)
     else:
         for ch in prange(n_chunks):
-            _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, True)
+            _decompose_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, True)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -142,10 +142,10 @@ def decompose_real(U, modes, mesh, theta, phi, screen, err, n_chunks):
     before the physical conversion); outputs as :func:`decompose_complex`."""
     n_chunks = _chunk_count(U.shape[0], n_chunks)
     if n_chunks == 1:
-        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, 0, 1, None)
+        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, None)
     else:
         for ch in prange(n_chunks):
-            _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, None)
+            _decompose_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, None)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -194,8 +194,8 @@ def reconstruct(theta, phi, screen, modes, out, n_chunks):
     """Batched reconstruction: out[t] = diag(e^{i screen[t]}) prod_k M(theta[t,k], phi[t,k]) (complex)."""
     n_chunks = _chunk_count(theta.shape[0], n_chunks)
     if n_chunks == 1:
-        _reconstruct_chunk(theta, phi, screen, modes, out, 0, 1)
+        _reconstruct_chunk(theta, phi, screen, modes, out, n_chunks - 1, n_chunks)
     else:
         for ch in prange(n_chunks):
-            _reconstruct_chunk(theta, phi, screen, modes, out, ch, n_chunks)
+            _reconstruct_chunk(theta, phi, screen, modes, out, np.int64(ch), n_chunks)
 

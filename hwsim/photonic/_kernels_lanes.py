@@ -226,10 +226,10 @@ def decompose_complex_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
     """:func:`~._kernels_decompose.decompose_complex` with LANES tiles per SIMD step (same outputs, bit for bit)."""
     n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
     if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, 0, 1, True)
+        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, True)
     else:
         for ch in prange(n_chunks):
-            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, True)
+            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, True)
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -237,10 +237,10 @@ def decompose_real_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
     """:func:`~._kernels_decompose.decompose_real` with LANES tiles per SIMD step (same outputs, bit for bit)."""
     n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
     if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, 0, 1, None)
+        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, None)
     else:
         for ch in prange(n_chunks):
-            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, None)
+            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, None)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def reconstruct_lanes(theta, phi, screen, modes, out, n_chunks):
     blocks holding a phase beyond SINCOS_MAX_ARG; see the module docstring)."""
     n_chunks = _chunk_count(_lane_blocks(theta.shape[0]), n_chunks)
     if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
-        _reconstruct_lane_chunk(theta, phi, screen, modes, out, 0, 1)
+        _reconstruct_lane_chunk(theta, phi, screen, modes, out, n_chunks - 1, n_chunks)
     else:
         for ch in prange(n_chunks):
-            _reconstruct_lane_chunk(theta, phi, screen, modes, out, ch, n_chunks)
+            _reconstruct_lane_chunk(theta, phi, screen, modes, out, np.int64(ch), n_chunks)
