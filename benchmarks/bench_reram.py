@@ -38,11 +38,24 @@ def bench_mapcost(repeat):
     floor = median_time(lambda: [np.count_nonzero(l.weight) for l in layers], repeat)
     print(f"ResNet-50 shapes: {len(layers)} layers, {n / 1e6:.1f}M weights, 90% random pruning")
     print(f"  floor (np.count_nonzero of every layer): {floor * 1e3:8.1f} ms")
+    from hwsim.reram.mapping import ReramMapping, map_layer
+    from hwsim.workload import iter_matrix_layers
+
+    def dense_path(cfg):  # the dense-pass mapper (scan of every weight, q materialised): the A/B reference
+        return rr.cost(ReramMapping(cfg, tuple(map_layer(l, cfg, _sparse=False) for l in iter_matrix_layers(layers))))
+
+    t_val = median_time(lambda: list(iter_matrix_layers(layers)), repeat)
+    print(f"  weight validation alone (hwsim.workload.iter_matrix_layers, part of every map): {t_val * 1e3:8.1f} ms   "
+          f"{t_val / floor:6.1f}x floor")
     for mode in rr.MAPPING_MODES:
         cfg = rr.resolve_config("default", mapping=mode)
-        t = median_time(lambda: rr.cost(rr.map(layers, cfg)), repeat if mode in ("dense", "skip_empty") else 3)
-        tiles = rr.cost(rr.map(layers, cfg)).total.tiles
-        print(f"  map+cost {mode:<10} {t * 1e3:8.1f} ms   {t / floor:6.1f}x floor   tiles {tiles}")
+        t = median_time(lambda: rr.cost(rr.map(layers, cfg)), repeat)
+        t_d = median_time(lambda: dense_path(cfg), repeat)
+        rep = rr.cost(rr.map(layers, cfg))
+        same = rep.to_json() == dense_path(cfg).to_json()
+        print(f"  map+cost {mode:<10} {t * 1e3:8.1f} ms   {t / floor:6.1f}x floor   tiles {rep.total.tiles}   "
+              f"dense-pass path {t_d * 1e3:8.1f} ms ({t_d / floor:5.1f}x floor, {t_d / t:4.2f}x slower), "
+              f"Report JSON identical: {same}")
     # mapper kernel vs its numpy reference, on the layers up to ~2M weights (the oracle materialises every cell)
     cfg = rr.get_preset("default")
     sub = [l for l in layers if l.weight.size <= 600_000][:12]

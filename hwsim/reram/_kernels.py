@@ -257,10 +257,16 @@ def compact_scan(indptr, indices, values, in_f, strips, strip_len, R, cpw, cpa, 
             for p in range(indptr[j], indptr[j + 1]):
                 rank[indices[p]] = 0
         nr = 0
+        tcur = 1  # 1-based tile of the next ranked row (0 still means "marked"); no division per row
+        tfill = 0
         for i in range(in_f):
             if rank[i] == 0:
-                rank[i] = nr + 1  # 1-based while ranking, so that 0 still means "marked"
+                rank[i] = tcur
                 nr += 1
+                tfill += 1
+                if tfill == R:
+                    tfill = 0
+                    tcur += 1
         ntile = (nr + R - 1) // R
         for t in range(ntile):
             for jl in range(ns):
@@ -268,7 +274,7 @@ def compact_scan(indptr, indices, values, in_f, strips, strip_len, R, cpw, cpa, 
         for jl in range(ns):
             j = strips[s, jl]
             for p in range(indptr[j], indptr[j + 1]):
-                conv[(rank[indices[p]] - 1) // R, jl] = 1
+                conv[rank[indices[p]] - 1, jl] = 1
                 levels += _weight_level(values[p], differential, offset, nslices, bpc) - zero_wl
         for t in range(ntile):
             rows_t = min(R, nr - t * R)
@@ -386,3 +392,142 @@ def bitserial_parity(X, TP, cycles, ent_bp, ent_j, ent_tab, y, par):
                     acc += tab[np.intp((pw[t, w] >> sh) & np.uint64(255))] * wt
                     wt *= 2.0
                 y[r, ent_j[e]] += acc
+
+
+@njit(cache=True, nogil=True)
+def csr_collect(w, indptr, indices, vals):
+    """One pass over w (out, in): its nonzero entries as compressed sparse rows (``indptr`` (out + 1,), ``indices``
+    and ``vals``; the store is unconditional, the cursor advances on nonzeros, so only the first nnz + 1 entries
+    are touched) and max |w| (the same value as :func:`absmax`). Returns -1.0 when a row might not fit in
+    ``indices`` (then the caller takes the dense path)."""
+    m = 0.0
+    p = 0
+    cap = indices.shape[0]
+    for j in range(w.shape[0]):
+        if p + w.shape[1] > cap:
+            return -1.0
+        indptr[j] = p
+        for i in range(w.shape[1]):
+            v = w[j, i]
+            a = abs(v)
+            if a > m:
+                m = a
+            indices[p] = i
+            vals[p] = v
+            p += v != 0
+    indptr[w.shape[0]] = p
+    return m
+
+
+@njit(cache=True, nogil=True)
+def csr_quantize_scan(indptr, indices, vals, in_f, scale_inv, qmax, R, C, cpw, nslices, bpc, differential, offset,
+                      off_lv, qindptr, qvals, rownz, colnz, rowlev):
+    """:func:`scan_layer` over the nonzeros of w in compressed sparse rows (:func:`csr_collect`), which it
+    quantizes in place: quantized zeros are dropped, ``indices`` compacted, ``qindptr``/``qvals`` filled (the CSR
+    of q that :func:`compact_scan` and :func:`ou_scan_csr` take). Same outputs as :func:`scan_layer` on the dense
+    matrix; work proportional to the nonzeros. Returns the number of quantized nonzero weights."""
+    mask = (1 << bpc) - 1
+    nnz = 0
+    rt_of = np.empty(in_f, dtype=np.int64)  # row tile of each input (no division per nonzero)
+    for i in range(in_f):
+        rt_of[i] = i // R
+    cts = np.empty(2 * nslices, dtype=np.int64)  # column tile of each of an output's columns
+    for j in range(indptr.shape[0] - 1):
+        qindptr[j] = nnz
+        kbase = j * cpw
+        ct0 = kbase // C
+        ct1 = (kbase + cpw - 1) // C
+        for k in range(cpw):
+            cts[k] = (kbase + k) // C
+        for p in range(indptr[j], indptr[j + 1]):
+            i = indices[p]
+            q = _qround(vals[p] * scale_inv, qmax)
+            if q == 0:
+                continue
+            indices[nnz] = i
+            qvals[nnz] = q
+            nnz += 1
+            colnz[rt_of[i], j] = 1
+            for ct in range(ct0, ct1 + 1):
+                rownz[ct, i] = 1
+            if differential:  # unconditional adds (of 0 too): no mispredicted branch per slice
+                mag = abs(q)
+                sc = int(q < 0)
+                for s in range(nslices):
+                    rowlev[cts[2 * s + sc], i] += (mag >> (bpc * s)) & mask
+            else:
+                u = q + offset
+                for s in range(nslices):
+                    rowlev[cts[s], i] += ((u >> (bpc * s)) & mask) - off_lv[s]
+    qindptr[indptr.shape[0] - 1] = nnz
+    return nnz
+
+
+@njit(cache=True, nogil=True)
+def ou_scan_csr(indptr, indices, values, our, ouc, cpw, nslices, bpc, differential, offset, off_lv, nonzero, levels):
+    """:func:`ou_scan` from the compressed sparse rows of q (work proportional to its nonzeros)."""
+    mask = (1 << bpc) - 1
+    cbs = np.empty(2 * nslices, dtype=np.int64)  # OU column of each of an output's columns
+    rb_of = np.empty(nonzero.shape[0] * our, dtype=np.int64)  # row block of each input (no division per nonzero)
+    for i in range(rb_of.shape[0]):
+        rb_of[i] = i // our
+    for j in range(indptr.shape[0] - 1):
+        kbase = j * cpw
+        cb0 = kbase // ouc
+        cb1 = (kbase + cpw - 1) // ouc
+        for k in range(cpw):
+            cbs[k] = (kbase + k) // ouc
+        for p in range(indptr[j], indptr[j + 1]):
+            i = indices[p]
+            v = values[p]
+            rb = rb_of[i]
+            for cb in range(cb0, cb1 + 1):
+                nonzero[rb, cb] = 1
+            if differential:  # unconditional adds, as in csr_quantize_scan
+                mag = abs(v)
+                sc = int(v < 0)
+                for s in range(nslices):
+                    levels[rb, cbs[2 * s + sc]] += (mag >> (bpc * s)) & mask
+            else:
+                u = v + offset
+                for s in range(nslices):
+                    levels[rb, cbs[s]] += ((u >> (bpc * s)) & mask) - off_lv[s]
+
+
+@njit(cache=True, nogil=True)
+def ou_pack(n_g, nat_tiles, slots, critical, densest, packed, strip_tiles, strip_max):
+    """Placement of every column strip of the 'ou' layout (see :func:`hwsim.reram.mapping.ou_layout`): ``n_g``
+    (strips, OU columns) nonzero OUs per OU column; ``nat_tiles`` crossbars of the natural layout per strip, whose
+    ``strip_max`` (in: the natural value) is replaced when the strip is packed."""
+    for ct in range(n_g.shape[0]):
+        g = n_g[ct]
+        gmax = 0
+        for k in range(g.shape[0]):
+            if g[k] > gmax:
+                gmax = g[k]
+        strip_tiles[ct] = nat_tiles[ct]
+        if densest:
+            pk = (gmax + slots - 1) // slots if gmax > 0 else 0
+            if pk < nat_tiles[ct]:
+                packed[ct] = True
+                strip_tiles[ct] = pk
+                best = 0
+                for t in range(pk):
+                    tot = 0
+                    for k in range(g.shape[0]):
+                        c = g[k] - t * slots
+                        tot += min(max(c, 0), slots)
+                    if tot > best:
+                        best = tot
+                strip_max[ct] = best
+            continue
+        p0 = max(1, (gmax + slots - 1) // slots)
+        for p in range(p0, nat_tiles[ct]):
+            busiest = 0
+            for k in range(g.shape[0]):
+                busiest += (g[k] + p - 1) // p
+            if busiest <= critical:
+                packed[ct] = True
+                strip_tiles[ct] = p
+                strip_max[ct] = busiest
+                break

@@ -37,3 +37,18 @@ def warmup() -> None:
                    8, 2, 2)
     K.ou_scan(qi, 2, 2, 2, 2, 2, True, 8, np.zeros(2, dtype=np.int64), np.zeros((1, 2), dtype=np.uint8),
               np.zeros((1, 2), dtype=np.int64))
+    # the mapper's sparse path (int32 indices and values)
+    for dt in (np.float64, np.float32):
+        ptr, ind, val = np.empty(3, dtype=np.int64), np.empty(8, dtype=np.int32), np.empty(8, dtype=dt)
+        K.csr_collect(w.astype(dt), ptr, ind, val)
+        qptr, qval = np.empty(3, dtype=np.int64), np.empty(8, dtype=np.int32)
+        K.csr_quantize_scan(ptr, ind, val, 2, 1.0, 7, 2, 8, 4, 2, 2, True, 8, np.zeros(2, dtype=np.int64), qptr, qval,
+                            np.zeros((1, 2), dtype=np.uint8), np.zeros((1, 2), dtype=np.uint8),
+                            np.zeros((1, 2), dtype=np.int64))
+    ix32, vv32 = ix.astype(np.int32), vv.astype(np.int32)
+    K.compact_scan(ip, ix32, vv32, 2, np.array([[0, 1]], dtype=np.int64), np.array([2], dtype=np.int64), 2, 2, 2, 4,
+                   True, 8, 2, 2)
+    K.ou_scan_csr(ip, ix32, vv32, 2, 2, 4, 2, 2, True, 8, np.zeros(2, dtype=np.int64), np.zeros((1, 4), dtype=np.uint8),
+                  np.zeros((1, 4), dtype=np.int64))  # consistent geometry: 4 columns per weight, 2 per OU
+    K.ou_pack(np.ones((1, 2), dtype=np.int64), np.ones(1, dtype=np.int64), 2, 1, False, np.zeros(1, dtype=np.bool_),
+              np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))

@@ -136,10 +136,10 @@ def _ilog2(n: int) -> int:
     return max(1, math.ceil(math.log2(n))) if n > 1 else 1
 
 
-def quantization(w: np.ndarray, cfg: ReramConfig) -> tuple[float, int]:
-    """(scale, qmax) of a layer: scale = max|W| / qmax, qmax = 2^(weight_bits-1) - 1."""
+def quantization(w: np.ndarray, cfg: ReramConfig, absmax: Optional[float] = None) -> tuple[float, int]:
+    """(scale, qmax) of a layer: scale = max|W| / qmax, qmax = 2^(weight_bits-1) - 1 (``absmax``: max|W| if known)."""
     qmax = 2 ** (cfg.precision.weight_bits - 1) - 1
-    m = float(K.absmax(w))
+    m = float(K.absmax(w)) if absmax is None else absmax
     return (m / qmax if m > 0 else 1.0), qmax
 
 
@@ -224,7 +224,9 @@ class _Natural:
     nnz: int
 
 
-def _natural(w: np.ndarray, cfg: ReramConfig, scale: float, qmax: int) -> _Natural:
+def _natural(w: np.ndarray, cfg: ReramConfig, scale: float, qmax: int, csr: Optional[tuple] = None) -> _Natural:
+    """Per-tile statistics of the natural layout: from one pass over w, or (``csr``: the compressed sparse rows of
+    w from :func:`_kernels.csr_collect` plus the arrays that receive q's, see :func:`_csr_scan`) from its nonzeros."""
     out_f, in_f = w.shape
     R, C, cpw = cfg.rows, cfg.cols, cfg.columns_per_weight
     n_rt, n_ct = _cdiv(in_f, R), _cdiv(out_f * cpw, C)
@@ -232,8 +234,13 @@ def _natural(w: np.ndarray, cfg: ReramConfig, scale: float, qmax: int) -> _Natur
     colnz = np.zeros((n_rt, out_f), dtype=np.uint8)
     rowlev = np.zeros((n_ct, n_rt * R), dtype=np.int64)
     off_lv = zero_levels(cfg)
-    nnz = K.scan_layer(np.ascontiguousarray(w), 1.0 / scale, qmax, R, C, cpw, cfg.slices, cfg.crossbar.bits_per_cell,
-                       cfg.precision.signed == "differential", cfg.offset_value, off_lv, rownz, colnz, rowlev)
+    args = (1.0 / scale, qmax, R, C, cpw, cfg.slices, cfg.crossbar.bits_per_cell,
+            cfg.precision.signed == "differential", cfg.offset_value, off_lv)
+    if csr is None:
+        nnz = K.scan_layer(np.ascontiguousarray(w), *args, rownz, colnz, rowlev)
+    else:
+        indptr, indices, vals, qindptr, qvals = csr
+        nnz = K.csr_quantize_scan(indptr, indices, vals, in_f, *args, qindptr, qvals, rownz, colnz, rowlev)
     driven = rownz.reshape(n_ct, n_rt, R).sum(axis=2).T.astype(np.int64)
     lev = rowlev.reshape(n_ct, n_rt, R).sum(axis=2).T
     rows_in_tile = np.minimum(R, in_f - np.arange(n_rt) * R)
@@ -332,12 +339,18 @@ def _compact_scan(csr, in_f: int, cfg: ReramConfig, strips: np.ndarray, lens: np
         cfg.precision.signed == "differential", cfg.offset_value, cfg.slices, cfg.crossbar.bits_per_cell))
 
 
-def _compact_choice(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+def _compact_choice(q: np.ndarray, cfg: ReramConfig, csr: Optional[tuple] = None,
+                    ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Strips of the 'compact' layout, (n_strips, C / cpw) outputs increasing within a strip (padded with -1) and
-    the number used per strip, with their :func:`_kernels.compact_scan` counts."""
+    the number used per strip, with their :func:`_kernels.compact_scan` counts (``csr``: q's compressed sparse
+    rows, then ``q`` is only its shape)."""
     wps = cfg.cols // cfg.columns_per_weight
-    q = np.ascontiguousarray(q)
-    nnz_out = np.count_nonzero(q, axis=1)
+    if csr is None:
+        q = np.ascontiguousarray(q)
+        nnz_out = np.count_nonzero(q, axis=1)
+        csr = _csr(q, nnz_out)
+    else:
+        nnz_out = np.diff(csr[0])
     order = np.argsort(-nnz_out, kind="stable")
     order = order[nnz_out[order] > 0]
     n_s = _cdiv(len(order), wps)
@@ -345,7 +358,7 @@ def _compact_choice(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.nda
     lens = np.minimum(wps, len(order) - np.arange(n_s) * wps).astype(np.int64)
     for s in range(n_s):
         strips[s, :lens[s]] = np.sort(order[s * wps:s * wps + lens[s]])
-    return strips, lens, _compact_scan(_csr(q, nnz_out), q.shape[1], cfg, strips, lens)
+    return strips, lens, _compact_scan(csr, q.shape[1], cfg, strips, lens)
 
 
 def compact_strips(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -354,10 +367,11 @@ def compact_strips(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndar
     return strips, lens
 
 
-def _counts_compact(cfg: ReramConfig, q: np.ndarray) -> tuple[dict[str, int], float, int, int]:
+def _counts_compact(cfg: ReramConfig, q: np.ndarray, csr: Optional[tuple] = None,
+                    ) -> tuple[dict[str, int], float, int, int]:
     cyc, ib, C, cpw = cfg.cycles_per_mvm, cfg.precision.input_bits, cfg.cols, cfg.columns_per_weight
     out_f, in_f = q.shape
-    strips, lens, (tiles, rows_tot, conv_outs, levels, max_conv) = _compact_choice(q, cfg)
+    strips, lens, (tiles, rows_tot, conv_outs, levels, max_conv) = _compact_choice(q, cfg, csr)
     n_out_kept = int(lens.sum())
     idx_bits = rows_tot * _ilog2(in_f) + n_out_kept * _ilog2(out_f)
     c = {"tiles_active": tiles, "crossbar_reads": tiles * cyc, "row_activations": rows_tot * cyc,
@@ -381,9 +395,10 @@ class OuLayout:
     strip_max_ous: np.ndarray  # (column tiles,) most OUs any crossbar of the strip activates per cycle
 
 
-def ou_grid(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray]:
+def ou_grid(q: np.ndarray, cfg: ReramConfig, csr: Optional[tuple] = None) -> tuple[np.ndarray, np.ndarray]:
     """(nonzero, levels) of the OU grid (row blocks, OU columns): an OU is nonzero when an output with a column in
-    it has a nonzero weight in its row block; levels sum the cell levels of its cells (padding excluded)."""
+    it has a nonzero weight in its row block; levels sum the cell levels of its cells (padding excluded).
+    ``csr``: q's compressed sparse rows (then ``q`` is only its shape)."""
     out_f, in_f = q.shape
     our, ouc, cpw = cfg.mapping.ou_rows, cfg.mapping.ou_cols, cfg.columns_per_weight
     n_rb, n_cb = _cdiv(in_f, our), _cdiv(out_f * cpw, ouc)
@@ -391,8 +406,12 @@ def ou_grid(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray]:
     levels = np.zeros((n_rb, n_cb), dtype=np.int64)
     diff = cfg.precision.signed == "differential"
     off_lv = zero_levels(cfg)
-    K.ou_scan(np.ascontiguousarray(q), our, ouc, cpw, cfg.slices, cfg.crossbar.bits_per_cell, diff,
-              cfg.offset_value, off_lv, nonzero, levels)
+    if csr is None:
+        K.ou_scan(np.ascontiguousarray(q), our, ouc, cpw, cfg.slices, cfg.crossbar.bits_per_cell, diff,
+                  cfg.offset_value, off_lv, nonzero, levels)
+    else:
+        K.ou_scan_csr(*csr, our, ouc, cpw, cfg.slices, cfg.crossbar.bits_per_cell, diff, cfg.offset_value, off_lv,
+                      nonzero, levels)
     if not diff:  # zero-weight baseline: every cell of the block's rows holds its slice's zero level
         col_zero = np.zeros(n_cb * ouc, dtype=np.int64)
         col_zero[:out_f * cpw] = np.tile(off_lv, out_f)
@@ -401,14 +420,14 @@ def ou_grid(q: np.ndarray, cfg: ReramConfig) -> tuple[np.ndarray, np.ndarray]:
     return nonzero.astype(bool), levels
 
 
-def ou_layout(q: np.ndarray, cfg: ReramConfig) -> OuLayout:
+def ou_layout(q: np.ndarray, cfg: ReramConfig, csr: Optional[tuple] = None) -> OuLayout:
     out_f, in_f = q.shape
     R, C, cpw = cfg.rows, cfg.cols, cfg.columns_per_weight
     our, ouc = cfg.mapping.ou_rows, cfg.mapping.ou_cols
     n_rb, n_cb = _cdiv(in_f, our), _cdiv(out_f * cpw, ouc)
     ncols = out_f * cpw
     cb = np.arange(n_cb)
-    nonzero, levels = ou_grid(q, cfg)
+    nonzero, levels = ou_grid(q, cfg, csr)
     rows_in_block = np.minimum(our, in_f - np.arange(n_rb) * our)
     cols_in_block = np.minimum(ouc, ncols - cb * ouc)
     # placement per column strip (C / ouc OU columns)
@@ -424,6 +443,12 @@ def ou_layout(q: np.ndarray, cfg: ReramConfig) -> OuLayout:
     nzp[:n_rb, :n_cb] = nonzero
     per_tile_nat = nzp.reshape(n_rt, rb_per_tile, n_ct, g_per_strip).sum(axis=(1, 3))  # (n_rt, n_ct)
     critical = int(per_tile_nat.max()) if per_tile_nat.size else 0  # the layer's slowest natural crossbar
+    if csr is not None:  # the same placement, one kernel call (tested against the loop below)
+        n_g = np.ascontiguousarray(nzp.reshape(n_rt * rb_per_tile, n_ct, g_per_strip).sum(axis=0, dtype=np.int64))
+        strip_max[:] = per_tile_nat.max(axis=0)
+        K.ou_pack(n_g, (per_tile_nat > 0).sum(axis=0).astype(np.int64), slots, critical,
+                  cfg.mapping.ou_packing == "densest", packed, strip_tiles, strip_max)
+        return OuLayout(nonzero, rows_in_block, cols_in_block, levels, packed, strip_tiles, strip_max)
     for ct in range(n_ct):
         n_g = nzp[:, ct * g_per_strip:(ct + 1) * g_per_strip].sum(axis=0)  # OUs per OU column
         nat_tiles = int((per_tile_nat[:, ct] > 0).sum())
@@ -459,9 +484,10 @@ def ou_activity_analytic(cfg: ReramConfig, rows_in_block: np.ndarray, nonzero: n
     return float((per_rb * p).sum() / n)
 
 
-def _counts_ou(cfg: ReramConfig, q: np.ndarray, nat: _Natural) -> tuple[dict[str, int], float, int, int, float]:
+def _counts_ou(cfg: ReramConfig, q: np.ndarray, nat: _Natural, csr: Optional[tuple] = None,
+               ) -> tuple[dict[str, int], float, int, int, float]:
     cyc, ib = cfg.cycles_per_mvm, cfg.precision.input_bits
-    lay = ou_layout(q, cfg)
+    lay = ou_layout(q, cfg, csr)
     nzm = lay.nonzero
     n_ou = int(nzm.sum())
     rows_act = int((nzm * lay.rows_in_block[:, None]).sum())
@@ -476,12 +502,19 @@ def _counts_ou(cfg: ReramConfig, q: np.ndarray, nat: _Natural) -> tuple[dict[str
     n_rb = nzm.shape[0]
     idx_bits = 0
     rb_per_tile = cfg.rows // cfg.mapping.ou_rows
-    for ct in range(len(lay.packed)):
-        sub = nzm[:, ct * g:(ct + 1) * g]
-        if lay.packed[ct]:
-            idx_bits += int(sub.sum()) * _ilog2(n_rb)
-        else:
-            idx_bits += int(lay.strip_tiles[ct]) * rb_per_tile * g
+    n_ct = len(lay.packed)
+    if csr is not None:  # vectorised form of the loop below
+        per_ct = np.zeros(n_ct * g, dtype=np.int64)
+        per_ct[:nzm.shape[1]] = nzm.sum(axis=0)
+        per_ct = per_ct.reshape(n_ct, g).sum(axis=1)
+        idx_bits = int(np.where(lay.packed, per_ct * _ilog2(n_rb), lay.strip_tiles * (rb_per_tile * g)).sum())
+    else:
+        for ct in range(n_ct):
+            sub = nzm[:, ct * g:(ct + 1) * g]
+            if lay.packed[ct]:
+                idx_bits += int(sub.sum()) * _ilog2(n_rb)
+            else:
+                idx_bits += int(lay.strip_tiles[ct]) * rb_per_tile * g
     outputs = int((nat.outputs_skip * (nat.driven > 0)).sum())
     c = {"tiles_active": tiles, "crossbar_reads": n_ou * cyc, "row_activations": rows_act * cyc,
          "adc_conversions": cols_act * cyc, "cells_driven": cells * cyc, "levels_driven": levels * cyc,
@@ -490,12 +523,42 @@ def _counts_ou(cfg: ReramConfig, q: np.ndarray, nat: _Natural) -> tuple[dict[str
     return _finish_counts(cfg, c), read_time, tiles, idx_bits, ou_activity_analytic(cfg, lay.rows_in_block, nzm)
 
 
+class _Shape:
+    """Stands for q where only its shape is read (the counts come from q's compressed sparse rows)."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+
 # ---- public ------------------------------------------------------------------------------------------------------
-def map_layer(layer: MatrixLayer, cfg: ReramConfig) -> LayerMapping:
-    """Map one validated layer."""
+def _collect(w: np.ndarray) -> tuple[float, Optional[tuple]]:
+    """max |w| and w's nonzeros as compressed sparse rows (int32 indices), from one pass over w; None when w is
+    more than about half nonzero (the dense path is as fast then). The buffers are sized for half of w but only
+    the pages written (nnz entries) become resident."""
+    w = np.ascontiguousarray(w)
+    cap = w.size // 2 + w.shape[1]
+    indptr = np.empty(w.shape[0] + 1, dtype=np.int64)
+    indices = np.empty(cap, dtype=np.int32)
+    vals = np.empty(cap, dtype=w.dtype)
+    m = float(K.csr_collect(w, indptr, indices, vals))
+    if m < 0:
+        return m, None
+    return m, (indptr, indices, vals, np.empty(w.shape[0] + 1, dtype=np.int64), np.empty(int(indptr[-1]) + 1, dtype=np.int32))
+
+
+def map_layer(layer: MatrixLayer, cfg: ReramConfig, _sparse: bool = True) -> LayerMapping:
+    """Map one validated layer (``_sparse=False``: the dense-pass path, the reference of the sparse one)."""
     w = layer.weight
-    scale, qmax = quantization(w, cfg)
-    nat = _natural(w, cfg, scale, qmax)
+    m, wcsr = _collect(w) if _sparse else (0.0, None)
+    if wcsr is not None:  # one pass over w collected its nonzeros and max |w|; the rest works on them
+        scale, qmax = quantization(w, cfg, m)
+        nat = _natural(w, cfg, scale, qmax, wcsr)
+        qcsr = (wcsr[3], wcsr[1], wcsr[4])  # q's rows; indices compacted in place
+        del wcsr
+    else:
+        scale, qmax = quantization(w, cfg)
+        nat = _natural(w, cfg, scale, qmax)
+        qcsr = None
     footprint = nat.n_rt * nat.n_ct
     grid = nat.driven > 0
     mode = cfg.mapping.mode
@@ -508,12 +571,15 @@ def map_layer(layer: MatrixLayer, cfg: ReramConfig) -> LayerMapping:
     else:
         counts, t_read, tiles = _counts_skip(cfg, nat)
         if mode in ("compact", "ou"):
-            q = np.empty(w.shape, dtype=np.int32)  # the scale is known: no second max|W| pass
-            K.quantize(np.ascontiguousarray(w), 1.0 / scale, qmax, q)
+            if qcsr is None:
+                q = np.empty(w.shape, dtype=np.int32)  # the scale is known: no second max|W| pass
+                K.quantize(np.ascontiguousarray(w), 1.0 / scale, qmax, q)
+            else:
+                q = _Shape(w.shape)
             if mode == "compact" and cfg.columns_per_weight <= cfg.cols:
-                c2, t2, tiles2, ib2 = _counts_compact(cfg, q)
+                c2, t2, tiles2, ib2 = _counts_compact(cfg, q, qcsr)
             elif mode == "ou":
-                c2, t2, tiles2, ib2, activity = _counts_ou(cfg, q, nat)
+                c2, t2, tiles2, ib2, activity = _counts_ou(cfg, q, nat, qcsr)
             else:
                 tiles2 = tiles + 1  # a weight wider than a crossbar cannot be compacted: keep skip_empty
             del q
