@@ -320,3 +320,30 @@ def test_cli_prune_onnx_equals_pruning_the_zoo_model(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["accuracy"] == got["accuracy"]
     assert main(["prune", "--weights", str(p), "--out", str(tmp_path / "p.npz")]) == 2
     assert "must end in .onnx" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_byte_mutations_of_valid_onnx_give_only_hwsim_errors(tmp_path):
+    """3000 mutated / truncated copies of a valid model: each loads (and runs) or raises one hwsim error, quickly."""
+    import time
+
+    from hwsim.errors import HwsimError
+
+    good = M.residual().SerializeToString()
+    rng = np.random.default_rng(1)
+    bad = tmp_path / "fz.onnx"
+    x = np.zeros((1, 1, 28, 28), np.float32)
+    for _ in range(3000):
+        b = bytearray(good)
+        for j in rng.integers(0, len(b), int(rng.integers(1, 8))):
+            b[j] = int(rng.integers(0, 256))
+        if rng.random() < 0.2:
+            b = b[:int(rng.integers(0, len(b)))]
+        bad.write_bytes(bytes(b))
+        t = time.perf_counter()
+        try:
+            with np.errstate(all="ignore"):
+                load_onnx(bad).forward(x)
+        except HwsimError:
+            pass
+        assert time.perf_counter() - t < 2.0

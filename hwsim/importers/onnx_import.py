@@ -602,8 +602,13 @@ def load_onnx(path: str | Path, *, input_shape: Optional[Sequence[int]] = None, 
     where = f"ONNX file {str(p)!r}"
     try:
         return _Builder(model, where, input_shape, mean, std, name or model.graph.name or p.stem).build()
+    except (ConfigError, DataError):
+        raise
     except RecursionError:
         raise DataError(f"{where}: graph too deeply nested") from None
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError, StopIteration) as exc:
+        # a damaged graph that parses as protobuf but not as a model (missing attributes, inputs, dims): one error
+        raise DataError(f"{where}: malformed ONNX graph ({type(exc).__name__}: {exc})") from None
 
 
 def _set_const(model: Any, name: str, arr: np.ndarray) -> None:
