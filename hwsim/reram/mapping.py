@@ -356,8 +356,12 @@ def _compact_choice(q: np.ndarray, cfg: ReramConfig, csr: Optional[tuple] = None
     n_s = _cdiv(len(order), wps)
     strips = np.full((n_s, wps), -1, dtype=np.int64)
     lens = np.minimum(wps, len(order) - np.arange(n_s) * wps).astype(np.int64)
-    for s in range(n_s):
-        strips[s, :lens[s]] = np.sort(order[s * wps:s * wps + lens[s]])
+    if n_s:  # each strip's outputs in increasing order (padding sorts last, then becomes -1)
+        big = np.iinfo(np.int64).max
+        pad = np.full(n_s * wps, big, dtype=np.int64)
+        pad[:len(order)] = order
+        pad = np.sort(pad.reshape(n_s, wps), axis=1)
+        strips[:] = np.where(pad == big, -1, pad)
     return strips, lens, _compact_scan(csr, q.shape[1], cfg, strips, lens)
 
 
@@ -533,10 +537,13 @@ class _Shape:
 # ---- public ------------------------------------------------------------------------------------------------------
 def _collect(w: np.ndarray) -> tuple[float, Optional[tuple]]:
     """max |w| and w's nonzeros as compressed sparse rows (int32 indices), from one pass over w; None when w is
-    more than about half nonzero (the dense path is as fast then). The buffers are sized for half of w but only
+    more than about half nonzero (the dense path is as fast then). The buffers are sized for 5/8 of w but only
     the pages written (nnz entries) become resident."""
     w = np.ascontiguousarray(w)
-    cap = w.size // 2 + w.shape[1]
+    head = w.reshape(-1)[:65536]  # a cheap density estimate spares dense matrices a wasted pass
+    if np.count_nonzero(head) > 0.55 * head.size:
+        return 0.0, None
+    cap = (w.size * 5) // 8 + w.shape[1]
     indptr = np.empty(w.shape[0] + 1, dtype=np.int64)
     indices = np.empty(cap, dtype=np.int32)
     vals = np.empty(cap, dtype=w.dtype)

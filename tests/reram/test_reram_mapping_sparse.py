@@ -59,7 +59,7 @@ def test_report_json_identical_resnet_like(rng):
 
 
 def test_csr_collect_overflow_falls_back(rng):
-    w = rng.standard_normal((5, 7))  # dense: more than half nonzero
+    w = rng.standard_normal((5, 7))  # dense: more than half nonzero (the estimate says so)
     m, csr = M._collect(w)
     assert csr is None
     w[:, :6] = 0
@@ -67,6 +67,11 @@ def test_csr_collect_overflow_falls_back(rng):
     assert m == K.absmax(w) and csr is not None
     np.testing.assert_array_equal(csr[0], np.arange(6) * 1)
     np.testing.assert_array_equal(csr[1][:5], 6)
+    w = rng.standard_normal((400, 400))  # sparse head, dense tail: the kernel itself runs out of room
+    w.reshape(-1)[:40000] = 0
+    assert M._collect(w)[1] is None
+    cfg = rr.resolve_config("default", mapping="compact")
+    same(M.map_layer(MatrixLayer("l", w, 1), cfg), M.map_layer(MatrixLayer("l", w, 1), cfg, _sparse=False))
 
 
 @pytest.mark.parametrize("densest", [False, True])
