@@ -144,48 +144,57 @@ def _scale_rows(Xr, Xi, ang, amp, n):
             Xi[i, q] = xr * ei + xi * er
 
 
+@njit(cache=True, nogil=True)
+def _tiles_forward_chunk(phases, gains, kappa, modes, n, out, ch, n_chunks):
+    """Tiles of chunk ``ch`` of :func:`tiles_forward`, one scratch."""
+    t_total = phases.shape[0]
+    m = n * (n - 1) // 2
+    Xr = np.empty((n, n))
+    Xi = np.empty((n, n))
+    ang = np.empty(n)
+    amp = np.empty(n)
+    t0, t1_ = _chunk_bounds(ch, t_total, n_chunks)
+    for t in range(t0, t1_):
+        p = phases[t]
+        kap = kappa[t]
+        for i in range(n):
+            for j in range(n):
+                Xr[i, j] = 0.0
+                Xi[i, j] = 0.0
+            Xr[i, i] = 1.0
+        _mesh_rows(Xr, Xi, p[0:m], p[m:2 * m], kap[0:2 * m], modes, n)
+        # V screen, then the attenuator column (complex transmission M00 with phi = 0)
+        for i in range(n):
+            th = p[2 * m + n + i]
+            k1 = kap[4 * m + 2 * i]
+            k2 = kap[4 * m + 2 * i + 1]
+            tt = math.sqrt((1.0 - k1) * (1.0 - k2))
+            ss = math.sqrt(k1 * k2)
+            ar = tt * math.cos(th) - ss
+            ai = tt * math.sin(th)
+            amp[i] = math.sqrt(ar * ar + ai * ai)
+            ang[i] = p[2 * m + i] + math.atan2(ai, ar)
+        _scale_rows(Xr, Xi, ang, amp, n)
+        _mesh_rows(Xr, Xi, p[2 * m + 2 * n:3 * m + 2 * n], p[3 * m + 2 * n:4 * m + 2 * n], kap[2 * m:4 * m], modes, n)
+        g = gains[t]
+        for i in range(n):
+            ci = math.cos(p[4 * m + 2 * n + i])
+            si = math.sin(p[4 * m + 2 * n + i])
+            for j in range(n):
+                out[t, i, j] = g * (Xr[i, j] * ci - Xi[i, j] * si)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def tiles_forward(phases, gains, kappa, modes, n, out, n_chunks):
     """Real tile matrices gain * Re(U_mesh A V_mesh) from per-tile phase rows (layout of mapping.py).
 
     phases (T, 4M + 3n); kappa (T, 4M + 2n) coupler cross-powers in the order V MZIs (2 per MZI), U MZIs,
     attenuators (2 each). Attenuator i transmits its top input to its top output: M00 with phi = 0.
-    Homodyne detection of the in-phase quadrature takes the real part.
+    Homodyne detection of the in-phase quadrature takes the real part. n_chunks = 1 runs on the calling thread.
     """
-    t_total = phases.shape[0]
-    m = n * (n - 1) // 2
-    n_chunks = _chunk_count(t_total, n_chunks)
-    for ch in prange(n_chunks):
-        Xr = np.empty((n, n))
-        Xi = np.empty((n, n))
-        ang = np.empty(n)
-        amp = np.empty(n)
-        t0, t1_ = _chunk_bounds(ch, t_total, n_chunks)
-        for t in range(t0, t1_):
-            p = phases[t]
-            kap = kappa[t]
-            for i in range(n):
-                for j in range(n):
-                    Xr[i, j] = 0.0
-                    Xi[i, j] = 0.0
-                Xr[i, i] = 1.0
-            _mesh_rows(Xr, Xi, p[0:m], p[m:2 * m], kap[0:2 * m], modes, n)
-            # V screen, then the attenuator column (complex transmission M00 with phi = 0)
-            for i in range(n):
-                th = p[2 * m + n + i]
-                k1 = kap[4 * m + 2 * i]
-                k2 = kap[4 * m + 2 * i + 1]
-                tt = math.sqrt((1.0 - k1) * (1.0 - k2))
-                ss = math.sqrt(k1 * k2)
-                ar = tt * math.cos(th) - ss
-                ai = tt * math.sin(th)
-                amp[i] = math.sqrt(ar * ar + ai * ai)
-                ang[i] = p[2 * m + i] + math.atan2(ai, ar)
-            _scale_rows(Xr, Xi, ang, amp, n)
-            _mesh_rows(Xr, Xi, p[2 * m + 2 * n:3 * m + 2 * n], p[3 * m + 2 * n:4 * m + 2 * n], kap[2 * m:4 * m], modes, n)
-            g = gains[t]
-            for i in range(n):
-                ci = math.cos(p[4 * m + 2 * n + i])
-                si = math.sin(p[4 * m + 2 * n + i])
-                for j in range(n):
-                    out[t, i, j] = g * (Xr[i, j] * ci - Xi[i, j] * si)
+    n_chunks = _chunk_count(phases.shape[0], n_chunks)
+    if n_chunks == 1:
+        _tiles_forward_chunk(phases, gains, kappa, modes, n, out, n_chunks - 1, n_chunks)
+    else:
+        for ch in prange(n_chunks):
+            _tiles_forward_chunk(phases, gains, kappa, modes, n, out, np.int64(ch), n_chunks)

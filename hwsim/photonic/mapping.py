@@ -42,7 +42,7 @@ from ..errors import ConfigError, MappingError
 from ..workload import iter_matrix_layers
 from . import _kernels_common as KC, _kernels_decompose as KD, _kernels_lanes as KL, _kernels_tiles as KT
 from .config import PhotonicConfig
-from .mesh import _chunks, _layout, mesh_depth, wrap_phases
+from .mesh import _chunks, _layout, _use_lanes, mesh_depth, wrap_phases
 
 #: Tiles per SVD/decomposition chunk (bounds the transient U, V, S memory: 4096 x 16 x 16 x 8 B = 8 MiB).
 CHUNK_TILES = 4096
@@ -164,7 +164,7 @@ def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray
     m = k * (k - 1) // 2
     n = u.shape[0]
     sl = phase_slices(k)
-    lanes = k <= KL.LANE_MAX_N
+    lanes = _use_lanes(n, k)  # bit-identical either way; per-tile for a few tiles (no lane cliff)
     dec = KL.decompose_real_lanes if lanes else KD.decompose_real
     g = s[:, 0]
     gains[:] = g
@@ -174,14 +174,14 @@ def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray
     ph = np.empty((n, m))
     sc = np.empty((n, k))
     err = np.empty(n)
-    dec(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n, lanes))
+    dec(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n, lanes, k))
     _check_err(err, name)
     out[:, sl["v_theta"]] = th
     out[:, sl["v_phi"]] = ph
     # (every other phase is already wrapped by the kernels; theta and the attenuators lie in [0, pi])
     out[:, sl["v_screen"]] = wrap_phases(sc - (0.5 * th_att + 0.5 * math.pi))
     out[:, sl["sigma"]] = th_att
-    dec(np.ascontiguousarray(u), modes, code, th, ph, sc, err, _chunks(n, lanes))
+    dec(np.ascontiguousarray(u), modes, code, th, ph, sc, err, _chunks(n, lanes, k))
     _check_err(err, name)
     out[:, sl["u_theta"]] = th
     out[:, sl["u_phi"]] = ph
@@ -313,7 +313,8 @@ def iter_layer_tiles(layer: LayerMapping, phases: np.ndarray | None = None, kapp
         kap = np.full((c1 - c0, ncoup), 0.5) if kappa is None else np.ascontiguousarray(kappa[c0:c1])
         out = np.empty((c1 - c0, k, k))
         KT.tiles_forward(np.ascontiguousarray(ph[c0:c1], dtype=np.float64),
-                        np.ascontiguousarray(g[c0:c1], dtype=np.float64), kap, modes, k, out, _chunks(c1 - c0))
+                         np.ascontiguousarray(g[c0:c1], dtype=np.float64), kap, modes, k, out,
+                         _chunks(c1 - c0, False, k))
         yield slice(c0, c1), out
 
 
