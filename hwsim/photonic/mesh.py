@@ -35,6 +35,11 @@ underflow (entries of 1e-300 still give unitary rotations).
 
 Phase layout of a :class:`MeshPhases`: ``theta`` and ``phi`` are (..., n(n-1)/2) in light order, ``screen``
 is (..., n); the batch dimensions ``...`` are those of the input matrices.
+
+Batches and threads: :func:`decompose` and :func:`reconstruct` take one matrix or a stack (..., n, n) (the batched
+API: pass a stack rather than looping). Below ``PARALLEL_MIN_WORK`` (tiles x n^3) a call runs on the calling
+thread; stacks of at least ``LANE_MIN_TILES`` meshes of n <= 32 take the lane-batched kernels. Every path gives the
+same bits (the lane and per-tile kernels share their arithmetic and trigonometry).
 """
 from __future__ import annotations
 
