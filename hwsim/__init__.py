@@ -13,11 +13,24 @@ __all__ = ["ConfigError", "DataError", "HwsimError", "MappingError", "ComponentC
            "Report", "Totals", "MatrixLayer", "iter_matrix_layers", "warmup", "__version__"]
 
 
-def warmup() -> None:
+def warmup(progress: bool = False) -> None:
     """Compile every numba kernel (the network runtime's and every registered back-end's) on tiny inputs; numba
-    caches them on disk, so later processes start fast."""
+    caches them on disk, so later processes start fast (an ahead-of-time step for tests, benchmarks and installs:
+    commands themselves compile only what they use, on first use). ``progress``: one line per part on stderr
+    with its time (cold: seconds each; cached: well under one)."""
+    import sys
+    import time
+
     from . import backend, nn
 
-    nn.warmup()
-    for be in backend.backends():
-        be.warmup()
+    parts = [("nn", nn.warmup)] + [(be.name, be.warmup) for be in backend.backends()]
+    t_all = time.perf_counter()
+    for i, (name, fn) in enumerate(parts, 1):
+        t0 = time.perf_counter()
+        if progress:
+            print(f"hwsim.warmup [{i}/{len(parts)}] {name} ...", end="", file=sys.stderr, flush=True)
+        fn()
+        if progress:
+            print(f" {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    if progress:
+        print(f"hwsim.warmup: done in {time.perf_counter() - t_all:.1f} s", file=sys.stderr, flush=True)
