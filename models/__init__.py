@@ -104,11 +104,12 @@ def is_onnx(path: str | Path | None) -> bool:
 
 def workload(model: str | None = None, weights: str | Path | None = None, *, trainable: bool = False, seed: int = 0,
              sparsity: float = 0.0, pattern: str = "random", input_shape: Any = None, mean: Any = None,
-             std: Any = None) -> Any:
+             std: Any = None, state: Any = None) -> Any:
     """What ``hwsim cost/evaluate --model/--weights`` map: a weights file bound to a model.
 
     * ``weights`` an ``.onnx`` file (no ``model``): the imported graph network (:func:`hwsim.importers.load_onnx`,
-      with ``input_shape`` / ``mean`` / ``std``), which evaluates, costs and runs on hardware like a zoo network;
+      with ``input_shape`` / ``mean`` / ``std`` and a ``state`` .safetensors of PyTorch-named weights), which
+      evaluates, costs and runs on hardware like a zoo network;
 
     * ``model`` alone: the model, with its shipped weights when it ships them (a trainable model that ships none
       keeps its seeded initialisation), or a shape-only model's synthetic weights at ``sparsity``/``pattern``;
@@ -122,13 +123,14 @@ def workload(model: str | None = None, weights: str | Path | None = None, *, tra
 
     if model is None and weights is None:
         raise ConfigError("give --model NAME or --weights FILE.npz|FILE.onnx")
-    given = [f for f, v in (("--input-shape", input_shape), ("--mean", mean), ("--std", std)) if v is not None]
+    given = [f for f, v in (("--input-shape", input_shape), ("--mean", mean), ("--std", std), ("--state", state))
+             if v is not None]
     if is_onnx(weights):
         if model is not None:
             raise ConfigError(f"--model {model}: not with an ONNX file ({weights} holds the architecture)")
         from hwsim.importers import load_onnx
 
-        return load_onnx(weights, input_shape=input_shape, mean=mean, std=std)
+        return load_onnx(weights, input_shape=input_shape, mean=mean, std=std, state=state)
     if given:
         raise ConfigError(f"{', '.join(given)}: only with --weights FILE.onnx (input preprocessing of an imported "
                           "network)")

@@ -31,6 +31,9 @@ def add_import_args(p: argparse.ArgumentParser, normalisation: bool = True) -> N
     g = p.add_argument_group("imported network (--weights FILE.onnx)")
     g.add_argument("--input-shape", type=shape, metavar="C,H,W", help="the model's input shape without the batch "
                    "axis, when the file leaves axes symbolic (default: the file's)")
+    g.add_argument("--state", metavar="FILE.safetensors", help="weights with PyTorch's names (conv1.weight, "
+                   "bn1.running_mean, ...) replacing the ONNX graph's parameters of the same names; every parameter "
+                   "must be given and every tensor must match one")
     if not normalisation:
         return
     g.add_argument("--mean", metavar="M[,M...]", help="input normalisation (x - mean) / std, one value or one per "

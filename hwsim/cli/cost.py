@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     be, options = hardware_options(args, "cost")
     replacing = [o.flag for o in be.options if o.name in options and "--weights" in o.excludes]
     ignored = [f for f, v in (("--model", args.model), ("--sparsity", args.sparsity), ("--pattern", args.pattern),
-                              ("--input-shape", args.input_shape))
+                              ("--input-shape", args.input_shape), ("--state", args.state))
                if v is not None]
     if replacing and ignored:
         raise ConfigError(f"{', '.join(ignored)}: not with {replacing[0]} (the file replaces the network)")
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         network = models.workload(args.model, args.weights, seed=args.seed,
                                   sparsity=0.0 if args.sparsity is None else args.sparsity,
                                   pattern="random" if args.pattern is None else args.pattern,
-                                  input_shape=args.input_shape)
+                                  input_shape=args.input_shape, state=args.state)
     mapping, _, _ = mapping_for(args, be, options, network)
     report = be.cost(mapping)
     check_finite_report(report)

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     be, options = hardware_options(args, "evaluate")
     net = models.workload(args.model, args.weights, trainable=True, input_shape=args.input_shape, mean=args.mean,
-                          std=args.std)
+                          std=args.std, state=args.state)
     x, y = fashion_mnist.load("test", args.data_dir, limit=args.limit)
     x = fit_input(net, x)
     label = args.model if args.model is not None else args.weights

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None and not models.entry(args.model).trainable:
         raise ConfigError(f"model {args.model!r} is shape-only: pruning needs a trainable model")
     net = models.workload(args.model, args.weights, trainable=True, input_shape=args.input_shape, mean=args.mean,
-                          std=args.std)
+                          std=args.std, state=args.state)
     label = args.model if args.model is not None else args.weights
 
     def load(split: str, limit: Any) -> Any:
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             train=lambda: load("train", args.train_limit), test=lambda: load("test", args.limit),
             pretrained=(lambda: models.get(args.model, pretrained=True)) if not imported else
             (lambda: models.workload(None, args.weights, trainable=True, input_shape=args.input_shape,
-                                     mean=args.mean, std=args.std)), say=say)
+                                     mean=args.mean, std=args.std, state=args.state)), say=say)
         own = hw.prune_command(net, hw_options, context)
         if own is not None:
             result, text = own

@@ -142,15 +142,44 @@ def read_model(path: str | Path) -> Any:
 
 class _Builder:
     def __init__(self, model: Any, where: str, input_shape: Optional[Sequence[int]], mean: Any, std: Any,
-                 name: str):
+                 name: str, state: Optional[dict[str, np.ndarray]] = None, state_source: str = ""):
         self.model, self.where, self.g, self.name = model, where, model.graph, name
         self.init: dict[str, np.ndarray] = {t.name: tensor_to_array(t, where) for t in self.g.initializer}
+        if state is not None:
+            self.bind(state, state_source)
         self.alias: dict[str, str] = {}
         self.nodes: list[Node] = []
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.names: set[str] = set()
         self.input_shape = input_shape
         self.mean, self.std = mean, std
+
+    def bind(self, state: dict[str, np.ndarray], source: str) -> None:
+        """Replace the initializers named in ``state`` (PyTorch names, same layout); every parameter of a weighted
+        layer or BatchNormalization must be given, and every given tensor must match one (see :func:`load_onnx`)."""
+        params = {i for n in self.g.node if n.op_type in ("Conv", "Gemm", "MatMul", "BatchNormalization", "Add")
+                  for i in n.input[1:] if i in self.init}
+        given = {k: v for k, v in state.items() if not k.endswith(".num_batches_tracked")}
+        unmatched = sorted(k for k in given if k not in self.init)
+        missing = sorted(params - set(given))
+        if unmatched or missing:
+            parts = []
+            if unmatched:
+                parts.append(f"{len(unmatched)} tensor(s) of {source} match no parameter of the graph: "
+                             f"{', '.join(unmatched[:20])}{' ...' if len(unmatched) > 20 else ''}")
+            if missing:
+                parts.append(f"{len(missing)} parameter(s) of the graph are missing from {source}: "
+                             f"{', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}")
+            raise DataError(f"{self.where}: {'; '.join(parts)} (export with do_constant_folding=False to keep "
+                            "PyTorch's parameter names)")
+        for k, v in given.items():
+            old = self.init[k]
+            if tuple(v.shape) != old.shape:
+                raise DataError(f"{self.where}: {source}: tensor {k!r} has shape {tuple(v.shape)}, the graph's "
+                                f"{old.shape}")
+            if v.dtype.kind not in "fiub":
+                raise DataError(f"{self.where}: {source}: tensor {k!r} has non-numeric dtype {v.dtype}")
+            self.init[k] = np.asarray(v).astype(old.dtype)
 
     # ---- helpers ------------------------------------------------------------------------------------------------
     def err(self, node: Any, msg: str) -> DataError:
@@ -592,16 +621,26 @@ class _Builder:
 
 
 def load_onnx(path: str | Path, *, input_shape: Optional[Sequence[int]] = None, mean: Any = None, std: Any = None,
-              name: Optional[str] = None) -> GraphNetwork:
+              name: Optional[str] = None, state: Any = None) -> GraphNetwork:
     """An ONNX file as an executable :class:`GraphNetwork` (see module doc). ``input_shape`` (without the batch
     axis) is needed only when the model's input has symbolic axes; ``mean`` / ``std`` (one value or one per channel,
-    or a comma-separated string) override the model's ``hwsim.mean`` / ``hwsim.std`` metadata. Every problem with
-    the file is a :class:`DataError`."""
+    or a comma-separated string) override the model's ``hwsim.mean`` / ``hwsim.std`` metadata. ``state`` (a
+    ``.safetensors`` path or a dict of arrays, PyTorch's names such as ``conv1.weight``, ``bn1.running_mean``)
+    replaces the graph's initializers of the same names and layout: every parameter of a Conv / Gemm / MatMul /
+    BatchNormalization / bias Add must be given and every given tensor must match one (``*.num_batches_tracked``
+    excepted), else one DataError listing the names. Every problem with the file is a :class:`DataError`."""
     p = Path(path)
     model = read_model(p)
     where = f"ONNX file {str(p)!r}"
+    source = "the state"
+    if state is not None and not isinstance(state, dict):
+        from .safetensors_io import read_safetensors
+
+        source = f"{str(state)!r}"
+        state = read_safetensors(state)
     try:
-        return _Builder(model, where, input_shape, mean, std, name or model.graph.name or p.stem).build()
+        return _Builder(model, where, input_shape, mean, std, name or model.graph.name or p.stem, state,
+                        source).build()
     except (ConfigError, DataError):
         raise
     except RecursionError:
