@@ -7,6 +7,20 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
+def mutated(good: bytes, count: int, flips: int, seed: int = 0, truncate: float = 0.0):
+    """``count`` copies of ``good`` with up to ``flips`` random bytes replaced (exactly ``flips`` when ``truncate`` is
+    0), a fraction ``truncate`` of them also cut short: hostile-file cases."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        b = bytearray(good)
+        n = flips if not truncate else int(rng.integers(1, flips + 1))
+        for i in rng.integers(0, len(b), n):
+            b[i] = int(rng.integers(0, 256))
+        if truncate and rng.random() < truncate:
+            b = b[:int(rng.integers(0, len(b)))]
+        yield bytes(b)
+
+
 class G:
     """A tiny graph builder: nodes, initializers with PyTorch-style names, fresh tensor names."""
 

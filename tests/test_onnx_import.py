@@ -155,12 +155,8 @@ def test_hostile_files_are_data_errors(tmp_path):
         bad.write_bytes(blob)
         with pytest.raises(DataError):
             load_onnx(bad)
-    rng = np.random.default_rng(0)
-    for _ in range(30):  # byte mutations: only hwsim errors (or a valid, different network)
-        b = bytearray(good)
-        for i in rng.integers(0, len(b), 4):
-            b[i] = int(rng.integers(0, 256))
-        bad.write_bytes(bytes(b))
+    for b in M.mutated(good, 30, 4):  # byte mutations: only hwsim errors (or a valid, different network)
+        bad.write_bytes(b)
         try:
             load_onnx(bad)
         except DataError:
@@ -329,17 +325,10 @@ def test_byte_mutations_of_valid_onnx_give_only_hwsim_errors(tmp_path):
 
     from hwsim.errors import HwsimError
 
-    good = M.residual().SerializeToString()
-    rng = np.random.default_rng(1)
     bad = tmp_path / "fz.onnx"
     x = np.zeros((1, 1, 28, 28), np.float32)
-    for _ in range(3000):
-        b = bytearray(good)
-        for j in rng.integers(0, len(b), int(rng.integers(1, 8))):
-            b[j] = int(rng.integers(0, 256))
-        if rng.random() < 0.2:
-            b = b[:int(rng.integers(0, len(b)))]
-        bad.write_bytes(bytes(b))
+    for b in M.mutated(M.residual().SerializeToString(), 3000, 7, seed=1, truncate=0.2):
+        bad.write_bytes(b)
         t = time.perf_counter()
         try:
             with np.errstate(all="ignore"):
