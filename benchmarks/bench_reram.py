@@ -102,8 +102,10 @@ def bench_run(limit, repeat=3):
     acc_f = net.accuracy(x, y)
     t_f = median_time(lambda: net.accuracy(x, y), repeat)
     print(f"LeNet-300-100, {len(y)} Fashion-MNIST test images: float {acc_f * 100:.2f}%, median of {repeat} "
-          f"{t_f * 1e3:.1f} ms; medians of {repeat} runs (A/B in this process: parity path vs the table kernel)")
+          f"{t_f * 1e3:.1f} ms; medians of {repeat} runs (A/B in this process: low-bits path vs the table kernel)")
     for label, kw in (("default preset (8-bit ADC, bit-serial path)", {}),
+                      ("default preset, 6-bit ADC (bit-serial path)", {"adc_bits": 6}),
+                      ("default preset, 4-bit ADC (bit-serial path)", {"adc_bits": 4}),
                       ("ideal 8-bit (9-bit ADC, exact path)", {"adc_bits": 9}),
                       ("ideal 8-bit + sigma 0.05 (bit-serial path)", {"adc_bits": 9, "sigma": 0.05})):
         m = rr.map(net, rr.resolve_config("default", **kw))

@@ -330,48 +330,66 @@ def ou_scan(q, our, ouc, cpw, nslices, bpc, differential, offset, off_lv, nonzer
 
 
 @njit(cache=True, nogil=True)
-def parity_tables(O, TP):
-    """GF(2) "four Russians" tables of one read group: ``TP[ch, p]`` (words) = XOR of the packed rows ``O[i]``
-    (bit c of word w: column 64 w + c has an odd level) over the rows 8 ch + b with bit b set in p."""
-    nrows, nwd = O.shape
+def lowbit_tables(O, TP):
+    """"Four Russians" tables of one read group for reads taken modulo 2^s (s = ``O.shape[1]``), bit-sliced:
+    ``O[i, b, w]`` holds bit b of row i's levels (bit c of word w: column 64 w + c); ``TP[ch, p, b, w]`` bit b of
+    the sum, modulo 2^s, of the rows 8 ch + k with bit k set in p (ripple-carry adds of bit planes). s = 1: the
+    parity, a GF(2) sum."""
+    nrows, ns, nwd = O.shape
     for ch in range(TP.shape[0]):
-        for w in range(nwd):
-            TP[ch, 0, w] = 0
-        for p in range(1, 256):
-            b = 0
-            while not (p >> b) & 1:
-                b += 1
-            i = 8 * ch + b
+        for b in range(ns):
             for w in range(nwd):
-                TP[ch, p, w] = TP[ch, p & (p - 1), w] ^ (O[i, w] if i < nrows else np.uint64(0))
+                TP[ch, 0, b, w] = 0
+        for p in range(1, 256):
+            k = 0
+            while not (p >> k) & 1:
+                k += 1
+            i = 8 * ch + k
+            src = TP[ch, p & (p - 1)]
+            dst = TP[ch, p]
+            if i >= nrows:
+                for b in range(ns):
+                    for w in range(nwd):
+                        dst[b, w] = src[b, w]
+                continue
+            for w in range(nwd):
+                carry = np.uint64(0)
+                for b in range(ns):
+                    x = src[b, w]
+                    y = O[i, b, w]
+                    dst[b, w] = x ^ y ^ carry
+                    carry = (x & y) | (carry & (x ^ y))
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def bitserial_parity(X, TP, cycles, ent_bp, ent_j, ent_tab, y, par):
-    """The non-linear part of bit-serial reads converted by an ADC with ``lsb = 2`` that never clips.
+def bitserial_lowbits(X, TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y, acc):
+    """The non-linear part of bit-serial reads converted by an ADC with ``lsb = 2^s`` (s >= 1) that never clips.
 
-    With integer reads a >= 0, ``lsb * clip(floor(a / 2 + 0.5), 0, maxcode) = a + (a & 1)`` when no read exceeds
-    ``2 maxcode``: the shift-added output is the exact integer product (computed apart, one matrix product) plus
-    ``sum_c coef[c] sum_t 2^t parity(read[t, c])``, which this kernel adds to ``y`` (n, outputs). The parity of
-    a read is the XOR of the odd-level bits of the driven rows, a GF(2) product summed from the tables ``TP``
-    (:func:`parity_tables`, ``(ceil(rows/8), 256, words)`` uint64, 64 columns per word). Per sample and cycle
-    the parity words go to ``par[worker, t]`` (scratch ``(nw, cycles, words)``, worker = sample mod nw); each
-    entry e (a byte ``ent_bp[e]`` of the parity words, i.e. columns 8 bp ... 8 bp + 7, restricted to the
-    columns of output ``ent_j[e]``) adds ``sum_t 2^t ent_tab[e, byte_t]``, where ``ent_tab[e, v]`` sums the
-    ``coef`` of that output's columns whose bit is set in v. Exact (sums of integers times powers of two).
+    With integer reads a >= 0 and h = lsb / 2, ``lsb * round_half_up(a / lsb) = a + h - ((a + h) mod lsb)``, and
+    ``(a + h) mod lsb`` is ``a mod lsb`` with its top bit flipped. So the shift-added output is the exact integer
+    product (computed apart, one matrix product) plus ``sum_c coef[c] sum_t 2^t sum_b plane_w[b] l_b[t, c]``, where
+    l_b is bit b of ``a mod lsb`` and ``plane_w = (-1, -2, ..., -2^(s-2), +2^(s-1))``; this kernel adds that term
+    to ``y`` (n, outputs). The low bits of a read are summed bit-sliced from the tables ``TP``
+    (:func:`lowbit_tables`, ``(ceil(rows/8), 256, s, words)`` uint64) with ripple-carry adds, into
+    ``acc[worker, t]`` (scratch ``(nw, cycles, s, words)``, worker = sample mod nw). Each entry e (byte
+    ``ent_bp[e]`` of the words, i.e. columns 8 bp ... 8 bp + 7, restricted to output ``ent_j[e]``'s columns) adds
+    ``sum_t 2^t sum_b plane_w[b] ent_tab[e, byte]``, where ``ent_tab[e, v]`` sums the ``coef`` of that output's
+    columns whose bit is set in v. Exact: sums of integers times powers of two.
     """
     n, nrows = X.shape
     nch = TP.shape[0]
-    nwd = TP.shape[2]
-    nw = par.shape[0]
+    ns = TP.shape[2]
+    nwd = TP.shape[3]
+    nw = acc.shape[0]
     ne = ent_bp.shape[0]
     for wk in prange(nw):
-        pw = par[wk]
+        aw = acc[wk]
         for r in range(wk, n, nw):
             for t in range(cycles):
-                pt = pw[t]
-                for w in range(nwd):
-                    pt[w] = 0
+                at = aw[t]
+                for b in range(ns):
+                    for w in range(nwd):
+                        at[b, w] = 0
                 for ch in range(nch):
                     p = 0
                     i0 = 8 * ch
@@ -379,19 +397,29 @@ def bitserial_parity(X, TP, cycles, ent_bp, ent_j, ent_tab, y, par):
                         p |= ((X[r, i] >> t) & 1) << (i - i0)
                     if p != 0:
                         tp = TP[ch, p]
-                        for w in range(nwd):
-                            pt[w] ^= tp[w]
+                        if ns == 1:
+                            for w in range(nwd):
+                                at[0, w] ^= tp[0, w]
+                        else:
+                            for w in range(nwd):
+                                carry = np.uint64(0)
+                                for b in range(ns):
+                                    u = at[b, w]
+                                    v = tp[b, w]
+                                    at[b, w] = u ^ v ^ carry
+                                    carry = (u & v) | (carry & (u ^ v))
             for e in range(ne):
                 bp = ent_bp[e]
                 w = bp >> 3
                 sh = np.uint64(8 * (bp & 7))
                 tab = ent_tab[e]
-                acc = 0.0
+                tot = 0.0
                 wt = 1.0
                 for t in range(cycles):
-                    acc += tab[np.intp((pw[t, w] >> sh) & np.uint64(255))] * wt
+                    for b in range(ns):
+                        tot += tab[np.intp((aw[t, b, w] >> sh) & np.uint64(255))] * (plane_w[b] * wt)
                     wt *= 2.0
-                y[r, ent_j[e]] += acc
+                y[r, ent_j[e]] += tot
 
 
 @njit(cache=True, nogil=True)

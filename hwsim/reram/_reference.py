@@ -134,12 +134,13 @@ def ou_grid(q, cfg):
     return nonzero, phys_lv.reshape(n_rb, n_cb, ouc).sum(axis=2)
 
 
-def bitserial_parity(X, G, cycles, coef, jidx, out_f):
-    """Oracle of the parity kernel: ``sum_c coef[c] sum_t 2^t (read[t, c] & 1)`` per sample and output, from the
-    exact integer reads of 1-bit input cycles against integer levels G (rows, cols)."""
+def bitserial_lowbits(X, G, cycles, lsb, coef, jidx, out_f):
+    """Oracle of the low-bits kernel: ``sum_c coef[c] sum_t 2^t (lsb * round_half_up(read / lsb) - read)`` per
+    sample and output, from the exact integer reads of 1-bit input cycles against integer levels G (rows, cols)."""
     y = np.zeros((X.shape[0], out_f))
     Gi = G.astype(np.int64)
     for t in range(cycles):
-        par = (((X >> t) & 1) @ Gi) & 1
-        np.add.at(y.T, jidx, (par * coef[None, :] * 2.0 ** t).T)
+        a = ((X >> t) & 1) @ Gi
+        d = lsb * np.floor(a / lsb + 0.5) - a
+        np.add.at(y.T, jidx, (d * coef[None, :] * 2.0 ** t).T)
     return y

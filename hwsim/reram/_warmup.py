@@ -26,10 +26,10 @@ def warmup() -> None:
                     np.zeros(2, dtype=np.int64), np.ones(2), y, np.empty((1, 2, 1), dtype=np.uint8),
                     np.empty((1, 2, 2), dtype=np.int32), np.empty((1, 1, 256, 4), dtype=np.float32),
                     np.empty((1, 4), dtype=np.float32), np.empty((1, 4)), np.empty((1, 1, 1)))
-    TP = np.empty((1, 256, 1), dtype=np.uint64)
-    K.parity_tables(np.ones((2, 1), dtype=np.uint64), TP)
-    K.bitserial_parity(np.ones((1, 2), dtype=np.int64), TP, 2, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
-                       np.zeros((1, 256)), y, np.empty((1, 2, 1), dtype=np.uint64))
+    TP = np.empty((1, 256, 1, 1), dtype=np.uint64)
+    K.lowbit_tables(np.ones((2, 1, 1), dtype=np.uint64), TP)
+    K.bitserial_lowbits(np.ones((1, 2), dtype=np.int64), TP, 2, np.ones(1), np.zeros(1, dtype=np.int64),
+                        np.zeros(1, dtype=np.int64), np.zeros((1, 256)), y, np.empty((1, 2, 1, 1), dtype=np.uint64))
     qi = np.array([[1, 0], [0, -2]], dtype=np.int32)
     ip, ix, vv = np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64), np.array([1, -2], dtype=np.int64)
     K.csr_fill(qi, ip, ix.copy(), vv.copy())

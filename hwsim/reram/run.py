@@ -39,6 +39,11 @@ from .config import ReramConfig
 from .mapping import LayerMapping, ReramMapping, compact_layout, ou_layout, quantize_matrix, zero_levels
 
 
+LOWBITS_MAX = 4
+"""Largest s (ADC LSB 2^s in level units) the low-bits path takes: its tables and adds grow with s."""
+LOWBITS_TABLE_BYTES = 16 << 20
+"""Largest low-bits table of one read group; larger groups stay on the table kernel."""
+
 BITSERIAL_BLOCK = 64
 """Columns per block of the bit-serial kernel: its table (rows/8 x 256 x block float32, 1 MB for 128 rows) stays
 in a core's L2 cache while the batch streams through it."""
@@ -139,47 +144,60 @@ class LayerEngine:
         self._build_groups(mode, q, G, coef, jidx, off_col)
         self._merge_groups()
         self.lin: Optional[np.ndarray] = None
-        self.parity_blocks: list = []
+        self.parity_blocks: list = []  # low-bits path (``self.blocks`` keeps every read group, e.g. for calibration)
+        self.table_blocks = self.blocks  # the table kernel's share
         if fast:
             self._split_parity_blocks()
 
     def _split_parity_blocks(self) -> None:
-        """Move the blocks whose reads are exact integers converted at lsb = 2 without clipping to the parity
-        path: ``lsb * code = read + (read & 1)``, so their shift-added output is the exact integer product
-        (summed into one matrix ``self.lin``, in x out) plus a GF(2) parity term per read
-        (:func:`_kernels.bitserial_parity`). Every term is an integer times a power of two, exact in float64, so
-        the result is bit-identical to the table kernel's (tests)."""
+        """Move the blocks whose reads are exact integers converted at lsb = 2^s without clipping to the low-bits
+        path: ``lsb * code = read + h - ((read + h) mod lsb)`` (h = lsb / 2), so their shift-added output is the
+        exact integer product (summed into one matrix ``self.lin``, in x out) plus a term in the low s bits of
+        each read, summed bit-sliced (:func:`_kernels.bitserial_lowbits`; s = 0: the product alone). Every term is
+        an integer times a power of two, exact in float64, so the result is bit-identical to the table kernel's
+        (tests)."""
         cfg = self.cfg
-        if not cfg.nonideal.ideal or cfg.precision.dac_bits != 1 or self.lsb != 2.0:
-            return  # levels with variation / faults are not integers; other LSBs need more than a parity bit
+        if not cfg.nonideal.ideal or cfg.precision.dac_bits != 1:
+            return  # levels with variation / faults are not integers
+        sh = int(round(math.log2(self.lsb)))
+        if 2.0 ** sh != self.lsb or sh > LOWBITS_MAX:
+            return
+        half = (1 << sh) >> 1
+        limit = (self.maxcode + 1) * self.lsb - half - 1  # the largest read that does not clip
         keep = []
         bits = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)  # (byte, bit)
+        plane_w = np.array([-(2.0 ** b) for b in range(sh - 1)] + [2.0 ** (sh - 1)] if sh else [], dtype=np.float64)
         for blk in self.blocks:
             rows, G, coef, jidx = blk
-            if G.shape[1] == 0 or G.shape[0] == 0 or float(G.sum(axis=0, dtype=np.float64).max()) > 2 * self.maxcode:
-                keep.append(blk)  # a read could clip: the table kernel converts it
-                continue
             nrows, ncols = G.shape
+            nwd = (ncols + 63) // 64
+            if (ncols == 0 or nrows == 0 or float(G.sum(axis=0, dtype=np.float64).max()) > limit
+                    or ((nrows + 7) // 8) * 256 * sh * nwd * 8 > LOWBITS_TABLE_BYTES):
+                keep.append(blk)  # a read could clip (or the tables would be too large): the table kernel
+                continue
             if self.lin is None:
                 self.lin = np.zeros((self.in_f, self.out_f))
             onehot = np.zeros((ncols, self.out_f))
             onehot[np.arange(ncols), jidx] = coef
             self.lin[rows] += G.astype(np.float64) @ onehot
-            nwd = (ncols + 63) // 64
-            packed = np.zeros((nrows, nwd * 8), dtype=np.uint8)
-            packed[:, :(ncols + 7) // 8] = np.packbits((G.astype(np.int64) & 1).astype(bool), axis=1, bitorder="little")
+            if sh == 0:
+                continue  # lsb 1 without clipping: the exact product
+            Gi = G.astype(np.int64)
+            packed = np.zeros((nrows, sh, nwd * 8), dtype=np.uint8)
+            for b in range(sh):
+                packed[:, b, :(ncols + 7) // 8] = np.packbits(((Gi >> b) & 1).astype(bool), axis=1, bitorder="little")
             O = np.ascontiguousarray(packed.view("<u8"))
-            TP = np.empty(((nrows + 7) // 8, 256, nwd), dtype=np.uint64)
-            K.parity_tables(O, TP)
+            TP = np.empty(((nrows + 7) // 8, 256, sh, nwd), dtype=np.uint64)
+            K.lowbit_tables(O, TP)
             c = np.arange(ncols)
             keys, inv = np.unique((c // 8) * self.out_f + jidx, return_inverse=True)
             tab = np.zeros((len(keys), 256))
             for b in range(8):
                 sel = c % 8 == b
                 tab[inv[sel]] += coef[sel, None] * bits[None, :, b]
-            self.parity_blocks.append((rows, TP, (keys // self.out_f).astype(np.int64),
+            self.parity_blocks.append((rows, TP, plane_w, (keys // self.out_f).astype(np.int64),
                                        (keys % self.out_f).astype(np.int64), tab))
-        self.blocks = keep
+        self.table_blocks = keep
 
     def _merge_groups(self) -> None:
         """Concatenate the columns of groups that read the same contiguous rows (one matrix product per row
@@ -291,15 +309,16 @@ class LayerEngine:
         cyc_w = 2.0 ** (db * np.arange(cycles))
         y = np.zeros((n, self.out_f))
         xf = xq.astype(np.float64)
-        if self.lin is not None:  # parity path: exact product + parity term
+        if self.lin is not None:  # low-bits path: exact product + a term in the low bits of each read
             y += xf @ self.lin
-            for rows, TP, ent_bp, ent_j, ent_tab in self.parity_blocks:
-                par = np.empty((numba.get_num_threads(), cycles, TP.shape[2]), dtype=np.uint64)
-                K.bitserial_parity(np.ascontiguousarray(xq[:, rows]), TP, cycles, ent_bp, ent_j, ent_tab, y, par)
+            for rows, TP, plane_w, ent_bp, ent_j, ent_tab in self.parity_blocks:
+                acc = np.empty((numba.get_num_threads(), cycles) + TP.shape[2:], dtype=np.uint64)
+                K.bitserial_lowbits(np.ascontiguousarray(xq[:, rows]), TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y,
+                                    acc)
         if db == 1:  # table-driven numba kernel (1-bit inputs)
             blk, nw = BITSERIAL_BLOCK, numba.get_num_threads()
-            ws = self._workspace(n, max((G.shape[0] for _, G, _, _ in self.blocks), default=1))  # none: all pruned
-            for rows, G, coef, jidx in self.blocks:
+            ws = self._workspace(n, max((G.shape[0] for _, G, _, _ in self.table_blocks), default=1))  # none: all pruned
+            for rows, G, coef, jidx in self.table_blocks:
                 nch = (G.shape[0] + 7) // 8
                 B = ws["B"][:n * cycles * nch].reshape(n, cycles, nch)
                 L = ws["L"][:n * cycles * (nch + 1)].reshape(n, cycles, nch + 1)
@@ -307,7 +326,7 @@ class LayerEngine:
                 K.bitserial_adc(np.ascontiguousarray(xq[:, rows]), G, cycles, self.lsb, self.maxcode, coef, jidx,
                                 cyc_w, y, B, L, T, ws["acc"], ws["colacc"], ws["yw"])
         else:
-            for rows, G, coef, jidx in self.blocks:
+            for rows, G, coef, jidx in self.table_blocks:
                 P = D[:, rows] @ G
                 K.adc_accumulate(P, n, cycles, self.lsb, self.maxcode, coef, jidx, cyc_w, y)
         for g in self.groups:

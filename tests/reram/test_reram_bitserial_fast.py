@@ -1,5 +1,6 @@
-"""The fast bit-serial engine (parity path for exact integer reads at lsb = 2) against the table kernel it
-replaces: bit-identical outputs for the same seed across presets, mapping modes, non-idealities, pruned layers."""
+"""The fast bit-serial engine (low-bits path for exact integer reads at lsb = 2^s without clipping) against the
+table kernel it replaces: bit-identical outputs for the same seed across presets, mapping modes, ADC resolutions,
+non-idealities, pruned layers."""
 import numpy as np
 import pytest
 
@@ -37,7 +38,7 @@ def both(net, cfg, x, seed=0):
 
 @pytest.mark.parametrize("preset", sorted(rr.PRESETS))
 @pytest.mark.parametrize("mode", rr.MAPPING_MODES)
-@pytest.mark.parametrize("adc_bits", [4, 8])
+@pytest.mark.parametrize("adc_bits", [4, 6, 8])
 @pytest.mark.parametrize("dims", [(128, 128), (16, 32)])
 def test_fast_engine_bit_identical(preset, mode, adc_bits, dims, rng):
     ov = {"mapping.mode": mode, "adc.bits": adc_bits, "crossbar.rows": dims[0], "crossbar.cols": dims[1]}
@@ -54,8 +55,8 @@ def test_default_preset_takes_the_parity_path(rng):
     cfg = rr.get_preset("default")
     x = rng.random((20, 150)).astype(np.float32)
     (y_old, y_new), (old, new) = both(net3(sparsity=0.3), cfg, x)
-    assert all(e.parity_blocks and not e.blocks for e in new)
-    assert all(e.blocks and not e.parity_blocks for e in old)
+    assert all(e.parity_blocks and not e.table_blocks for e in new)
+    assert all(e.table_blocks and not e.parity_blocks for e in old)
     np.testing.assert_array_equal(y_new, y_old)
 
 
@@ -81,21 +82,37 @@ def test_fast_accuracy_identical_through_public_api(rng):
     np.testing.assert_array_equal(y, y_old)
 
 
+@pytest.mark.parametrize("adc_bits,fast_blocks", [(9, 0), (8, 1), (7, 2), (6, 3), (5, 4), (4, 0)])
+def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng):
+    """lsb = 2^s for s = 0 (exact product) ... 4 take the fast path; s = 5 stays on the table kernel."""
+    cfg = rr.resolve_config("default", adc_bits=adc_bits)
+    x = rng.random((20, 150)).astype(np.float32)
+    (y_old, y_new), (_, new) = both(net3(sparsity=0.3), cfg, x)
+    e = new[0]
+    assert e.lsb == 2.0 ** (adc_bits and {9: 0, 8: 1, 7: 2, 6: 3, 5: 4, 4: 5}[adc_bits])
+    assert (e.lin is not None) == (adc_bits > 4)
+    assert all(tp.shape[2] == fast_blocks for _, tp, *_ in e.parity_blocks)
+    np.testing.assert_array_equal(y_new, y_old)
+
+
 @pytest.mark.parametrize("nrows,ncols", [(1, 1), (5, 7), (13, 300), (128, 64), (300, 130)])
+@pytest.mark.parametrize("lsb", [2, 4, 16])
 @pytest.mark.parametrize("nw", [1, 3])
-def test_bitserial_parity_matches_oracle(nrows, ncols, nw, rng):
+def test_bitserial_lowbits_matches_oracle(nrows, ncols, lsb, nw, rng):
     n, cycles, out_f = 6, 5, 4
     X = rng.integers(0, 2 ** cycles, (n, nrows))
     X[0] = 0
     G = rng.integers(0, 4, (nrows, ncols)).astype(np.float32)
     coef = rng.choice([1.0, -2.0, 4.0], ncols)
     jidx = rng.integers(0, out_f, ncols)
-    eng = LayerEngine.__new__(LayerEngine)
+    sh = int(np.log2(lsb))
     nwd = (ncols + 63) // 64
-    packed = np.zeros((nrows, nwd * 8), dtype=np.uint8)
-    packed[:, :(ncols + 7) // 8] = np.packbits((G.astype(np.int64) & 1).astype(bool), axis=1, bitorder="little")
-    TP = np.empty(((nrows + 7) // 8, 256, nwd), dtype=np.uint64)
-    K.parity_tables(np.ascontiguousarray(packed.view("<u8")), TP)
+    packed = np.zeros((nrows, sh, nwd * 8), dtype=np.uint8)
+    for b in range(sh):
+        packed[:, b, :(ncols + 7) // 8] = np.packbits(((G.astype(np.int64) >> b) & 1).astype(bool), axis=1,
+                                                      bitorder="little")
+    TP = np.empty(((nrows + 7) // 8, 256, sh, nwd), dtype=np.uint64)
+    K.lowbit_tables(np.ascontiguousarray(packed.view("<u8")), TP)
     c = np.arange(ncols)
     keys, inv = np.unique((c // 8) * out_f + jidx, return_inverse=True)
     bits = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)
@@ -103,6 +120,8 @@ def test_bitserial_parity_matches_oracle(nrows, ncols, nw, rng):
     for b in range(8):
         sel = c % 8 == b
         tab[inv[sel]] += coef[sel, None] * bits[None, :, b]
+    plane_w = np.array([-(2.0 ** b) for b in range(sh - 1)] + [2.0 ** (sh - 1)])
     y = np.zeros((n, out_f))
-    K.bitserial_parity(X, TP, cycles, keys // out_f, keys % out_f, tab, y, np.empty((nw, cycles, nwd), dtype=np.uint64))
-    np.testing.assert_array_equal(y, ref.bitserial_parity(X, G, cycles, coef, jidx, out_f))
+    K.bitserial_lowbits(X, TP, cycles, plane_w, keys // out_f, keys % out_f, tab, y,
+                        np.empty((nw, cycles, sh, nwd), dtype=np.uint64))
+    np.testing.assert_array_equal(y, ref.bitserial_lowbits(X, G, cycles, lsb, coef, jidx, out_f))
