@@ -42,7 +42,7 @@ from ..errors import ConfigError, MappingError
 from ..workload import iter_matrix_layers
 from . import _kernels_common as KC, _kernels_decompose as KD, _kernels_lanes as KL, _kernels_tiles as KT
 from .config import PhotonicConfig
-from .mesh import _chunks, _layout, _use_lanes, mesh_depth, wrap_phases
+from .mesh import _chunks, _layout, mesh_depth, wrap_phases
 
 #: Tiles per SVD/decomposition chunk (bounds the transient U, V, S memory: 4096 x 16 x 16 x 8 B = 8 MiB).
 CHUNK_TILES = 4096
@@ -164,7 +164,9 @@ def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray
     m = k * (k - 1) // 2
     n = u.shape[0]
     sl = phase_slices(k)
-    lanes = _use_lanes(n, k)  # bit-identical either way; per-tile for a few tiles (no lane cliff)
+    # lanes for every K <= 32, even for a layer of a few tiles (bit-identical either way): one kernel family to
+    # compile per command (the per-tile one would add ~2.5 s of cold start for <= 0.2 ms saved per layer)
+    lanes = k <= KL.LANE_MAX_N
     dec = KL.decompose_real_lanes if lanes else KD.decompose_real
     g = s[:, 0]
     gains[:] = g
