@@ -292,7 +292,8 @@ def test_rc04_toml_losses_of_1e300_are_one_line_errors(tmp_path, capsys, toml):
     (tmp_path / "c.toml").write_text(toml)
     assert main(["cost", "--hardware", "photonic", "--config", str(tmp_path / "c.toml"), "--model", "lenet5"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("hwsim: error: the light path of a 16-mode core loses 1e+300 dB") and err.count("\n") == 1
+    assert err.startswith("hwsim: error: the light path of a 16-mode core loses ") and err.count("\n") == 1
+    assert "more than 300 dB" in err
 
 
 # ---- 5. sizes are bounded before allocation --------------------------------------------------------------------------
