@@ -169,13 +169,18 @@ def main():
     import hwsim
 
     hwsim.warmup()
+    from _timing import machine
+
+    print(machine())
     print("load average at start: %.2f %.2f %.2f (shared machine: compare ratios within one run)" % os.getloadavg())
     if a.section in ("mapcost", "all"):
         bench_mapcost(3 if a.quick else 7)
+        print("load average at end of mapcost: %.2f %.2f %.2f" % os.getloadavg())
     if a.section in ("chip", "all"):
         bench_chip(3 if a.quick else 7)
     if a.section in ("run", "all"):
         bench_run(2000 if a.quick else None)
+        print("load average at end of run: %.2f %.2f %.2f" % os.getloadavg())
     if a.section in ("sweep", "all"):
         bench_sweep(2000 if a.quick else None)
     if a.section in ("vgg", "all"):

@@ -39,7 +39,7 @@ from .config import ReramConfig
 from .mapping import LayerMapping, ReramMapping, compact_layout, ou_layout, quantize_matrix, zero_levels
 
 
-LOWBITS_MAX = 4
+LOWBITS_MAX = 5
 """Largest s (ADC LSB 2^s in level units) the low-bits path takes: its tables and adds grow with s."""
 LOWBITS_TABLE_BYTES = 16 << 20
 """Largest low-bits table of one read group; larger groups stay on the table kernel."""

@@ -82,15 +82,15 @@ def test_fast_accuracy_identical_through_public_api(rng):
     np.testing.assert_array_equal(y, y_old)
 
 
-@pytest.mark.parametrize("adc_bits,fast_blocks", [(9, 0), (8, 1), (7, 2), (6, 3), (5, 4), (4, 0)])
+@pytest.mark.parametrize("adc_bits,fast_blocks", [(9, 0), (8, 1), (7, 2), (6, 3), (5, 4), (4, 5), (3, 0)])
 def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng):
-    """lsb = 2^s for s = 0 (exact product) ... 4 take the fast path; s = 5 stays on the table kernel."""
+    """lsb = 2^s for s = 0 (exact product) ... 5 take the fast path; s = 6 stays on the table kernel."""
     cfg = rr.resolve_config("default", adc_bits=adc_bits)
     x = rng.random((20, 150)).astype(np.float32)
     (y_old, y_new), (_, new) = both(net3(sparsity=0.3), cfg, x)
     e = new[0]
-    assert e.lsb == 2.0 ** (adc_bits and {9: 0, 8: 1, 7: 2, 6: 3, 5: 4, 4: 5}[adc_bits])
-    assert (e.lin is not None) == (adc_bits > 4)
+    assert e.lsb == 2.0 ** {9: 0, 8: 1, 7: 2, 6: 3, 5: 4, 4: 5, 3: 6}[adc_bits]
+    assert (e.lin is not None) == (adc_bits > 3)
     assert all(tp.shape[2] == fast_blocks for _, tp, *_ in e.parity_blocks)
     np.testing.assert_array_equal(y_new, y_old)
 
