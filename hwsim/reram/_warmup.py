@@ -35,8 +35,8 @@ def warmup() -> None:
     K.csr_fill(qi, ip, ix.copy(), vv.copy())
     K.compact_scan(ip, ix, vv, 2, np.array([[0, 1]], dtype=np.int64), np.array([2], dtype=np.int64), 2, 2, 2, 4, True,
                    8, 2, 2)
-    K.ou_scan(qi, 2, 2, 2, 2, 2, True, 8, np.zeros(2, dtype=np.int64), np.zeros((1, 2), dtype=np.uint8),
-              np.zeros((1, 2), dtype=np.int64))
+    K.ou_scan(qi, 2, 2, 4, 2, 2, True, 8, np.zeros(2, dtype=np.int64), np.zeros((1, 4), dtype=np.uint8),
+              np.zeros((1, 4), dtype=np.int64))  # differential, 2 slices: 4 columns per weight, 2 per OU
     # the mapper's sparse path (int32 indices and values)
     for dt in (np.float64, np.float32):
         ptr, ind, val = np.empty(3, dtype=np.int64), np.empty(8, dtype=np.int32), np.empty(8, dtype=dt)
