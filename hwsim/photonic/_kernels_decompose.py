@@ -68,7 +68,7 @@ def _null_r(A, p, piv, q0, q1, row):
 
 @njit(cache=True, nogil=True)
 def _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, imag):
-    """Tiles of chunk ``ch`` of :func:`decompose_complex` (``imag`` None: :func:`decompose_real`), one scratch."""
+    """Tiles of chunk ``ch`` of :func:`decompose` (``imag`` None: the real path), one scratch."""
     t_total = U.shape[0]
     n = U.shape[1]
     m_total = theta.shape[1]
@@ -124,8 +124,9 @@ def _decompose_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, imag
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def decompose_complex(U, modes, mesh, theta, phi, screen, err, n_chunks):
-    """Batched decomposition of complex unitaries U (T, n, n).
+def decompose(U, modes, mesh, theta, phi, screen, err, n_chunks, imag):
+    """Batched decomposition of unitaries U (T, n, n): complex with ``imag`` True, real orthogonal in all-real
+    arithmetic (phi in {0, pi} before the physical conversion) with ``imag`` None; numba compiles one version each.
 
     Writes theta, phi (T, n(n-1)/2), screen (T, n) and err (T,): the largest deviation of the nulled matrix
     from a unit-modulus diagonal (0 up to rounding iff U is unitary; the nulling is a unitary change of basis,
@@ -134,22 +135,10 @@ def decompose_complex(U, modes, mesh, theta, phi, screen, err, n_chunks):
     """
     n_chunks = _chunk_count(U.shape[0], n_chunks)
     if n_chunks == 1:  # on the calling thread: no thread-pool wake-up (see mesh._chunks)
-        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, True)
+        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, imag)
     else:
         for ch in prange(n_chunks):
-            _decompose_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, True)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def decompose_real(U, modes, mesh, theta, phi, screen, err, n_chunks):
-    """Batched decomposition of real orthogonal matrices (T, n, n) in all-real arithmetic (phi in {0, pi}
-    before the physical conversion); outputs as :func:`decompose_complex`."""
-    n_chunks = _chunk_count(U.shape[0], n_chunks)
-    if n_chunks == 1:
-        _decompose_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, None)
-    else:
-        for ch in prange(n_chunks):
-            _decompose_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, None)
+            _decompose_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, imag)
 
 
 # --------------------------------------------------------------------------------------------------------

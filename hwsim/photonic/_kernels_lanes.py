@@ -184,7 +184,7 @@ def _lanes_commute_and_physical(th, ph, sc, modes, kr, acc):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, imag):
-    """Blocks of chunk ``ch`` of :func:`decompose_complex_lanes` (``imag`` None: :func:`decompose_real_lanes`)."""
+    """Blocks of chunk ``ch`` of :func:`decompose_lanes` (``imag`` None: the real path)."""
     t_total = U.shape[0]
     n = U.shape[1]
     m_total = theta.shape[1]
@@ -222,25 +222,15 @@ def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks,
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def decompose_complex_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
-    """:func:`~._kernels_decompose.decompose_complex` with LANES tiles per SIMD step (same outputs, bit for bit)."""
+def decompose_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks, imag):
+    """:func:`~._kernels_decompose.decompose` with LANES tiles per SIMD step (same outputs, bit for bit): complex U
+    with ``imag`` True, real orthogonal U with ``imag`` None."""
     n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
     if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, True)
+        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, imag)
     else:
         for ch in prange(n_chunks):
-            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, True)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def decompose_real_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks):
-    """:func:`~._kernels_decompose.decompose_real` with LANES tiles per SIMD step (same outputs, bit for bit)."""
-    n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
-    if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, None)
-    else:
-        for ch in prange(n_chunks):
-            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, None)
+            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, imag)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray
     # lanes for every K <= 32, even for a layer of a few tiles (bit-identical either way): one kernel family to
     # compile per command (the per-tile one would add ~2.5 s of cold start for <= 0.2 ms saved per layer)
     lanes = k <= KL.LANE_MAX_N
-    dec = KL.decompose_real_lanes if lanes else KD.decompose_real
+    dec = KL.decompose_lanes if lanes else KD.decompose
     g = s[:, 0]
     gains[:] = g
     ratio = np.clip(s / g[:, None], 0.0, 1.0)
@@ -176,14 +176,14 @@ def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray
     ph = np.empty((n, m))
     sc = np.empty((n, k))
     err = np.empty(n)
-    dec(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n, lanes, k))
+    dec(np.ascontiguousarray(vt), modes, code, th, ph, sc, err, _chunks(n, lanes, k), None)  # None: real path
     _check_err(err, name)
     out[:, sl["v_theta"]] = th
     out[:, sl["v_phi"]] = ph
     # (every other phase is already wrapped by the kernels; theta and the attenuators lie in [0, pi])
     out[:, sl["v_screen"]] = wrap_phases(sc - (0.5 * th_att + 0.5 * math.pi))
     out[:, sl["sigma"]] = th_att
-    dec(np.ascontiguousarray(u), modes, code, th, ph, sc, err, _chunks(n, lanes, k))
+    dec(np.ascontiguousarray(u), modes, code, th, ph, sc, err, _chunks(n, lanes, k), None)
     _check_err(err, name)
     out[:, sl["u_theta"]] = th
     out[:, sl["u_phi"]] = ph

@@ -208,14 +208,10 @@ def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> M
         lanes = _use_lanes(t, n)
         if lanes and not np.isfinite(U).all():  # the per-tile kernels flag NaN / inf themselves (err = NaN)
             raise MappingError("decompose: U holds NaN or inf values")
-        if flat.dtype.kind == "c":
-            fn = KL.decompose_complex_lanes if lanes else KD.decompose_complex
-            fn(np.ascontiguousarray(flat, dtype=np.complex128), modes, _MESH_CODE[mesh], theta, phi, screen, err,
-               _chunks(t, lanes, n))
-        else:
-            fn = KL.decompose_real_lanes if lanes else KD.decompose_real
-            fn(np.ascontiguousarray(flat, dtype=np.float64), modes, _MESH_CODE[mesh], theta, phi, screen, err,
-               _chunks(t, lanes, n))
+        fn = KL.decompose_lanes if lanes else KD.decompose
+        cplx = flat.dtype.kind == "c"
+        fn(np.ascontiguousarray(flat, dtype=np.complex128 if cplx else np.float64), modes, _MESH_CODE[mesh], theta,
+           phi, screen, err, _chunks(t, lanes, n), True if cplx else None)
         worst = float(err[0]) if t == 1 else float(err.max())  # NaN (non-finite input) propagates
         if not worst <= atol:
             if not np.isfinite(U).all():
