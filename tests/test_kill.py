@@ -18,7 +18,10 @@ from hwsim import atomic_io
 from hwsim.weights_io import read_weights
 
 WRAPPER = r"""
-import sys, time, numpy as np
+import signal, sys, time, numpy as np
+# Ctrl-C as an interactive user sends it: a test run in the background (nohup, "&") starts its children with SIGINT
+# ignored, and Python then installs no KeyboardInterrupt handler, so every SIGINT run would finish its write.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import hwsim.atomic_io, hwsim.plots, hwsim.demo
 count = [0]
 def announce():
