@@ -71,11 +71,6 @@ class PhotonicBackend(BackendBase):
                       "mode; 0 = off)"),
     )
 
-    def config_to_dict(self, config: Any) -> dict[str, Any]:
-        from .config import config_to_dict
-
-        return config_to_dict(config)
-
     def pruning_unit(self, config: Any) -> tuple[str, tuple[int, int]]:
         """K x K blocks: an all-zero tile is not mapped (no heaters, laser share or converters)."""
         k = int(config.mesh.tile)
