@@ -116,3 +116,17 @@ def test_layer_geometry_errors():
         Network([Dense(5, 2)], (4,))
     with pytest.raises(ConfigError, match="learning rate"):
         Adam(_tiny_net(), lr=-1)
+
+
+def test_predict_refuses_nan_or_inf_logits():
+    """A hook (hardware model) that overflows is an error from ``predict`` too, never silent NaN/inf logits."""
+    net = _tiny_net()
+    x, y = _toy_data(10)
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(DataError, match="outputs overflowed: 10 of 10"):
+            net.predict(x, matmul=lambda i, cols: np.full((len(cols), net.weighted_layers()[i].weight.shape[0]),
+                                                          np.inf, np.float32))
+        with pytest.raises(DataError, match="outputs overflowed: 10 of 10"):
+            net.accuracy(x, y, matmul=lambda i, cols: np.full((len(cols), net.weighted_layers()[i].weight.shape[0]),
+                                                              np.nan, np.float32))
+    assert np.all(np.isfinite(net.predict(x)))

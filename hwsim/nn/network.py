@@ -113,7 +113,14 @@ class Network:
         """Logits of ``x`` computed in batches."""
         x = self.validate_input(x)
         outs = [self.forward(x[i:i + batch_size], matmul=matmul, validate=False) for i in range(0, len(x), batch_size)]
-        return np.concatenate(outs, axis=0) if outs else np.zeros((0,) + self.output_shape, dtype=self.dtype)
+        if not outs:
+            return np.zeros((0,) + self.output_shape, dtype=self.dtype)
+        logits = np.concatenate(outs, axis=0)
+        bad = int(np.count_nonzero(~np.all(np.isfinite(logits.reshape(len(logits), -1)), axis=1)))
+        if bad:  # an overflow (weights, gains or noise out of range) is an error, never a silent wrong number
+            raise DataError(f"the network's outputs overflowed: {bad} of {len(x)} samples gave NaN/inf logits "
+                            "(weights, gains or noise too large for float32)")
+        return logits
 
     def accuracy(self, x: np.ndarray, y: np.ndarray, matmul: Optional[MatmulHook] = None,
                  batch_size: int = 1000) -> float:
@@ -127,11 +134,7 @@ class Network:
         if y.dtype.kind not in "iu" or int(y.min()) < 0 or int(y.max()) >= n_classes:
             raise DataError(f"labels must be integers in [0, {n_classes - 1}] (the network has {n_classes} outputs), "
                             f"got dtype {y.dtype} in [{y.min()}, {y.max()}]")
-        logits = self.predict(x, matmul=matmul, batch_size=batch_size)
-        bad = int(np.count_nonzero(~np.all(np.isfinite(logits), axis=1)))
-        if bad:  # an overflow (weights, gains or noise out of range) is an error, never a silent accuracy
-            raise DataError(f"the network's outputs overflowed: {bad} of {len(x)} samples gave NaN/inf logits "
-                            "(weights, gains or noise too large for float32)")
+        logits = self.predict(x, matmul=matmul, batch_size=batch_size)  # raises on NaN/inf logits
         return float(np.mean(logits.argmax(axis=1) == y))
 
     # ---- weights I/O -----------------------------------------------------------------------------------------
