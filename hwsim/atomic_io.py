@@ -42,14 +42,50 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (a pid we may not signal exists)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _tmp_prefix(name: str) -> str:
+    """Temporary-file prefix for ``name``: it carries this process's pid, so a later write can tell a temporary
+    that a killed run left (its pid gone) from one that a running process is still writing."""
+    return f"{_TMP}{name}.{os.getpid()}."
+
+
+def _clean_stale_files(folder: Path, name: str) -> None:
+    """Delete temporaries of ``name`` left in ``folder`` by processes that no longer exist (SIGKILL, power loss)."""
+    head = _TMP + name + "."
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for e in entries:
+        if not e.name.startswith(head):
+            continue
+        pid = e.name[len(head):].split(".", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                if e.is_file(follow_symlinks=False):
+                    os.unlink(e.path)
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kw: Any) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` for writing; on a clean exit flush, fsync and rename it to ``path``,
-    on any exception (KeyboardInterrupt included) delete it and leave ``path`` untouched."""
+    on any exception (KeyboardInterrupt included) delete it and leave ``path`` untouched. A temporary of ``path``
+    that a killed process left behind (its pid, part of the name, no longer running) is deleted first."""
     p = Path(path)
     if "w" not in mode:
         raise ValueError(f"atomic_open writes only, got mode {mode!r}")
-    fd, tmp = tempfile.mkstemp(prefix=_TMP + p.name + ".", dir=p.parent)
+    _clean_stale_files(p.parent, p.name)
+    fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(p.name), dir=p.parent)
     done = False
     try:
         with os.fdopen(fd, mode, **kw) as f:
@@ -80,7 +116,8 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 def _probe(folder: Path, what: str, flag: str) -> None:
     """Create and delete a temporary file in ``folder``: the only reliable test that a write will succeed."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=_TMP + "probe.", dir=folder)
+        _clean_stale_files(folder, "probe")
+        fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix("probe"), dir=folder)
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:

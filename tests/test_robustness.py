@@ -1,6 +1,7 @@
 """Issue 15, nothing lost and nothing silent: one regression test per root cause, with the issue's recipe
 (test names ``test_rcNN_...``), plus the atomic-output helpers and the CLI's error funnel."""
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -126,6 +127,22 @@ def test_rc10_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert p.read_bytes() == before and len(calls) == 2
     assert sorted(x.name for x in tmp_path.iterdir()) == ["p.npz"]  # no temporary left behind
+
+
+def test_rc10_temporaries_of_killed_writers_are_cleaned_by_the_next_write(tmp_path):
+    """A SIGKILL between the temporary's creation and its rename leaves ``.hwsim-tmp-NAME.PID.*``; the next write of
+    NAME deletes it when PID is gone, never a temporary a live process is writing, nor other files' temporaries."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".hwsim-tmp-r.json.{dead.pid}.abc123"
+    live = tmp_path / f".hwsim-tmp-r.json.{os.getppid()}.def456"
+    other = tmp_path / f".hwsim-tmp-s.json.{dead.pid}.ghi789"
+    for f in (stale, live, other):
+        f.write_bytes(b"partial")
+    atomic_io.write_text(tmp_path / "r.json", "{}")
+    assert (tmp_path / "r.json").read_text() == "{}"
+    assert not stale.exists() and live.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["r.json", live.name, other.name])
 
 
 def test_rc10_output_folder_replaced_whole_or_not_at_all(tmp_path):
