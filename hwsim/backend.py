@@ -173,6 +173,14 @@ class BackendBase:
         ``--json`` prints and the text printed otherwise; None (the default) to prune in the weight domain."""
         return None
 
+    def nonidealities(self, config: Any) -> dict[str, Any]:
+        """What ``run`` and ``accuracy`` apply with ``config`` beyond the float network (quantization, converters,
+        device variation, phase noise, faults...): a JSON-able dict whose ``"summary"`` is one human-readable line
+        and whose other keys are the values in SI units; ``"ideal"`` is True when nothing but quantization is on.
+        Every printed or stored accuracy on hardware carries it (``hwsim evaluate``, ``hwsim sweep``, the demo).
+        The default declares nothing (an optional hook: :class:`Backend` does not require it)."""
+        return {"summary": f"not declared by the {self.name} back-end", "ideal": None}
+
     def __repr__(self) -> str:
         return f"<hwsim back-end {self.name!r}: {self.title}>"
 

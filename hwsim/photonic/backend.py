@@ -86,11 +86,27 @@ class PhotonicBackend(BackendBase):
     def cost(self, mapping: PhotonicMapping) -> Report:
         return _cost(mapping)
 
-    def run(self, mapping: PhotonicMapping, x: Any, seed: Any = None) -> Any:
+    def run(self, mapping: PhotonicMapping, x: Any, seed: Any = 0) -> Any:
         return _run(mapping, x, seed=seed)
 
-    def accuracy(self, mapping: PhotonicMapping, x: Any, y: Any, seed: Any = None) -> float:
+    def accuracy(self, mapping: PhotonicMapping, x: Any, y: Any, seed: Any = 0) -> float:
         return _accuracy(mapping, x, y, seed=seed)
+
+    def nonidealities(self, config: PhotonicConfig) -> dict[str, Any]:
+        """What :func:`hwsim.photonic.run` applies: phase noise, heater-DAC phase quantization, coupler imbalance,
+        and the fabrication offsets at which switched-off (pruned) heaters sit. Not modelled: detector noise, input
+        and output converters, loss imbalance."""
+        n, off = config.noise, config.heater.offset_sigma_rad
+        parts = [f"phase noise sigma {n.phase_noise_rad:g} rad" if n.phase_noise_rad > 0 else "no phase noise",
+                 f"{n.phase_bits}-bit heater DACs" if n.phase_bits else "continuous phases (no heater-DAC rounding)"]
+        if n.bs_imbalance > 0:
+            parts.append(f"coupler imbalance sigma {n.bs_imbalance:g}")
+        if off > 0:
+            parts.append(f"fabrication phase offsets sigma {off:g} rad (seed {config.heater.offset_seed})")
+        ideal = n.phase_noise_rad == 0 and n.phase_bits == 0 and n.bs_imbalance == 0 and off == 0
+        return {"summary": ("ideal chip: " if ideal else "") + ", ".join(parts), "ideal": ideal,
+                "phase_noise_rad": n.phase_noise_rad,
+                "phase_bits": n.phase_bits, "bs_imbalance": n.bs_imbalance, "offset_sigma_rad": off}
 
     def open_mapping(self, options: Mapping[str, Any], network: Any) -> tuple[PhotonicMapping, dict[str, Any]] | None:
         """``phases``: the programmed chip of a programming file (with ``phase_noise`` applied when given)."""

@@ -10,7 +10,11 @@ with the reasoning. Sources:
 * [Clements16] W. R. Clements et al., Optica 3, 1460 (2016): rectangular mesh, depth N.
 * [Reck94] M. Reck et al., PRL 73, 58 (1994): triangular mesh, depth 2N - 3.
 * [Shen17] Y. Shen et al., "Deep learning with coherent nanophotonic circuits", Nat. Photonics 11, 441
-  (2017): SVD of each weight matrix onto two meshes and a column of attenuating MZIs (Fig. 1).
+  (2017): SVD of each weight matrix onto two meshes and a column of attenuating MZIs (Fig. 1). The built chip (56 MZIs,
+  Harris's thermo-optic heaters, OpSIS foundry; arXiv:1610.02365 main text): "measured fidelity for the 720 OIU and
+  DMMC cores ... 99.8 +- 0.003 %", limited by the "16-bit voltage resolution per channel" of its drivers, photodetection
+  noise and thermal crosstalk that "effectively reduces the number of bits of resolution for setting phases";
+  Fig. 3(a) there simulates accuracy against the phase-encoding error sigma_Phi. See :func:`built_chip_noise`.
 * [Fang11] Q. Fang, J. Song, X. Luo, M. Yu, G. Lo and Y. Liu, "Mode-size converter with high coupling efficiency and
   broad bandwidth", Opt. Express 19, 21588 (2011), abstract: fiber-to-chip coupling efficiency > 80 % (TE) and
   > 70 % (TM) per facet at 1600 nm, i.e. 0.97 dB and 1.55 dB.
@@ -292,28 +296,62 @@ class PhotonicConfig:
         return C.describe(self)
 
 
+#: Phase error of the built chip, rad: see :func:`built_chip_noise`.
+BUILT_CHIP_PHASE_NOISE_RAD = 0.077
+#: Heater DAC resolution of the modelled chip, bits: see :func:`built_chip_noise`.
+BUILT_CHIP_PHASE_BITS = 8
+
+
+def built_chip_noise() -> NoiseConfig:
+    """The non-idealities the harris2014 presets evaluate accuracy with (``ideal`` for none).
+
+    * ``phase_noise_rad`` = 0.077: the Gaussian phase error that, in hwsim's own mesh model (a 4-mode Reck core, every
+      phase shifter perturbed, probed with single-mode inputs, fidelity sum_i sqrt(p_i q_i) of the output intensity
+      distributions), gives the mean fidelity [Shen17] measured on their built chip's 720 configured cores, 99.8 %
+      (1 - f = 0.0020 at 0.077 rad; ``tests/test_nonidealities.py`` re-derives it). An upper bound on the phase error
+      alone: the measured infidelity also holds detection noise and coupler imbalance.
+    * ``phase_bits`` = 8: the heater DAC this configuration's cost already charges (``chip.phase_dac_energy_j`` and
+      ``chip.phase_dac_area_mm2`` are [LT]'s 8-bit DAC; ``chip.settle_bits`` = 8). [Shen17]'s drivers had 16-bit
+      voltage resolution (a phase step of at most 2 pi / 2^15, phase going with V^2), finer than the chip modelled here.
+    * No coupler imbalance (``bs_imbalance`` 0: [Shen17] gives no figure for it) and no fabrication offsets
+      (``heater.offset_sigma_rad`` 0: calibrated away, as on a built chip).
+    """
+    return NoiseConfig(phase_noise_rad=BUILT_CHIP_PHASE_NOISE_RAD, phase_bits=BUILT_CHIP_PHASE_BITS)
+
+
 def harris2014() -> PhotonicConfig:
     """Default: Harris 2014 thermo-optic heaters (single-arm), Clements meshes of 16 x 16 tiles, time-multiplexed on
-    8 physical cores ([LT]'s 4 tiles x 2 cores), batch 256."""
-    return PhotonicConfig(preset="harris2014")
+    8 physical cores ([LT]'s 4 tiles x 2 cores), batch 256; accuracy with a built chip's phase error and 8-bit heater
+    DACs (:func:`built_chip_noise`)."""
+    return PhotonicConfig(noise=built_chip_noise(), preset="harris2014")
+
+
+def ideal() -> PhotonicConfig:
+    """``harris2014`` on an ideal chip: no phase error, continuous phases (the accuracy of the float network up to
+    rounding; the default until 2026-12-01). Cost is that of ``harris2014``."""
+    return PhotonicConfig(preset="ideal")
 
 
 def harris2014_push_pull() -> PhotonicConfig:
-    """Harris 2014 heaters in push-pull pairs (power goes with |phi|, phi in (-pi, pi])."""
-    return PhotonicConfig(heater=HeaterConfig(mode="push_pull"), preset="harris2014_push_pull")
+    """Harris 2014 heaters in push-pull pairs (power goes with |phi|, phi in (-pi, pi]); built-chip noise."""
+    return PhotonicConfig(heater=HeaterConfig(mode="push_pull"), noise=built_chip_noise(),
+                          preset="harris2014_push_pull")
 
 
 def harris2014_weight_stationary() -> PhotonicConfig:
     """Harris 2014 heaters, Clements 16 x 16 tiles, one physical mesh pair per tile (nothing reprogrammed):
-    CHAMP's SC-IPNN assumption, the chip the phase-pruning experiments and the README's 8.70 kW figure describe."""
-    return PhotonicConfig(chip=ChipConfig(mode="weight_stationary"), preset="harris2014_weight_stationary")
+    CHAMP's SC-IPNN assumption, the chip the phase-pruning experiments and the README's 8.70 kW figure describe;
+    built-chip noise."""
+    return PhotonicConfig(chip=ChipConfig(mode="weight_stationary"), noise=built_chip_noise(),
+                          preset="harris2014_weight_stationary")
 
 
 def lightening_transformer_mzi() -> PhotonicConfig:
     """[LT]'s MZI-mesh baseline (``params/device_params/Bs_mzi_8bit.yaml``): 12 x 12 Clements cores, 4 tiles x 2 cores,
     5 GHz, 8-bit inputs/outputs; phase shifter and directional coupler 0.33 dB each (default.yaml, so an MZI column
     costs 0.99 dB as LT's ``mzi.insertion_loss``), MZI modulator 1.2 dB; LT's laser model has no fibre coupling and
-    no waveguide loss (both 0 here). Heaters, converters and digital costs stay hwsim's ([Harris14], [LT] DAC)."""
+    no waveguide loss (both 0 here). Heaters, converters and digital costs stay hwsim's ([Harris14], [LT] DAC).
+    Accuracy on an ideal chip (LT's model has no phase error)."""
     return PhotonicConfig(mesh=MeshConfig(tile=12), heater=HeaterConfig(loss_db=0.33),
                           mzi=MZIConfig(coupler_loss_db=0.33),
                           optoelectronics=OptoelectronicsConfig(conversion_rate_hz=5e9, output_bits=8,
@@ -322,8 +360,8 @@ def lightening_transformer_mzi() -> PhotonicConfig:
 
 
 def harris2014_reck() -> PhotonicConfig:
-    """Harris 2014 heaters on Reck (triangular) meshes."""
-    return PhotonicConfig(mesh=MeshConfig(mesh="reck"), preset="harris2014_reck")
+    """Harris 2014 heaters on Reck (triangular) meshes; built-chip noise."""
+    return PhotonicConfig(mesh=MeshConfig(mesh="reck"), noise=built_chip_noise(), preset="harris2014_reck")
 
 
 #: Named presets (zero-argument constructors). The default is "harris2014".
@@ -333,6 +371,7 @@ PRESETS: dict[str, Callable[[], PhotonicConfig]] = {
     "harris2014_reck": harris2014_reck,
     "harris2014_weight_stationary": harris2014_weight_stationary,
     "lightening_transformer_mzi": lightening_transformer_mzi,
+    "ideal": ideal,
 }
 DEFAULT_PRESET = "harris2014"
 

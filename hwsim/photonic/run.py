@@ -85,7 +85,7 @@ def _checked_hook(mapping: PhotonicMapping, seed: Any, noise: NoiseConfig | None
     return _hook(mapping, seed, noise)
 
 
-def run(mapping: PhotonicMapping, x: np.ndarray, *, seed: Any = None, batch_size: int = 1000,
+def run(mapping: PhotonicMapping, x: np.ndarray, *, seed: Any = 0, batch_size: int = 1000,
         noise: NoiseConfig | None = None) -> np.ndarray:
     """Logits of the mapped network on ``x`` evaluated through the hardware (noise from the config unless
     ``noise`` is given; same seed, same result)."""
@@ -93,7 +93,7 @@ def run(mapping: PhotonicMapping, x: np.ndarray, *, seed: Any = None, batch_size
     return mapping.network.predict(x, matmul=hook, batch_size=batch_size)
 
 
-def accuracy(mapping: PhotonicMapping, x: np.ndarray, y: np.ndarray, *, seed: Any = None,
+def accuracy(mapping: PhotonicMapping, x: np.ndarray, y: np.ndarray, *, seed: Any = 0,
              noise: NoiseConfig | None = None, batch_size: int = 1000) -> float:
     """Top-1 accuracy (fraction in [0, 1]) of the mapped network evaluated through the hardware."""
     hook = _checked_hook(mapping, seed, noise, batch_size)

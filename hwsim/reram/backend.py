@@ -74,11 +74,31 @@ class ReramBackend(BackendBase):
     def cost(self, mapping: ReramMapping) -> Report:
         return _cost(mapping)
 
-    def run(self, mapping: ReramMapping, x: Any, seed: Any = None) -> Any:
+    def run(self, mapping: ReramMapping, x: Any, seed: Any = 0) -> Any:
         return _run(mapping, x, seed=seed)
 
-    def accuracy(self, mapping: ReramMapping, x: Any, y: Any, seed: Any = None) -> float:
+    def accuracy(self, mapping: ReramMapping, x: Any, y: Any, seed: Any = 0) -> float:
         return _accuracy(mapping, x, y, seed=seed)
+
+    def nonidealities(self, config: ReramConfig) -> dict[str, Any]:
+        """What :func:`hwsim.reram.run` applies: weight and input quantization, the ADC, conductance variation and
+        stuck-at faults (a finite on/off ratio matters only with variation: the reference is calibrated)."""
+        ni, adc = config.nonideal, config.adc
+        parts = [f"{config.precision.weight_bits}-bit weights, {config.precision.input_bits}-bit inputs",
+                 f"{adc.bits}-bit ADC" + (" with flipped encoding" if adc.flip_encoding else "")
+                 + (f" at {adc.range_fraction:g} of full scale" if adc.range_fraction < 1 else "")]
+        parts.append(f"conductance variation sigma {ni.sigma:g} ({ni.variation})" if ni.sigma > 0
+                     else "no device variation")
+        if ni.p_sa0 > 0 or ni.p_sa1 > 0:
+            parts.append(f"stuck-at faults SA0 {ni.p_sa0:.3g}, SA1 {ni.p_sa1:.3g}")
+        else:
+            parts.append("no stuck-at faults")
+        return {"summary": ", ".join(parts), "ideal": ni.ideal,
+                "weight_bits": config.precision.weight_bits, "input_bits": config.precision.input_bits,
+                "adc_bits": adc.bits, "adc_effective_bits": adc.effective_bits,
+                "adc_range_fraction": adc.range_fraction, "variation": ni.variation if ni.sigma > 0 else None,
+                "variation_sigma": ni.sigma, "p_sa0": ni.p_sa0, "p_sa1": ni.p_sa1,
+                "on_off_ratio": config.crossbar.r_off_ohm / config.crossbar.r_on_ohm}
 
     def prepare_evaluation(self, mapping: ReramMapping, options: Mapping[str, Any],
                            train_images: Callable[[int], Any], seed: int) -> tuple[ReramMapping, dict[str, Any]]:

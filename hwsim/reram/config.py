@@ -25,6 +25,12 @@ Sources used below:
   ``adc.range_fraction`` of the largest possible read, or per layer from calibration inputs with
   :func:`hwsim.reram.calibrate_adc` (``hwsim evaluate --adc-calibration N``), which this preset needs (LeNet-300-100:
   71.7 % full-range, 89.6 % calibrated on 500 training images, float 89.98 %).
+* [Wan22]  W. Wan et al., "A compute-in-memory chip based on resistive random-access memory" (NeuRRAM), Nature 608,
+  504 (2022), Extended Data Fig. 3d: standard deviation of the conductance change after iterative write-verify
+  programming, by initial conductance and time; as fitted by IBM aihwkit (``ReRamWan2022NoiseModel``,
+  ``src/aihwkit/inference/noise/reram.py``; 4th-order polynomial in G / G_max, G_max = 40 uS) 1 s after programming:
+  sigma(G) = 0.35 uS at G = 0, ~2.0-2.3 uS at mid-range, 1.10 uS at G_max (2.8 % of G_max), 1.73 uS = 4.3 % of G_max
+  on average over [0, G_max]. See :func:`default`.
 """
 from __future__ import annotations
 
@@ -589,12 +595,27 @@ def default() -> ReramConfig:
     """The default: ISAAC-like hardware at 8-bit weights and inputs with differential column pairs (assumption:
     8-bit is what pruned-network studies use; 16-bit ISAAC is available as 'isaac'), with [PUMA]'s leakage per
     component (ADC 0.2 mW, DAC 0.39 uW, shift-add 5 uW, 64 KB eDRAM 0.46 mW: ``puma-simulator`` ``constants.py``) so
-    that idle hardware costs static power."""
+    that idle hardware costs static power. Accuracy with a built chip's device variation: lognormal conductance
+    variation of sigma ``BUILT_CHIP_SIGMA`` = 0.043, the mean spread of [Wan22]'s write-verified cells (4.3 % of G_max)
+    taken as hwsim's relative spread per cell (an approximation: [Wan22]'s spread is nearly additive, so low-conductance
+    cells see relatively more of it and the top of the range less, 2.8 %); no stuck-at faults. Cost is unaffected
+    (``ideal`` for ideal devices)."""
     return ReramConfig(precision=PrecisionConfig(weight_bits=8, input_bits=8, dac_bits=1, signed="differential"),
-                       preset="default")
+                       nonideal=NonIdealityConfig(sigma=BUILT_CHIP_SIGMA), preset="default")
 
 
-PRESETS: dict[str, Callable[[], ReramConfig]] = {"default": default, "isaac": isaac, "neurosim-cell": neurosim_cell}
+#: Device variation of the ``default`` preset (relative, lognormal): [Wan22], see :func:`default`.
+BUILT_CHIP_SIGMA = 0.043
+
+
+def ideal() -> ReramConfig:
+    """``default`` with ideal devices (no conductance variation, no stuck-at faults; the default until 2026-12-01):
+    accuracy then differs from the float network's only by quantization and the ADC. Cost is that of ``default``."""
+    return replace(default(), nonideal=NonIdealityConfig(), preset="ideal")
+
+
+PRESETS: dict[str, Callable[[], ReramConfig]] = {"default": default, "isaac": isaac, "neurosim-cell": neurosim_cell,
+                                                 "ideal": ideal}
 """Preset name -> zero-argument constructor."""
 
 

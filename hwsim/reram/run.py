@@ -383,14 +383,14 @@ def _hook(mapping: ReramMapping, seed: Any):
     return lambda i, cols: eng[i](cols)
 
 
-def run(mapping: ReramMapping, x: np.ndarray, *, seed: Any = None, batch_size: int = 1000) -> np.ndarray:
+def run(mapping: ReramMapping, x: np.ndarray, *, seed: Any = 0, batch_size: int = 1000) -> np.ndarray:
     """Logits of ``x`` computed by the mapped network on the crossbars. Same seed, same result."""
     bs = _checked_batch(batch_size)
     hook = _hook(mapping, seed)  # raises MappingError for shape-only mappings
     return mapping.network.predict(x, matmul=hook, batch_size=bs)
 
 
-def accuracy(mapping: ReramMapping, x: np.ndarray, y: np.ndarray, *, seed: Any = None,
+def accuracy(mapping: ReramMapping, x: np.ndarray, y: np.ndarray, *, seed: Any = 0,
              batch_size: int = 1000) -> float:
     """Top-1 accuracy of the mapped network on the crossbars."""
     bs = _checked_batch(batch_size)
