@@ -56,12 +56,23 @@ def path_length_m(cfg: Any, k: int) -> float:
     return _depth(k, cfg.mesh.mesh) * cfg.mzi.length_m + 2.0 * cfg.heater.length_m
 
 
-def path_loss_db(cfg: Any, k: int) -> float:
-    """Insertion loss of one core's light path (modulator to detector), dB (module docstring)."""
+def path_loss_terms_db(cfg: Any, k: int) -> dict[str, float]:
+    """The light path of one K-mode core term by term, dB: ``modulator``, ``phase_shifters`` (one per MZI column
+    crossed, plus the two output screens), ``couplers`` (two per MZI column), ``fibre_coupling`` and ``waveguide``
+    (loss per m x :func:`path_length_m`). Their sum is :func:`path_loss_db`; ``Report.extra["chip_schedule"]`` carries
+    them so the largest term of the laser budget can be read off."""
     oe = cfg.optoelectronics
-    mzi_db = cfg.heater.loss_db + 2.0 * cfg.mzi.coupler_loss_db
-    return (oe.modulator_loss_db + _depth(k, cfg.mesh.mesh) * mzi_db + 2.0 * cfg.heater.loss_db
-            + oe.coupling_loss_db + oe.waveguide_loss_db_per_m * path_length_m(cfg, k))
+    depth = _depth(k, cfg.mesh.mesh)
+    return {"modulator": oe.modulator_loss_db,
+            "phase_shifters": (depth + 2) * cfg.heater.loss_db,
+            "couplers": depth * 2.0 * cfg.mzi.coupler_loss_db,
+            "fibre_coupling": oe.coupling_loss_db,
+            "waveguide": oe.waveguide_loss_db_per_m * path_length_m(cfg, k)}
+
+
+def path_loss_db(cfg: Any, k: int) -> float:
+    """Insertion loss of one core's light path (modulator to detector), dB: the sum of :func:`path_loss_terms_db`."""
+    return float(sum(path_loss_terms_db(cfg, k).values()))
 
 
 def detector_power_w(cfg: Any) -> float:
@@ -216,6 +227,7 @@ def chip_cost(cfg: Any, layers: list[dict[str, Any]], macs: int) -> tuple[Chip, 
                 breakdown=breakdown)
     sched = {"mode": ch.mode, "cores": int(cores), "core_size": int(k), "batch_size": int(batch),
              "settle_s": ch.settle_s if tm else 0.0, "path_loss_db": path_loss_db(cfg, k),
+             "path_loss_terms_db": path_loss_terms_db(cfg, k),
              "detector_power_w": detector_power_w(cfg), "laser_power_per_core_w": laser_power_w(cfg, k),
              "rounds": [int(l["timing"].rounds) for l in layers],
              "layer_time_s": [float(l["timing"].time_s) for l in layers],

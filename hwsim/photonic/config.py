@@ -27,12 +27,38 @@ with the reasoning. Sources:
   (``hardware/photonic_MZI.py``, ``cal_laser_power``): P = sensitivity x outputs x 10^(loss/10) x 2^bits / wall-plug.
 * [Vlasov04] Y. A. Vlasov and S. J. McNab, "Losses in single-mode silicon-on-insulator strip waveguides and bends",
   Opt. Express 12, 1622 (2004), abstract: 3.6 +- 0.1 dB/cm propagation loss (445 x 220 nm strip, 1.5 um).
+* [Jahani18] S. Jahani et al., "Controlling evanescent waves using silicon photonic all-dielectric metamaterials for
+  dense integration", Nat. Commun. 9, 1893 (2018), abstract: 3.7 +- 1.0 dB/cm, "comparable to those of silicon strip
+  waveguides". [Selvaraja09] S. K. Selvaraja et al., "Low-loss amorphous silicon-on-insulator technology for photonic
+  integrated circuitry", Opt. Commun. 282, 1767 (2009), abstract (amorphous Si, 193 nm lithography): 3.46 dB/cm
+  photonic wires (480 x 220 nm), 1.34 dB/cm ridge waveguides. Strip waveguides (the ones MZIs, bends and heaters use)
+  sit at 3-4 dB/cm in these measurements; 1-2 dB/cm is a rib/ridge figure. 3.6 dB/cm stays.
 * [Horowitz14] M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, Fig. 1.1.9
   (45 nm): 32-bit integer add 0.1 pJ; 64-bit read of an 8 KB SRAM 10 pJ.
 * [ISAAC] A. Shafiee et al., ISCA 2016, Table 6: eDRAM buffer 64 KB in 0.083 mm^2. [PUMA] A. Ankit et al.,
   ASPLOS 2019, Table 3: 64 KB eDRAM leakage 0.46 mW (the values hwsim's ReRAM back-end uses too).
 * [IRDS] the maximum exposure field of a lithography scanner, 26 mm x 33 mm = 858 mm^2 (IRDS 2020 Lithography,
   Table LITH-1 "exposure field"): one chip's area limit without stitching.
+
+Laser budget audit (issue 11; LeNet-300-100 on the default 8 cores of 16 x 16, 35.0 dB per core,
+:func:`hwsim.photonic.chip.path_loss_terms_db`): couplers 66 x 0.33 = 21.8 dB, phase shifters 35 x 0.23 = 8.1 dB,
+waveguide 3.0 dB, modulator 1.2 dB, fibre coupling 1.0 dB. Each detector needs sensitivity x 2^bits at its full scale
+and the laser feeds K of them: 16 x 50.6 uW x 10^3.5 / 0.2 = 12.8 W per core, 103 W for 8 cores. Two things this does
+not change: (1) one laser split 8 ways instead of 8 lasers: the detectors still need the same photons, so the optical
+power is the same plus the splitter's excess loss (sharing saves laser area, not power); (2) the full-scale
+requirement per detector is LT's model: a unitary mesh conserves power, so with the input spread over K modes each
+output receives 1/K of the light on average; a detector scaled to the whole laser (power routed to one output) would
+need K x less laser but typical outputs would then use 1/K of its range (log2 K = 4 bits lost at K = 16); the laser
+term stays K x sensitivity x 2^bits. The Sigma attenuators and inputs below full amplitude lose further power that the
+model does not charge (it is optimistic there), and LT's -25 dBm is quoted at its 5 GHz clock (hwsim runs 10 GS/s;
+thermal-noise-limited sensitivity worsens ~1.5 dB). The term least supported by a measurement is the coupler: LT's
+0.33 dB per directional coupler comes with no source in LT's files; every 0.1 dB per coupler moves the 16 x 16 laser
+by 10^0.66 = 4.6x.
+Heaters: P_pi = 24.77 mW is [Harris14]'s measurement (no thermal undercut); a programmed LeNet-300-100 tile draws 8.12
+W on average (328 P_pi over its 528 phase shifters, a mean single-arm phase of 0.62 pi), so 8 resident cores are ~65
+W, whatever the laser does. Static power of the default chip, 168 W = laser 103 W + heaters 64 W + receivers 0.5 W, is
+therefore above the issue's "watts to tens of watts" on cited numbers; the test
+``tests/photonic/test_photonic_chip_audit.py`` writes the budget out term by term.
 """
 from __future__ import annotations
 
@@ -99,7 +125,9 @@ class MZIConfig:
     """Geometry and passive loss of one Mach-Zehnder interferometer."""
 
     coupler_loss_db: float = 0.33
-    """Excess loss of one 50:50 directional coupler, dB. [LT] default.yaml, direction_coupler.insertion_loss."""
+    """Excess loss of one 50:50 directional coupler, dB. [LT] default.yaml, direction_coupler.insertion_loss (LT
+    states no measurement behind it). Two per MZI column: the largest term of the default laser budget (module
+    docstring, "Laser budget audit")."""
     length_m: float = 250e-6
     """MZI length along the light path, m. Assumption: two phase shifters of 61.6 um [Harris14] plus two
     directional couplers and bends of ~60 um each."""
@@ -140,7 +168,8 @@ class OptoelectronicsConfig:
     """Output precision the detectors must resolve, bits: the laser grows as 2^bits ([LT] laser model; [LT]
     default.yaml precision 4 bit). At 8 bits a 16 x 16 Clements core needs ~16x the laser power of 4 bits."""
     waveguide_loss_db_per_m: float = 360.0
-    """Propagation loss of the strip waveguides along the light path, dB/m. [Vlasov04] abstract: 3.6 dB/cm."""
+    """Propagation loss of the strip waveguides along the light path, dB/m. [Vlasov04] abstract: 3.6 dB/cm;
+    [Jahani18] and [Selvaraja09]: 3.5-3.7 dB/cm is typical of strip waveguides (1-2 dB/cm is for rib/ridge)."""
     receiver_static_power_w: float = 4.1e-3
     """Always-on bias of one output channel (photodetector 1.1 mW + TIA 3 mW), W. [LT] default.yaml."""
     dac_area_mm2: float = 0.011
@@ -152,7 +181,8 @@ class OptoelectronicsConfig:
     laser_area_mm2: float = 0.4 * 0.3
     """Area of one laser (one per core or per weight-stationary mesh pair), mm^2. [LT] default.yaml: 400 x 300 um."""
     laser_wallplug_efficiency: float = 0.2
-    """Electrical-to-optical efficiency of the laser. Assumption: typical for III-V lasers coupled to silicon."""
+    """Electrical-to-optical efficiency of the laser. [LT] default.yaml laser.wall_plug_eff 0.2 (LT cites no
+    measurement; assumption: typical for III-V lasers coupled to silicon)."""
     coupling_loss_db: float = 1.0
     """Fiber/laser-to-chip coupling loss, dB. [Fang11] abstract: cantilevered edge (mode-size) converter on SOI,
     > 80 % (TE, 0.97 dB) and > 70 % (TM, 1.55 dB) per facet at 1600 nm (cleaved fiber, index-matching oil)."""
@@ -351,7 +381,16 @@ def lightening_transformer_mzi() -> PhotonicConfig:
     5 GHz, 8-bit inputs/outputs; phase shifter and directional coupler 0.33 dB each (default.yaml, so an MZI column
     costs 0.99 dB as LT's ``mzi.insertion_loss``), MZI modulator 1.2 dB; LT's laser model has no fibre coupling and
     no waveguide loss (both 0 here). Heaters, converters and digital costs stay hwsim's ([Harris14], [LT] DAC).
-    Accuracy on an ideal chip (LT's model has no phase error)."""
+    Accuracy on an ideal chip (LT's model has no phase error).
+
+    Against the core power LT's simulator gives its MZI baseline (``cal_core_power``: 22.17 W per 12 x 12 core at
+    5 GHz, 8 bits; hwsim 28.1 W, 1.27x, ``tests/photonic/test_photonic_chip_audit.py``), every differing term: laser
+    19.11 vs 22.25 W (hwsim also crosses the two output screens, 2 x 0.33 dB); heaters 0 vs ~5 W (LT sets the phase
+    shifters' static power to 0; hwsim holds the programmed phases at [Harris14]'s P_pi); LT runs one 8-bit DAC per
+    MZI at the clock, 132 x 17.9 mW = 2.36 W, where hwsim writes the heater DACs only when a core is reprogrammed;
+    LT's "computation" 144 x 450 fJ x 5 GHz = 0.32 W has no hwsim counterpart; input modulators 450 vs 200 fJ
+    ([Baehr-Jones12]); input DACs equal (3.57 pJ); ADC + detection 89 + 49 mW vs 12 x 2.6 pJ x 5 GHz + 12 x 4.1 mW
+    = 156 + 49 mW; hwsim adds digital accumulation and buffers (0.48 W at one MVM per symbol)."""
     return PhotonicConfig(mesh=MeshConfig(tile=12), heater=HeaterConfig(loss_db=0.33),
                           mzi=MZIConfig(coupler_loss_db=0.33),
                           optoelectronics=OptoelectronicsConfig(conversion_rate_hz=5e9, output_bits=8,
