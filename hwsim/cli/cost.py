@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..errors import ConfigError
 from ._args import add_import_args, seed
 from ._hardware import add_hardware_args, hardware_options, mapping_for
-from ._output import check_finite_report
+from ._output import check_finite_report, print_json
+from ._pruning import SPARSITY_HELP, describe, prune, trainable
 
 
 def add_parser(sub: Any) -> None:
@@ -15,9 +17,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model")
     p.add_argument("--weights", help="weights .npz (one 2-D array per layer, (out, in), zeros = pruned), or an ONNX "
                    "model (.onnx: architecture, weights and MVMs per inference, no --model)")
-    p.add_argument("--sparsity", type=float, help="synthetic sparsity of a shape-only model's weights (default 0)")
+    p.add_argument("--sparsity", type=float, help=SPARSITY_HELP)
     p.add_argument("--pattern", help="synthetic sparsity pattern of a shape-only model: random (default), magnitude, "
-                   "block")
+                   "block (a trainable model is pruned by magnitude; 'hwsim prune' has the other structures)")
     p.add_argument("--seed", type=seed, default=0)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the Report as JSON (the public contract)")
@@ -37,20 +39,40 @@ def run(args: argparse.Namespace) -> int:
                if v is not None]
     if replacing and ignored:
         raise ConfigError(f"{', '.join(ignored)}: not with {replacing[0]} (the file replaces the network)")
-    synthetic = [f for f, v in (("--sparsity", args.sparsity), ("--pattern", args.pattern)) if v is not None]
-    if synthetic and (args.model is None or args.weights is not None or models.entry(args.model).trainable):
-        raise ConfigError(f"{', '.join(synthetic)}: only for a shape-only model's synthetic weights (--model "
-                          f"{'|'.join(n for n, e in models.REGISTRY.items() if not e.trainable)} without --weights)")
+    shape_only = args.model is not None and args.weights is None and not models.entry(args.model).trainable
+    if args.pattern is not None and not shape_only:
+        raise ConfigError("--pattern: only for a shape-only model's synthetic weights (--model "
+                          f"{'|'.join(n for n, e in models.REGISTRY.items() if not e.trainable)} without --weights); "
+                          "--sparsity prunes a trainable network by magnitude, and 'hwsim prune' writes other "
+                          "structures to pass with --weights")
     network = None  # none given: a back-end option may supply the mapping (a programming file)
+    pruning = None
     if args.model is not None or args.weights is not None:
         network = models.workload(args.model, args.weights, seed=args.seed,
-                                  sparsity=0.0 if args.sparsity is None else args.sparsity,
+                                  sparsity=0.0 if args.sparsity is None or not shape_only else args.sparsity,
                                   pattern="random" if args.pattern is None else args.pattern,
                                   input_shape=args.input_shape, state=args.state)
+        if args.sparsity is not None and not shape_only:
+            if not trainable(network):
+                raise ConfigError(f"--sparsity: {args.weights} holds bare matrices, not a network to prune; prune "
+                                  "a trainable model with 'hwsim prune' and pass its file with --weights")
+            network, pruning = prune(network, args.sparsity)
     mapping, _, _ = mapping_for(args, be, options, network)
     report = be.cost(mapping)
     check_finite_report(report)
-    print(report.to_json(indent=2) if args.json else _csv(report) if args.csv else report.format_table())
+    if args.json:
+        if pruning is None:
+            print(report.to_json(indent=2))
+        else:
+            print_json({**report.to_dict(), "pruning": pruning})
+    elif args.csv:
+        if pruning is not None:
+            print(f"hwsim: {describe(pruning)}", file=sys.stderr)
+        print(_csv(report))
+    else:
+        if pruning is not None:
+            print(describe(pruning))
+        print(report.format_table())
     return 0
 
 
