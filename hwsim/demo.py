@@ -1,11 +1,14 @@
 """The README's main job (``hwsim demo``): what pruning buys on every registered hardware back-end, on the
-bundled models and data, written as a report (JSON + Markdown), CSV tables and PNG figures.
+bundled models and data, written as a report (JSON, Markdown and a self-contained HTML page with the figures inline),
+CSV tables and PNG (+ PDF) figures.
 
 Steps: (1) the model zoo; (2) float accuracy of the zoo's shipped weights on the full Fashion-MNIST test set;
 (3) their cost on every back-end at its default preset; (4) a pruning sweep of :data:`SWEEP_MODEL` (global
 magnitude pruning, unstructured and aligned to each back-end's pruning unit; cost only, no fine-tuning) through
 each back-end's sweep variants (:meth:`hwsim.backend.Backend.sweep_variants`, e.g. every mapping mode);
-(5) accuracy *on hardware* of :data:`SWEEP_MODEL` through every back-end.
+(5) accuracy *on hardware* of :data:`SWEEP_MODEL` through every back-end at its default preset, which carries a built
+chip's non-idealities (named in every row: :meth:`hwsim.backend.BackendBase.nonidealities`), and at its ``ideal``
+preset when it has one; (6) the headline table (chip-level cost beside accuracy on hardware) and ``report.html``.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from typing import Any
 
 SWEEP_SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 SWEEP_MODEL = "lenet-300-100"
+#: Seed of the chip instance (device variation, phase noise) accuracy on hardware is measured on.
+HARDWARE_SEED = 0
 #: Vector formats written beside every PNG figure (for papers).
 FIGURE_FORMATS = ("pdf",)
 """The zoo model the demo prunes, plots and evaluates on hardware (it must ship weights)."""
@@ -28,10 +33,15 @@ def _log(msg: str) -> None:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    import io
+
+    from .atomic_io import write_text
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_text(path, buf.getvalue())
 
 
 def _pruned(net: Any, sparsity: float, structure: str, tile: tuple[int, int] | None) -> Any:
@@ -66,25 +76,29 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     from models import fashion_mnist
 
     from . import backend, plots
+    from .atomic_io import write_text
+    from .report import si
     from .tables import table
 
     t_start = time.perf_counter()
     report: dict[str, Any] = {"models": [models.info(n).__dict__ for n in models.names()]}
 
-    _log("[1/5] model zoo")
-    _log("[2/5] float accuracy of the shipped weights on the Fashion-MNIST test set")
+    _log("[1/6] model zoo")
+    _log("[2/6] float accuracy of the shipped weights on the Fashion-MNIST test set")
     x, y = fashion_mnist.load("test", data_dir)
     nets = {name: models.get(name, pretrained=True) for name, e in models.REGISTRY.items() if e.ships_weights}
     report["accuracy"] = [{"model": n, "accuracy": net.accuracy(x, y), "n": int(len(y))} for n, net in nets.items()]
 
-    _log("[3/5] cost of the shipped networks on every back-end (default presets)")
+    _log("[3/6] cost of the shipped networks on every back-end (default presets)")
     backends = {be.name: (be, be.resolve_config()) for be in backend.backends()}
     report["cost"] = []
+    headline_reports: dict[str, Any] = {}
     for name, net in nets.items():
         for hw, (be, cfg) in backends.items():
             rep = be.cost(be.map(net, cfg))
             report["cost"].append({"model": name, "hardware": hw, "preset": rep.preset, **rep.total.to_dict()})
             if name == SWEEP_MODEL:
+                headline_reports[hw] = rep
                 for q in ("energy_j", "static_power_w"):
                     what = "energy per inference" if q == "energy_j" else "static power"
                     ax = plots.plot_breakdown(rep, q, title=plots.figure_title(
@@ -92,7 +106,7 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                     plots.save(ax, str(stage / f"breakdown_{hw}_{q}.png"), formats=FIGURE_FORMATS)
     _write_csv(stage / "cost.csv", report["cost"])
 
-    _log(f"[4/5] pruning sweep of {SWEEP_MODEL} through every back-end's variants")
+    _log(f"[4/6] pruning sweep of {SWEEP_MODEL} through every back-end's variants")
     base, title = nets[SWEEP_MODEL], models.entry(SWEEP_MODEL).title
     sweep_rows: list[dict[str, Any]] = []
     series: dict[str, dict[str, list]] = {hw: {} for hw in backends}
@@ -131,17 +145,34 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
         figures.append(path.name)
     report["sweep"] = sweep_rows
 
-    _log(f"[5/5] accuracy on hardware: {SWEEP_MODEL} through every back-end (full test set)")
+    _log(f"[5/6] accuracy on hardware: {SWEEP_MODEL} through every back-end (full test set, chip instance seed "
+         f"{HARDWARE_SEED})")
     report["hardware_accuracy"] = []
-    for hw, (be, cfg) in backends.items():
-        t0 = time.perf_counter()
-        acc = be.accuracy(be.map(base, cfg), x, y, seed=0)
-        report["hardware_accuracy"].append({"model": SWEEP_MODEL, "hardware": hw, "preset": None,
-                                            "accuracy": acc, "n": int(len(y)), "seconds": time.perf_counter() - t0})
+    float_acc = next(a["accuracy"] for a in report["accuracy"] if a["model"] == SWEEP_MODEL)
+    for hw, (be, default_cfg) in backends.items():
+        presets = [be.default_preset] + [p for p in ("ideal",) if p in be.presets and p != be.default_preset]
+        for preset in presets:
+            cfg = default_cfg if preset == be.default_preset else be.resolve_config(preset)
+            t0 = time.perf_counter()
+            acc = be.accuracy(be.map(base, cfg), x, y, seed=HARDWARE_SEED)
+            nonideal = _nonidealities(be, cfg)
+            report["hardware_accuracy"].append({
+                "model": SWEEP_MODEL, "hardware": hw, "preset": getattr(cfg, "preset", preset), "accuracy": acc,
+                "float_accuracy": float_acc, "n": int(len(y)), "seed": HARDWARE_SEED,
+                "nonidealities": nonideal["summary"], "nonidealities_detail": nonideal,
+                "seconds": time.perf_counter() - t0})
+            _log(f"      {hw:<8} preset {preset:<12} {acc * 100:.2f}% ({nonideal['summary']})")
+
+    _log("[6/6] headline table and reports (JSON, Markdown, HTML)")
+    report["headline"] = []
+    for hw, rep in headline_reports.items():
+        acc_row = next(a for a in report["hardware_accuracy"] if a["hardware"] == hw and a["preset"] == rep.preset)
+        report["headline"].append(_headline(SWEEP_MODEL, title, hw, rep, acc_row))
     report["figures"] = figures + sorted(p.name for p in stage.glob("breakdown_*.png"))
     report["figures_vector"] = sorted(p.name for f in FIGURE_FORMATS for p in stage.glob(f"*.{f}"))
+    report["report_html"] = "report.html"
     report["seconds"] = time.perf_counter() - t_start
-    (stage / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    write_text(stage / "report.json", json.dumps(report, indent=2, default=str))
 
     text = [
         "## Model zoo",
@@ -159,11 +190,105 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
         table(["hardware", "mapping", "pruning", "tiles", "static mW", "energy nJ"],
                [[r["hardware"], r["mapping"], r["structure"], r["tiles"], f"{r['static_power_w'] * 1e3:.4g}",
                  f"{r['energy_j'] * 1e9:.4g}"] for r in sweep_rows if r["sparsity"] == 0.9]),
-        "", f"## Accuracy on hardware ({title}, default presets)",
-        table(["hardware", "accuracy", "images", "seconds"],
-               [[a["hardware"], f"{a['accuracy'] * 100:.2f}%", a["n"], f"{a['seconds']:.1f}"]
-                for a in report["hardware_accuracy"]]),
-        "", f"figures and tables in {out}/: " + ", ".join(report["figures"] + ["cost.csv", "sweep.csv"]),
+        "", f"## Accuracy on hardware ({title}, full test set, chip instance seed {HARDWARE_SEED})",
+        table(["hardware", "preset", "accuracy", "float", "images", "seconds", "non-idealities on"],
+               [[a["hardware"], a["preset"], f"{a['accuracy'] * 100:.2f}%", f"{a['float_accuracy'] * 100:.2f}%",
+                 a["n"], f"{a['seconds']:.1f}", a["nonidealities"]] for a in report["hardware_accuracy"]], left=(0, 1, -1)),
+        "", f"## Headline: {title} on each back-end's default preset (chip level)",
+        table(["hardware", "preset", "sparsity", "accuracy", "static power", "energy", "latency", "area",
+               "throughput", "TOPS/W"],
+              [[h["hardware"], h["preset"], f"{h['sparsity'] * 100:g}%", f"{h['accuracy'] * 100:.2f}%",
+                si(h["static_power_w"], "W"), si(h["energy_j"], "J"), si(h["latency_s"], "s"),
+                f"{h['area_mm2']:.4g} mm2", f"{h['throughput_inferences_per_s']:,.0f}/s", f"{h['tops_per_w']:.4g}"]
+               for h in report["headline"]]),
+        "", f"figures and tables in {out}/: " + ", ".join(report["figures"] + ["cost.csv", "sweep.csv", "report.html"]),
     ]
-    (stage / "report.md").write_text("\n".join(text) + "\n")
+    write_text(stage / "report.md", "\n".join(text) + "\n")
+    write_text(stage / "report.html", _html(report, stage, title))
     return report, "\n".join(text)
+
+
+def _nonidealities(be: Any, cfg: Any) -> dict[str, Any]:
+    """What the back-end applies when it measures accuracy with ``cfg`` (an optional hook of the contract)."""
+    hook = getattr(be, "nonidealities", None)
+    return dict(hook(cfg)) if hook is not None else {"summary": f"not declared by the {be.name} back-end",
+                                                     "ideal": None}
+
+
+def _headline(model: str, title: str, hw: str, rep: Any, acc: dict[str, Any]) -> dict[str, Any]:
+    """One headline row: the shipped (unpruned) network's chip-level cost beside its accuracy on hardware."""
+    chip = rep.chip
+    total = rep.total
+    return {"model": model, "model_title": title, "hardware": hw, "preset": rep.preset, "sparsity": 0.0,
+            "accuracy": acc["accuracy"], "float_accuracy": acc["float_accuracy"], "accuracy_images": acc["n"],
+            "seed": acc["seed"], "nonidealities": acc["nonidealities"],
+            "static_power_w": chip.static_power_w if chip is not None else total.static_power_w,
+            "energy_j": chip.energy_per_inference_j if chip is not None else total.energy_j,
+            "latency_s": chip.latency_s if chip is not None else total.latency_s,
+            "area_mm2": chip.area_mm2 if chip is not None else total.area_mm2,
+            "throughput_inferences_per_s": chip.throughput_inferences_per_s if chip is not None else None,
+            "tops_per_w": chip.tops_per_w if chip is not None else None,
+            "level": "chip" if chip is not None else "total"}
+
+
+_CAPTIONS = {
+    "static_power_w": "static power", "energy_j": "energy per inference", "tiles": "allocated tiles",
+    "latency_s": "latency",
+}
+
+
+def _caption(name: str, model_title: str) -> str:
+    """A figure's caption from its file name."""
+    stem = name.rsplit(".", 1)[0]
+    if stem.startswith("breakdown_"):
+        hw, _, metric = stem[len("breakdown_"):].partition("_")
+        return (f"{model_title} on {hw} (default preset, unpruned): {_CAPTIONS.get(metric, metric)} by component "
+                "and layer")
+    hw, _, rest = stem.partition("_")
+    metric = rest.replace("_vs_sparsity", "")
+    return (f"{model_title} on {hw}: {_CAPTIONS.get(metric, metric)} against weight sparsity (global magnitude "
+            "pruning, no fine-tuning; unstructured and tile-aligned), beside the float accuracy of the same networks")
+
+
+def _html(report: dict[str, Any], stage: Path, title: str) -> str:
+    """report.html: headline, accuracy on hardware, cost tables and every PNG figure inline."""
+    from . import report_html as H
+    from .report import si
+
+    acc_rows = [[a["hardware"], str(a["preset"]), f"{a['accuracy'] * 100:.2f} %", f"{a['float_accuracy'] * 100:.2f} %",
+                 f"{a['n']:,}", a["nonidealities"]] for a in report["hardware_accuracy"]]
+    acc_table = H.table(["hardware", "preset", "accuracy on hardware", "float accuracy", "images",
+                         "non-idealities on"], acc_rows, wrap=(-1,))
+    cost_rows = [[c["model"], c["hardware"], str(c["preset"]), f"{c['tiles']:,}", si(c["latency_s"], "s"),
+                  si(c["energy_j"], "J"), si(c["static_power_w"], "W"), f"{c['area_mm2']:.4g} mm\u00b2"]
+                 for c in report["cost"]]
+    cost_table = H.table(["model", "hardware", "preset", "tiles", "latency", "energy", "static power", "area"],
+                         cost_rows)
+    at90 = [r for r in report["sweep"] if r["sparsity"] == 0.9]
+    sweep_table = H.table(["hardware", "mapping", "pruning", "tiles", "static power", "energy",
+                           "float accuracy (no fine-tuning)"],
+                          [[r["hardware"], r["mapping"], r["structure"], f"{r['tiles']:,}", si(r["static_power_w"], "W"),
+                            si(r["energy_j"], "J"), f"{r['float_accuracy_no_finetune'] * 100:.2f} %"] for r in at90])
+    figs = "\n".join(H.figure(stage / f, _caption(f, title)) for f in report["figures"])
+    zoo = H.table(["model", "kind", "layers", "weights", "MVMs / inference"],
+                  [[m["name"], m["kind"], str(m["layers"]), f"{m['weights']:,}", f"{m['mvms_per_inference']:,}"]
+                   for m in report["models"]])
+    floats = H.table(["model", "float test accuracy", "images"],
+                     [[a["model"], f"{a['accuracy'] * 100:.2f} %", f"{a['n']:,}"] for a in report["accuracy"]])
+    intro = ('<p class="note">Written by <code>hwsim demo</code> in '
+             f"{report['seconds']:.0f} s. Cost is per inference at each back-end's default preset; the headline "
+             "gives the chip level (<code>Report.chip</code>: all allocated hardware running the schedule). Accuracy "
+             "on hardware is measured on the full Fashion-MNIST test set through the hardware model, on one chip "
+             "instance, with the non-idealities named beside it; preset <code>ideal</code> switches them off. "
+             "Figures are embedded (PNG, base64) so this file can be shared on its own; the PNG and PDF files sit "
+             "beside it.</p>")
+    sections = [
+        (f"Headline: {title}, shipped weights (unpruned), default presets", H.headline_table(report["headline"])),
+        ("Accuracy on hardware", acc_table),
+        ("Cost per inference of the shipped networks (layer totals)", cost_table),
+        (f"{title} at 90 % weight sparsity (global magnitude pruning, no fine-tuning)", sweep_table),
+        ("Figures", figs),
+        ("Model zoo", zoo),
+        ("Float accuracy of the shipped weights", floats),
+    ]
+    return H.page(f"hwsim demo: {title} on {', '.join(h['hardware'] for h in report['headline'])}", sections, intro)

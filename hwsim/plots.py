@@ -200,8 +200,10 @@ def plot_metric_vs_sparsity(series: Mapping[str, Sequence[tuple[float, Report]]]
 
 
 def plot_breakdown(report: Report, quantity: str = "energy_j", ax: Any = None, title: str | None = None) -> Any:
-    """Stacked bars per layer of the component breakdown of ``quantity`` (energy_j, static_power_w or area_mm2);
-    components that are zero in every layer are left out (no empty legend entries)."""
+    """Stacked bars per layer of the component breakdown of ``quantity`` (energy_j, static_power_w or area_mm2), each
+    legend entry with its share of the total; components that are zero in every layer are left out, and those under
+    ``minor`` (1 %) of the total each are stacked as one grey "other" segment that names them (no legend entries for
+    bars too thin to see)."""
     import numpy as np
 
     ax = _axes(ax)
@@ -211,13 +213,27 @@ def plot_breakdown(report: Report, quantity: str = "energy_j", ax: Any = None, t
     import matplotlib
 
     colors = matplotlib.colormaps["tab20"].colors
-    for ci, comp in enumerate(report.breakdown()):
-        vals = np.array([getattr(l.breakdown[comp], quantity) if comp in l.breakdown else 0.0
-                         for l in report.layers]) * factor
+    comps = {comp: np.array([getattr(l.breakdown[comp], quantity) if comp in l.breakdown else 0.0
+                             for l in report.layers]) * factor for comp in report.breakdown()}
+    grand = sum(float(v.sum()) for v in comps.values())
+    minor = 0.01
+    other = np.zeros(len(names))
+    small: list[str] = []
+    for ci, (comp, vals) in enumerate(comps.items()):
         if not np.any(vals > 0):
             continue
-        ax.bar(names, vals, bottom=bottom, label=comp, color=colors[ci % len(colors)])
+        share = float(vals.sum()) / grand if grand > 0 else 0.0
+        if share < minor:
+            other += vals
+            small.append(comp)
+            continue
+        ax.bar(names, vals, bottom=bottom, label=f"{comp} ({share * 100:.0f} %)", color=colors[ci % len(colors)])
         bottom += vals
+    if small:
+        share = float(other.sum()) / grand
+        ax.bar(names, other, bottom=bottom, color="0.6",
+               label=f"other, {share * 100:.2g} %:\n" + ",\n".join(small))
+        bottom += other
     ax.set_ylabel(label)
     ax.set_xlabel("layer")
     ax.set_ylim(0, max(float(bottom.max(initial=0.0)) * 1.08, 1e-30))  # headroom: the top bar is not clipped

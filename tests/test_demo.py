@@ -1,21 +1,131 @@
-"""The README's main job end to end: report, CSV tables and PNG figures."""
+"""The README's main job end to end: report (JSON, Markdown, HTML), CSV tables and PNG figures."""
+import base64
 import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
+import pytest
+
+from hwsim import atomic_io, demo
 from hwsim.cli import main
+from hwsim.report_html import HEADLINE_COLUMNS
+
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def test_demo_writes_report_tables_and_figures(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    rep = json.loads((tmp_path / "report.json").read_text())
+def parse_html(path: Path) -> ET.Element:
+    """report.html as an element tree: the page is well-formed (XHTML-compatible) markup after its doctype line."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>\n")
+    return ET.fromstring(text.split("\n", 1)[1])
+
+
+def check_html(folder: Path, rep: dict) -> ET.Element:
+    """Every figure of report.json is embedded (base64 of the very PNG beside the page), the headline table's
+    values are report.json's, and nothing is linked from outside the file."""
+    root = parse_html(folder / "report.html")
+    imgs = root.findall(".//img")
+    assert sorted(i.get("data-file") for i in imgs) == sorted(rep["figures"])
+    for img in imgs:
+        src = img.get("src")
+        assert src.startswith("data:image/png;base64,")
+        data = base64.b64decode(src.split(",", 1)[1])
+        assert data.startswith(PNG) and data == (folder / img.get("data-file")).read_bytes()
+    assert not [e for e in root.iter() if e.get("href") or (e.tag == "script")]
+    table = root.find(".//table[@id='headline']")
+    keys = [th.get("data-key") for th in table.find("thead").iter("th")]
+    assert keys == [k for k, _, _ in HEADLINE_COLUMNS]
+    rows = table.find("tbody").findall("tr")
+    assert len(rows) == len(rep["headline"]) > 0
+    for tr, want in zip(rows, rep["headline"]):
+        for key, td in zip(keys, tr.findall("td")):
+            if td.get("data-value") is not None:
+                assert float(td.get("data-value")) == want[key], key
+            else:
+                assert "".join(td.itertext()) == str(want[key]), key
+    return root
+
+
+def test_report_html_is_self_contained_and_matches_report_json(tmp_path):
+    """A fast check of the HTML writer on a synthetic report (the full demo runs in the test below)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name in ("reram_energy_j_vs_sparsity.png", "breakdown_reram_energy_j.png"):
+        fig, ax = plt.subplots(figsize=(2, 1.5))
+        ax.plot([0, 1], [1, 0.5])
+        fig.savefig(tmp_path / name)
+        plt.close(fig)
+    head = {"model": "lenet-300-100", "model_title": "LeNet-300-100 <&>", "hardware": "reram", "preset": "default",
+            "sparsity": 0.0, "accuracy": 0.8922, "float_accuracy": 0.8998, "accuracy_images": 10000, "seed": 0,
+            "nonidealities": "8-bit ADC, conductance variation sigma 0.043 (lognormal)", "static_power_w": 10.4455,
+            "energy_j": 9.317e-06, "latency_s": 2.514e-06, "area_mm2": 85.42, "throughput_inferences_per_s": 1171875.0,
+            "tops_per_w": 0.05715, "level": "chip"}
+    rep = {"models": [{"name": "lenet-300-100", "kind": "mlp", "layers": 3, "weights": 266200,
+                       "mvms_per_inference": 3}],
+           "accuracy": [{"model": "lenet-300-100", "accuracy": 0.8998, "n": 10000}],
+           "cost": [{"model": "lenet-300-100", "hardware": "reram", "preset": "default", "tiles": 155,
+                     "latency_s": 2.5e-6, "energy_j": 4.3e-7, "static_power_w": 0.0399, "area_mm2": 0.6}],
+           "sweep": [{"hardware": "reram", "mapping": "ou", "structure": "unstructured", "sparsity": 0.9, "tiles": 9,
+                      "static_power_w": 0.028, "energy_j": 2.1e-6, "float_accuracy_no_finetune": 0.54}],
+           "hardware_accuracy": [{"hardware": "reram", "preset": "default", "accuracy": 0.8922,
+                                  "float_accuracy": 0.8998, "n": 10000, "nonidealities": head["nonidealities"]}],
+           "headline": [head], "figures": ["reram_energy_j_vs_sparsity.png", "breakdown_reram_energy_j.png"],
+           "seconds": 1.0}
+    (tmp_path / "report.html").write_text(demo._html(rep, tmp_path, "LeNet-300-100"), encoding="utf-8")
+    root = check_html(tmp_path, rep)
+    text = "".join(root.itertext())
+    assert "LeNet-300-100 <&>" in text and "10.45 W" in text and "9.317 \u00b5J" in text
+    assert "conductance variation sigma 0.043" in text
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    assert main(["demo", "--out", str(out)]) == 0
+    return out, json.loads((out / "report.json").read_text())
+
+
+def test_demo_writes_report_tables_and_figures(demo_out):
+    out, rep = demo_out
     assert {a["model"]: a["accuracy"] >= 0.89 for a in rep["accuracy"]} == {"lenet-300-100": True, "lenet5": True}
     assert {c["hardware"] for c in rep["cost"]} == {"reram", "photonic"}
     for fig in rep["figures"]:
-        assert (tmp_path / fig).stat().st_size > 10_000
-    assert (tmp_path / "sweep.csv").read_text().count("\n") == 1 + 2 * 7 * (4 + 1)
+        assert (out / fig).stat().st_size > 10_000
+    assert (out / "sweep.csv").read_text().count("\n") == 1 + 2 * 7 * (4 + 1)
     # tile-aligned pruning frees tiles on both back-ends; unstructured pruning leaves skip_empty's tiles unchanged
     at90 = [r for r in rep["sweep"] if r["sparsity"] == 0.9]
     dense_tiles = {r["hardware"]: r["tiles"] for r in rep["sweep"] if r["sparsity"] == 0.0 and r["mapping"] != "dense"}
     for r in at90:
         if r["structure"].startswith("tile-aligned") and r["mapping"] != "dense":
             assert r["tiles"] < 0.25 * dense_tiles[r["hardware"]]
-    assert "Accuracy on hardware" in capsys.readouterr().out
+    assert "Accuracy on hardware" in (out / "report.md").read_text()
+
+
+def test_demo_accuracy_on_hardware_names_its_nonidealities(demo_out):
+    """Default presets carry a built chip's non-idealities and say so; preset ideal is the old behaviour (within
+    quantization of the float accuracy)."""
+    _, rep = demo_out
+    rows = {(a["hardware"], a["preset"]): a for a in rep["hardware_accuracy"]}
+    assert set(rows) == {("reram", "default"), ("reram", "ideal"), ("photonic", "harris2014"), ("photonic", "ideal")}
+    assert "conductance variation sigma 0.043" in rows["reram", "default"]["nonidealities"]
+    assert "phase noise sigma 0.077 rad, 8-bit heater DACs" in rows["photonic", "harris2014"]["nonidealities"]
+    assert rows["photonic", "ideal"]["nonidealities"].startswith("ideal chip")
+    assert rows["photonic", "ideal"]["accuracy"] == pytest.approx(rows["photonic", "ideal"]["float_accuracy"], abs=2e-3)
+    assert rows["photonic", "harris2014"]["accuracy"] < rows["photonic", "ideal"]["accuracy"] - 0.01
+    for a in rep["hardware_accuracy"]:
+        assert a["nonidealities"] == a["nonidealities_detail"]["summary"] and a["seed"] == demo.HARDWARE_SEED
+
+
+def test_demo_html_report(demo_out):
+    out, rep = demo_out
+    root = check_html(out, rep)
+    assert {h["hardware"] for h in rep["headline"]} == {"reram", "photonic"}
+    for h in rep["headline"]:
+        acc = next(a for a in rep["hardware_accuracy"] if a["hardware"] == h["hardware"] and a["preset"] == h["preset"])
+        assert (h["accuracy"], h["nonidealities"], h["sparsity"]) == (acc["accuracy"], acc["nonidealities"], 0.0)
+        assert h["tops_per_w"] > 0 and h["throughput_inferences_per_s"] > 0
+    assert "report.html" in atomic_io.verify_folder(out)["files"]   # in the manifest, checksum verified
+    assert len(root.findall(".//figure")) == len(rep["figures"]) == 10

@@ -1,9 +1,26 @@
 """Optimizers: SGD with momentum and Adam. Both keep pruned weights exactly zero."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+
 import numpy as np
 
 from ..errors import ConfigError
+
+#: Callables run after every optimizer step with the optimizer (progress reports: :func:`on_step`).
+_STEP_HOOKS: list[Callable[["Optimizer"], None]] = []
+
+
+@contextlib.contextmanager
+def on_step(callback: Callable[["Optimizer"], None]) -> Iterator[None]:
+    """Within the block, ``callback(optimizer)`` runs after every :meth:`Optimizer.step` of any training loop (how the
+    CLI shows epochs of fine-tuning without each schedule taking a progress argument)."""
+    _STEP_HOOKS.append(callback)
+    try:
+        yield
+    finally:
+        _STEP_HOOKS.remove(callback)
 
 
 class Optimizer:
@@ -22,6 +39,8 @@ class Optimizer:
             for pname, p, g in layer.params():
                 self._update(id(p), p, g)
             layer.weight[~layer.mask] = 0.0
+        for hook in _STEP_HOOKS:
+            hook(self)
 
 
 class SGD(Optimizer):

@@ -268,6 +268,12 @@ def optimize(network: Network, hardware: Any, data: Any, *, metric: str = "tiles
     if sort_neurons:
         network = sort_hidden_neurons(network)
     layers = network.weighted_layers()
+    goal = (f"validation accuracy >= {accuracy_floor * 100:.2f}%" if accuracy_floor is not None
+            else f"{metric} <= {budget:.6g}")
+    log(f"hardware-aware pruning on {be.name} ({getattr(cfg, 'preset', None) or 'custom config'}): the cheapest "
+        f"{metric} with {goal}, in 3 steps. Step 1/3: each layer alone pruned ({structure}) to the sparsity levels "
+        f"{', '.join(f'{s * 100:g}%' for s in lv)}; for each level its {metric} and the rise of the validation loss "
+        f"on {len(yv)} images (no fine-tuning)")
     sc = score(network, (xt[:5000], yt[:5000]), criterion, seed=rng)
     base_loss, base_acc = _val_loss_acc(network, xv, yv)
     L, S = len(layers), len(lv)
@@ -296,9 +302,18 @@ def optimize(network: Network, hardware: Any, data: Any, *, metric: str = "tiles
                         layer.mask = old
                 sens[li, si] = loss - base_loss
         level_masks.append(per)
-        log(f"layer {layer.name}: cost {costs[li].round(6).tolist()} dloss {sens[li].round(4).tolist()}")
+        log(f"  layer {layer.name} ({layer.weight.shape[0]} x {int(np.prod(layer.weight.shape[1:]))}): "
+            + "; ".join(f"{s * 100:g}% -> {metric} {costs[li, si]:.4g}, loss +{sens[li, si]:.4f}"
+                        for si, s in enumerate(lv)))
     hull = lagrangian_hull(costs, sens)
-    log(f"hull: {len(hull)} candidates")
+    log(f"Step 2/3: {len(hull)} candidate allocations (one sparsity level per layer) on the lower convex hull of "
+        f"total {metric} against summed loss rise: each is the cheapest for some trade-off between the two")
+    if accuracy_floor is not None:
+        log(f"Step 3/3: bisecting the candidates for the cheapest whose validation accuracy after pruning and "
+            f"{finetune_epochs} fine-tuning epochs meets the floor (at most {int(max_trials)} trials)")
+    else:
+        log(f"Step 3/3: the safest candidate within the budget, pruned and fine-tuned {finetune_epochs} epochs, "
+            f"then cheaper ones until the measured {metric} fits (at most {int(max_trials)} trials)")
     baseline_report = be.cost(be.map(original, cfg))
 
     def build(idx: tuple[int, ...]) -> Network:
@@ -328,7 +343,12 @@ def optimize(network: Network, hardware: Any, data: Any, *, metric: str = "tiles
             acc = _val_loss_acc(net, xv, yv)[1]
             rep = be.cost(be.map(net, cfg))
             trials.append({"sparsity": [lv[i] for i in idx], "metric": metric_of(rep, metric), "val_accuracy": acc})
-            log(f"trial {[lv[i] for i in idx]}: {metric} {metric_of(rep, metric):.4g} val acc {acc:.4f}")
+            verdict = ("meets the floor: try a cheaper candidate" if acc >= accuracy_floor
+                       else "below the floor: try a safer candidate")
+            log(f"  trial {len(trials)}: layer sparsities "
+                + ", ".join(f"{l.name} {lv[i] * 100:g}%" for l, i in zip(layers, idx))
+                + f" -> {metric} {metric_of(rep, metric):.4g} (unpruned {metric_of(baseline_report, metric):.4g}), "
+                f"validation accuracy {acc * 100:.2f}%: {verdict}")
             if acc >= accuracy_floor:
                 if best is None or metric_of(rep, metric) <= metric_of(best[3], metric):
                     best = (idx, net, acc, rep)
@@ -352,6 +372,11 @@ def optimize(network: Network, hardware: Any, data: Any, *, metric: str = "tiles
             acc = _val_loss_acc(net, xv, yv)[1]
             rep = be.cost(be.map(net, cfg))
             trials.append({"sparsity": [lv[i] for i in idx], "metric": metric_of(rep, metric), "val_accuracy": acc})
+            fits = metric_of(rep, metric) <= budget * (1 + 1e-12)
+            log(f"  trial {len(trials)}: layer sparsities "
+                + ", ".join(f"{l.name} {lv[i] * 100:g}%" for l, i in zip(layers, idx))
+                + f" -> {metric} {metric_of(rep, metric):.4g} (budget {budget:.6g}), validation accuracy "
+                f"{acc * 100:.2f}%: {'fits the budget' if fits else 'over the budget once measured: try a cheaper one'}")
             if metric_of(rep, metric) <= budget * (1 + 1e-12):
                 best = (idx, net, acc, rep)
                 break

@@ -177,6 +177,9 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             x, y = _data("test", p.data_dir, p.accuracy_images)
             metrics["accuracy"] = float(be.accuracy(m, x, y, seed=p.seed))
             metrics["float_accuracy"] = float_acc
+            hook = getattr(be, "nonidealities", None)  # what the accuracy on hardware had on (an optional hook)
+            if hook is not None:
+                metrics["nonidealities"] = f"{hook(cfg)['summary']}; chip instance seed {p.seed}"
         rows.append({"key": p.key, "idx": idx, "params": p.params(), "config": be.config_to_dict(cfg),
                      "metrics": metrics, "breakdown": {k: v.to_dict() for k, v in rep.breakdown().items()},
                      "seconds": time.perf_counter() - t0})
