@@ -7,6 +7,7 @@ against any registered back-end); a back-end may add its own pruning method thro
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from .. import backend
@@ -16,6 +17,79 @@ from ._hardware import add_hardware_args, hardware_options
 from ._output import print_json
 
 SCHEDULES = ("one_shot", "gradual", "imp")
+#: Minibatch size of every training loop the CLI runs (the schedules' default).
+BATCH = 128
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _plan(args: argparse.Namespace, hw_aware: bool, n_train: int) -> dict[str, Any]:
+    """What the training will do, for the progress line: a label, epochs per training run and minibatch steps per
+    epoch. Training runs are told apart by their optimizer (each fine-tuning creates its own)."""
+    import math
+
+    full = max(math.ceil(n_train / BATCH), 1)      # nn.fit: every sample once per epoch
+    whole = max(n_train // BATCH, 1)                # gradual / IMP: full minibatches only
+    if hw_aware:
+        n = n_train - 5000 if args.val_split == "train" else n_train
+        return {"what": "trial", "epochs": args.finetune_epochs, "steps": max(math.ceil(max(n, 1) / BATCH), 1)}
+    if args.method is not None:
+        return {"what": f"{args.method} training", "epochs": max(args.epochs, 1), "steps": full}
+    if args.schedule == "gradual":
+        return {"what": "gradual pruning while training", "epochs": args.epochs, "steps": whole}
+    if args.schedule == "imp":
+        return {"what": "IMP round", "epochs": args.epochs, "steps": whole, "runs": args.rounds + 1}
+    return {"what": "fine-tuning", "epochs": args.finetune_epochs, "steps": full}
+
+
+class TrainingProgress:
+    """Epochs of every training loop inside the block, on stderr (through :func:`hwsim.nn.optim.on_step`): a line at
+    each epoch's end and at most every ``every_s`` seconds in between, with the minibatches done and an ETA."""
+
+    def __init__(self, plan: dict[str, Any], every_s: float = 5.0) -> None:
+        self.plan = plan
+        self.every_s = every_s
+        self.opt: Any = None
+        self.run = 0
+        self.steps = 0
+        self.t0 = self.last = 0.0
+
+    def __enter__(self) -> "TrainingProgress":
+        from ..nn.optim import on_step
+
+        self._ctx = on_step(self)
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._ctx.__exit__(*exc)
+
+    def __call__(self, opt: Any) -> None:
+        import time
+
+        now = time.perf_counter()
+        if opt is not self.opt:
+            self.opt, self.steps, self.t0, self.last = opt, 0, now, now
+            self.run += 1
+        self.steps += 1
+        spe, epochs = self.plan["steps"], max(self.plan["epochs"], 1)
+        total = spe * epochs
+        end_of_epoch = self.steps % spe == 0
+        if not (end_of_epoch or now - self.last >= self.every_s):
+            return
+        self.last = now
+        epoch = min((self.steps - 1) // spe + 1, epochs)
+        rate = self.steps / max(now - self.t0, 1e-9)
+        what = self.plan["what"]
+        if what != "fine-tuning" and not what.endswith("training"):
+            runs = self.plan.get("runs")
+            what = f"{what} {self.run}" + (f"/{runs}" if runs else "") + ", fine-tuning"
+        state = "done" if end_of_epoch else f"{100 * (self.steps - (epoch - 1) * spe) / spe:.0f}%"
+        eta = f", ETA {max(total - self.steps, 0) / rate:.0f} s" if self.steps < total else ""
+        _say(f"{what}: epoch {epoch}/{epochs} {state} ({self.steps}/{total} minibatches of {BATCH}, "
+             f"{now - self.t0:.1f} s{eta})")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -108,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         x, y = fashion_mnist.load(split, args.data_dir, limit=limit)
         return fit_input(net, x), y
     if hw is not None:
-        say = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
+        say = _say  # progress on stderr: stdout keeps the result (the --json object)
         context = backend.PruneContext(
             model=label, weights=args.weights, out=args.out, preset=args.preset, seed=args.seed,
             train=lambda: load("train", args.train_limit), test=lambda: load("test", args.limit),
@@ -125,6 +199,18 @@ def run(args: argparse.Namespace) -> int:
             return 0
     train = load("train", args.train_limit)
     xt, yt = load("test", args.limit)
+    with TrainingProgress(_plan(args, hw_aware, len(train[1]))):
+        return _prune(args, hw, net, label, imported, train, xt, yt, hw_aware)
+
+
+def _prune(args: argparse.Namespace, hw: Any, net: Any, label: str, imported: bool, train: Any, xt: Any, yt: Any,
+           hw_aware: bool) -> int:
+    """Weight-domain pruning (the rest of :func:`run`, once the data are loaded)."""
+    from models import fashion_mnist
+
+    from .. import prune as hp
+    from ..errors import ConfigError
+
     base_acc = net.accuracy(xt, yt)
     result: dict[str, Any] = {"model": label, "out": args.out, "baseline_accuracy": base_acc}
     cfg = hw.resolve_config(args.preset) if hw is not None else None
@@ -146,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
         r = hp.optimize(net, hw, train, metric=args.metric, budget=args.budget, **val_kw,
                         accuracy_floor=args.accuracy_floor, config=cfg, criterion=args.criterion,
                         finetune_epochs=args.finetune_epochs, lr=args.lr, seed=args.seed,
-                        progress=not args.json)
+                        progress=True)
         pruned = r.network
         result.update({"hardware": args.hardware, "metric": args.metric, "layer_sparsity": list(r.sparsity),
                        "baseline_" + args.metric: hp.metric_of(r.baseline_report, args.metric),
