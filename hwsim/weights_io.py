@@ -1,9 +1,13 @@
 """Reading weights files (``.npz``) safely: no pickles, bounded size, clear errors.
 
-Format (DESIGN.md): one 2-D array per weighted layer, shape (out, in), in network order; exact zeros are
-pruned weights. Optional companions: ``KEY.bias`` (1-D, out) and ``KEY.mask`` (2-D bool, same shape as KEY),
-where KEY is the weight array's name. Any other key ending in ``.bias`` / ``.mask`` without its weight array
-is an error, as is any weight array that is not 2-D.
+Format (DESIGN.md): one array per weighted layer, in network order; exact zeros are pruned weights. A weight is
+2-D (out, in) -- a convolution's im2col matrix (C_out, C_in*kh*kw) -- or a 4-D convolution weight
+(C_out, C_in/groups, kh, kw) as PyTorch and ONNX store it, which is installed as that matrix in the im2col order
+documented in :mod:`hwsim.nn.graph` (block-diagonal for a grouped convolution). Optional companions:
+``KEY.bias`` (1-D, out) and ``KEY.mask`` (bool, the weight's shape), where KEY is the weight array's name. Any
+other key ending in ``.bias`` / ``.mask`` without its weight array is an error, as is a weight array that is
+neither 2-D nor 4-D. A 4-D weight needs an architecture to be costed (its MVMs per inference depend on the input
+size): ``--model`` or a layer spec, never a weights file alone.
 """
 from __future__ import annotations
 
@@ -27,9 +31,12 @@ MAX_WEIGHTS_BYTES = 8 * 2**30
 class WeightsFile:
     source: str
     weights: list[tuple[str, np.ndarray]]
-    """(name, 2-D weight) in file order."""
+    """(name, 2-D weight) in file order; a 4-D convolution weight as its im2col matrix ``w.reshape(C_out, -1)``."""
     biases: dict[str, np.ndarray] = field(default_factory=dict)
     masks: dict[str, np.ndarray] = field(default_factory=dict)
+    """name -> 2-D bool mask (a 4-D mask reshaped like its weight)."""
+    kernels: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    """name -> the 4-D shape (C_out, C_in/groups, kh, kw) of the weights given 4-D."""
 
 
 #: At most this many arrays in one file.
@@ -170,6 +177,7 @@ def read_weights(path: str | Path) -> WeightsFile:
     weights: list[tuple[str, np.ndarray]] = []
     biases: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
+    kernels: dict[str, tuple[int, int, int, int]] = {}
     for key, arr in arrays:
         if arr.dtype.kind not in "fiub":
             raise DataError(f"weights file {str(p)!r}: array {key!r} has non-numeric dtype {arr.dtype}")
@@ -178,9 +186,12 @@ def read_weights(path: str | Path) -> WeightsFile:
         elif key.endswith(".mask"):
             masks[key[:-5]] = arr
         else:
-            if arr.ndim != 2 or 0 in arr.shape:
-                raise DataError(f"weights file {str(p)!r}: array {key!r} must be a non-empty 2-D (out, in) matrix, "
-                                f"got shape {arr.shape}")
+            if arr.ndim not in (2, 4) or 0 in arr.shape:
+                raise DataError(f"weights file {str(p)!r}: array {key!r} must be a non-empty 2-D (out, in) matrix or "
+                                f"a 4-D convolution weight (C_out, C_in/groups, kh, kw), got shape {arr.shape}")
+            if arr.ndim == 4:
+                kernels[key] = tuple(int(d) for d in arr.shape)  # type: ignore[assignment]
+                arr = arr.reshape(arr.shape[0], -1)
             weights.append((key, as_kernel_float(arr, f"weights file {str(p)!r}: array {key!r}", DataError)))
     if not weights:
         raise DataError(f"weights file {str(p)!r} holds no weight matrix")
@@ -196,7 +207,38 @@ def read_weights(path: str | Path) -> WeightsFile:
                             f"got {b.shape}")
         biases[key] = as_kernel_float(b, f"weights file {str(p)!r}: {key}.bias", DataError)
     for key, m in masks.items():
-        if m.shape != shapes[key].shape:
-            raise DataError(f"weights file {str(p)!r}: {key}.mask shape {m.shape} != weight shape {shapes[key].shape}")
-        masks[key] = m.astype(bool)
-    return WeightsFile(str(p), weights, biases, masks)
+        given = kernels.get(key, shapes[key].shape)
+        if m.shape != given:
+            raise DataError(f"weights file {str(p)!r}: {key}.mask shape {m.shape} != weight shape {given}")
+        masks[key] = m.astype(bool).reshape(shapes[key].shape)
+    return WeightsFile(str(p), weights, biases, masks, kernels)
+
+
+def layer_matrix(layer, key: str, wf: WeightsFile) -> tuple[np.ndarray, np.ndarray]:
+    """(weight matrix, mask) of weights-file entry ``key`` for network layer ``layer``: a 2-D weight must have the
+    layer's matrix shape; a 4-D one must be the layer's convolution weight (C_out, C_in/groups, kh, kw) and is
+    placed in im2col order (block-diagonal for groups > 1, :func:`hwsim.nn.graph.conv_matrix`). The mask is the
+    file's ``KEY.mask`` or, without one, the weight's non-zeros (structural zeros between groups stay masked).
+    DataError naming the file, the array and the layer on a mismatch."""
+    from .nn.graph import conv_mask, conv_matrix, kernel_shape, support
+
+    w = dict(wf.weights)[key]
+    what = f"weights file {wf.source}: array {key!r}"
+    if key in wf.kernels:
+        ks = kernel_shape(layer)
+        if ks is None or ks != wf.kernels[key]:
+            takes = (f"a convolution weight {ks}" if ks is not None else f"a {layer.weight.shape} matrix (not a "
+                     "convolution)")
+            raise DataError(f"{what} is a 4-D convolution weight {wf.kernels[key]}; layer {layer.name!r} takes {takes}")
+        w4 = w.reshape(wf.kernels[key])
+        mat = conv_matrix(layer, w4, what).astype(w.dtype)
+        m = wf.masks.get(key)
+        mask = conv_mask(layer, m.reshape(wf.kernels[key]), what) if m is not None else conv_mask(layer, w4 != 0, what)
+        return mat, mask
+    if w.shape != layer.weight.shape:
+        raise DataError(f"weights file {wf.source}: array {key!r} has shape {w.shape}, layer {layer.name!r} "
+                        f"needs {layer.weight.shape}")
+    m = wf.masks.get(key)
+    mask = m if m is not None else (w != 0)
+    sup = support(layer)
+    return w, (mask if sup is None else mask & sup)

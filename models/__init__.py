@@ -102,43 +102,93 @@ def is_onnx(path: str | Path | None) -> bool:
     return path is not None and Path(path).suffix.lower() == ".onnx"
 
 
+def is_layer_spec(model: str | Path | None) -> bool:
+    """Whether ``model`` names a layer-spec file (``.toml``, :mod:`hwsim.importers.layer_spec`) instead of a zoo
+    model: your own architecture, its weights from ``--state`` or ``--weights``."""
+    return model is not None and Path(model).suffix.lower() == ".toml"
+
+
+def evaluable(model: str | Path | None, weights: str | Path | None = None) -> bool:
+    """Whether ``--model model --weights weights`` gives a network that evaluates, prunes and trains (a trainable zoo
+    model, a layer spec or an ONNX graph) rather than weight matrices only."""
+    if model is None:
+        return is_onnx(weights)
+    return is_layer_spec(model) or (str(model) in REGISTRY and REGISTRY[str(model)].trainable)
+
+
 def workload(model: str | None = None, weights: str | Path | None = None, *, trainable: bool = False, seed: int = 0,
              sparsity: float = 0.0, pattern: str = "random", input_shape: Any = None, mean: Any = None,
              std: Any = None, state: Any = None) -> Any:
-    """What ``hwsim cost/evaluate --model/--weights`` map: a weights file bound to a model.
+    """What ``hwsim cost/evaluate/prune --model/--weights/--state`` map: weights bound to an architecture.
 
     * ``weights`` an ``.onnx`` file (no ``model``): the imported graph network (:func:`hwsim.importers.load_onnx`,
-      with ``input_shape`` / ``mean`` / ``std`` and a ``state`` .safetensors of PyTorch-named weights), which
-      evaluates, costs and runs on hardware like a zoo network;
-
+      with ``input_shape`` / ``mean`` / ``std``, and ``state``, a state file or dict of PyTorch-named tensors
+      replacing the graph's initializers), which evaluates, costs and runs on hardware like a zoo network;
+    * ``model`` a layer-spec file (``SPEC.toml``, :mod:`hwsim.importers.layer_spec`): that network, its weights from
+      ``state`` (PyTorch names: ``.pt``, ``.safetensors``, ``.npz``) or ``weights`` (hwsim's ``.npz``, e.g. what
+      ``hwsim prune`` wrote); ``input_shape`` / ``mean`` / ``std`` override the spec's;
+    * ``model`` a zoo name and ``state``: the trainable model with the state's PyTorch-named tensors
+      (``conv1.weight`` 4-D, ``fc1.bias``, ...; :func:`hwsim.importers.bind_state`: every name must match);
     * ``model`` alone: the model, with its shipped weights when it ships them (a trainable model that ships none
       keeps its seeded initialisation), or a shape-only model's synthetic weights at ``sparsity``/``pattern``;
-    * ``model`` and ``weights``: the model with the file's weights (a shape-only model: the file's matrices must
-      match its shapes and its MVM counts are used);
-    * ``weights`` alone: the file's matrices, one MVM per inference each.
+    * ``model`` and ``weights``: the model with the file's weights (2-D matrices or 4-D convolution weights; a
+      shape-only model: the file's matrices must match its shapes and its MVM counts are used);
+    * ``weights`` alone: the file's 2-D matrices, one MVM per inference each (a 4-D convolution weight is refused:
+      its MVMs per inference need the architecture).
 
-    ``trainable=True`` demands a network that can be evaluated (a trainable model).
+    ``trainable=True`` demands a network that can be evaluated (a trainable model, a layer spec, an ONNX graph).
     """
     from hwsim.weights_io import read_weights
 
     if model is None and weights is None:
-        raise ConfigError("give --model NAME or --weights FILE.npz|FILE.onnx")
-    given = [f for f, v in (("--input-shape", input_shape), ("--mean", mean), ("--std", std), ("--state", state))
-             if v is not None]
+        raise ConfigError("give --model NAME|SPEC.toml or --weights FILE.npz|FILE.onnx")
     if is_onnx(weights):
         if model is not None:
             raise ConfigError(f"--model {model}: not with an ONNX file ({weights} holds the architecture)")
         from hwsim.importers import load_onnx
 
         return load_onnx(weights, input_shape=input_shape, mean=mean, std=std, state=state)
+    if state is not None and weights is not None:
+        raise ConfigError(f"--state {state} and --weights {weights}: two sources of weights for one network; give "
+                          "one (--state: PyTorch names; --weights: hwsim's .npz)")
+    if is_layer_spec(model):
+        from hwsim.importers import load_layer_spec
+
+        if trainable and state is None and weights is None:
+            raise ConfigError(f"--model {model}: a layer spec holds no weights; evaluating or pruning it needs "
+                              "--state FILE.pt|.safetensors|.npz (PyTorch names) or --weights FILE.npz (hwsim's "
+                              "format, e.g. from hwsim prune)")
+        net = load_layer_spec(model, state=state, input_shape=input_shape, mean=mean, std=std)
+        if weights is not None:
+            net.load(weights)
+        return net
+    given = [f for f, v in (("--input-shape", input_shape), ("--mean", mean), ("--std", std)) if v is not None]
     if given:
-        raise ConfigError(f"{', '.join(given)}: only with --weights FILE.onnx (input preprocessing of an imported "
-                          "network)")
+        raise ConfigError(f"{', '.join(given)}: only with --weights FILE.onnx or --model SPEC.toml (input "
+                          "preprocessing of an imported network)")
+    if state is not None:
+        if model is None:
+            raise ConfigError("--state needs an architecture to bind to: --model NAME|SPEC.toml or --weights "
+                              "FILE.onnx")
+        e = entry(model)
+        if not e.trainable:
+            trained = ", ".join(n for n, x in REGISTRY.items() if x.trainable)
+            raise ConfigError(f"--state: model {model!r} is shape-only; a state binds to a trainable zoo model "
+                              f"({trained}), a layer spec (SPEC.toml) or an ONNX graph")
+        from hwsim.importers import bind_state
+
+        return bind_state(e.build(seed=seed), state, f"zoo model {model!r}")
     if model is None:
         if trainable:
-            raise ConfigError("--weights FILE.npz without --model gives matrices only; evaluating needs --model NAME "
-                              "or an ONNX file (--weights FILE.onnx)")
-        return [MatrixLayer(k, w, 1) for k, w in read_weights(weights).weights]
+            raise ConfigError("--weights FILE.npz without --model gives matrices only; evaluating needs --model "
+                              "NAME|SPEC.toml or an ONNX file (--weights FILE.onnx)")
+        wf = read_weights(weights)
+        if wf.kernels:
+            k = next(iter(wf.kernels))
+            raise ConfigError(f"--weights {weights}: array {k!r} is a 4-D convolution weight {wf.kernels[k]}; its "
+                              "MVMs per inference depend on the input size, which a weights file does not hold: give "
+                              "the architecture too (--model NAME or --model SPEC.toml)")
+        return [MatrixLayer(k, w, 1) for k, w in wf.weights]
     e = entry(model)
     if e.trainable:
         net = get(model, pretrained=weights is None and e.ships_weights, seed=seed)
@@ -147,7 +197,8 @@ def workload(model: str | None = None, weights: str | Path | None = None, *, tra
         return net
     if trainable:
         trained = ", ".join(n for n, x in REGISTRY.items() if x.trainable)
-        raise ConfigError(f"model {model!r} is shape-only; evaluating accuracy needs a trained model ({trained})")
+        raise ConfigError(f"model {model!r} is shape-only; evaluating accuracy needs a trained model ({trained}), a "
+                          "layer spec or an ONNX graph")
     shape_net = e.build()
     if weights is not None:
         wf = read_weights(weights)

@@ -26,14 +26,15 @@ def seed(text: str) -> int:
 
 
 def add_import_args(p: argparse.ArgumentParser, normalisation: bool = True) -> None:
-    """Input shape (and normalisation, for commands that evaluate) of an imported network (``--weights FILE.onnx``
-    only; refused otherwise)."""
-    g = p.add_argument_group("imported network (--weights FILE.onnx)")
+    """Trained weights with PyTorch's names (``--state``), and the input shape (and normalisation, for commands that
+    evaluate) of an imported network (``--weights FILE.onnx`` or ``--model SPEC.toml`` only; refused otherwise)."""
+    g = p.add_argument_group("your own network (--weights FILE.onnx, --model SPEC.toml, --state)")
     g.add_argument("--input-shape", type=shape, metavar="C,H,W", help="the model's input shape without the batch "
                    "axis, when the file leaves axes symbolic (default: the file's)")
-    g.add_argument("--state", metavar="FILE.safetensors", help="weights with PyTorch's names (conv1.weight, "
-                   "bn1.running_mean, ...) replacing the ONNX graph's parameters of the same names; every parameter "
-                   "must be given and every tensor must match one")
+    g.add_argument("--state", metavar="FILE.pt|.safetensors|.npz", help="trained weights with PyTorch's names "
+                   "(conv1.weight 4-D, fc1.bias, bn1.running_mean, ...; a .pt is read without running pickle code) "
+                   "bound to --model NAME|SPEC.toml or replacing the parameters of --weights FILE.onnx; every "
+                   "parameter must be given and every tensor must match one")
     if not normalisation:
         return
     g.add_argument("--mean", metavar="M[,M...]", help="input normalisation (x - mean) / std, one value or one per "

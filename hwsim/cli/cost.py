@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
                if v is not None]
     if replacing and ignored:
         raise ConfigError(f"{', '.join(ignored)}: not with {replacing[0]} (the file replaces the network)")
-    shape_only = args.model is not None and args.weights is None and not models.entry(args.model).trainable
+    shape_only = (args.model is not None and args.weights is None and args.state is None
+                  and not models.is_layer_spec(args.model) and not models.entry(args.model).trainable)
     if args.pattern is not None and not shape_only:
         raise ConfigError("--pattern: only for a shape-only model's synthetic weights (--model "
                           f"{'|'.join(n for n, e in models.REGISTRY.items() if not e.trainable)} without --weights); "

@@ -24,7 +24,8 @@ CHUNK = 2000
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="test accuracy on Fashion-MNIST, in float or through a hardware model")
-    p.add_argument("--model", help="zoo model (trainable); not with an ONNX file")
+    p.add_argument("--model", help="zoo model (trainable), or your own network as a layer-spec file SPEC.toml "
+                   "(weights from --state or --weights); not with an ONNX file")
     p.add_argument("--weights", help="weights .npz (one 2-D array per layer, network order), or an ONNX model "
                    "(.onnx: architecture and weights, no --model)")
     p.add_argument("--sparsity", type=float, help=SPARSITY_HELP.split(". A shape-only")[0])

@@ -102,7 +102,8 @@ def add_parser(subparsers: Any) -> None:
     trainable = ", ".join(n for n, e in models.REGISTRY.items() if e.trainable)
     p = subparsers.add_parser("prune", help="prune a model (criteria, schedules, hardware-aware), fine-tune, "
                               "evaluate, and save a weights .npz for 'hwsim cost --weights'")
-    p.add_argument("--model", help=f"trainable zoo model ({trainable}); not with an ONNX file")
+    p.add_argument("--model", help=f"trainable zoo model ({trainable}), or a layer-spec file SPEC.toml (weights from "
+                   "--state or --weights); not with an ONNX file")
     p.add_argument("--weights", help="start from this weights .npz instead of the shipped pretrained weights, or "
                    "prune an ONNX model (.onnx, no --model; then --out is an .onnx file too)")
     p.add_argument("--out", required=True, help="output weights file (.npz: weights, biases, masks; .onnx for an "
@@ -167,12 +168,12 @@ def run(args: argparse.Namespace) -> int:
     # before any work: not a folder, its folder writable; a weights .npz unless a back-end's own pruning writes it
     imported = models.is_onnx(args.weights)
     if args.model is None and not imported:
-        raise ConfigError("give --model NAME (a trainable zoo model) or --weights FILE.onnx")
+        raise ConfigError("give --model NAME|SPEC.toml (a trainable zoo model or a layer spec) or --weights FILE.onnx")
     check_output_file(args.out, "--out", suffix=None if hw_options else ".onnx" if imported else ".npz")
     hw_aware = args.budget is not None or args.accuracy_floor is not None
     if hw_aware and hw is None:
         raise ConfigError(f"--budget / --accuracy-floor need --hardware {'|'.join(backend.names())}")
-    if args.model is not None and not models.entry(args.model).trainable:
+    if args.model is not None and not models.is_layer_spec(args.model) and not models.entry(args.model).trainable:
         raise ConfigError(f"model {args.model!r} is shape-only: pruning needs a trainable model")
     net = models.workload(args.model, args.weights, trainable=True, input_shape=args.input_shape, mean=args.mean,
                           std=args.std, state=args.state)
@@ -186,8 +187,9 @@ def run(args: argparse.Namespace) -> int:
         context = backend.PruneContext(
             model=label, weights=args.weights, out=args.out, preset=args.preset, seed=args.seed,
             train=lambda: load("train", args.train_limit), test=lambda: load("test", args.limit),
-            pretrained=(lambda: models.get(args.model, pretrained=True)) if not imported else
-            (lambda: models.workload(None, args.weights, trainable=True, input_shape=args.input_shape,
+            pretrained=(lambda: models.get(args.model, pretrained=True))
+            if not imported and not models.is_layer_spec(args.model) and args.state is None else
+            (lambda: models.workload(args.model, args.weights, trainable=True, input_shape=args.input_shape,
                                      mean=args.mean, std=args.std, state=args.state)), say=say)
         own = hw.prune_command(net, hw_options, context)
         if own is not None:
@@ -257,6 +259,8 @@ def _prune(args: argparse.Namespace, hw: Any, net: Any, label: str, imported: bo
         pruned, _ = hp.iterative_magnitude(net, train, final_sparsity=args.sparsity, rounds=args.rounds,
                                            epochs_per_round=args.epochs, scope=args.scope, lr=args.lr,
                                            seed=args.seed)
+    from ..nn.graph import layer_sparsity
+
     if imported:
         from ..importers import save_onnx
 
@@ -265,7 +269,7 @@ def _prune(args: argparse.Namespace, hw: Any, net: Any, label: str, imported: bo
         path = hp.save(pruned, args.out)
     result.update({"out": str(path), "sparsity": pruned.sparsity(), "accuracy": pruned.accuracy(xt, yt),
                    "n": int(len(yt)),
-                   "layers": [{"name": l.name, "shape": list(l.shape), "sparsity": 1.0 - float(l.mask.mean())}
+                   "layers": [{"name": l.name, "shape": list(l.shape), "sparsity": layer_sparsity(l)}
                               for l in pruned.weighted_layers()]})
     if hw is not None:
         rep = hw.cost(hw.map(pruned, cfg))

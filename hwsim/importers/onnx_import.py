@@ -625,7 +625,8 @@ def load_onnx(path: str | Path, *, input_shape: Optional[Sequence[int]] = None, 
     """An ONNX file as an executable :class:`GraphNetwork` (see module doc). ``input_shape`` (without the batch
     axis) is needed only when the model's input has symbolic axes; ``mean`` / ``std`` (one value or one per channel,
     or a comma-separated string) override the model's ``hwsim.mean`` / ``hwsim.std`` metadata. ``state`` (a
-    ``.safetensors`` path or a dict of arrays, PyTorch's names such as ``conv1.weight``, ``bn1.running_mean``)
+    ``.pt`` / ``.pth`` / ``.safetensors`` / ``.npz`` path or a dict of arrays, PyTorch's names such as
+    ``conv1.weight``, ``bn1.running_mean``: :func:`hwsim.importers.read_state`)
     replaces the graph's initializers of the same names and layout: every parameter of a Conv / Gemm / MatMul /
     BatchNormalization / bias Add must be given and every given tensor must match one (``*.num_batches_tracked``
     excepted), else one DataError listing the names. Every problem with the file is a :class:`DataError`."""
@@ -634,10 +635,10 @@ def load_onnx(path: str | Path, *, input_shape: Optional[Sequence[int]] = None, 
     where = f"ONNX file {str(p)!r}"
     source = "the state"
     if state is not None and not isinstance(state, dict):
-        from .safetensors_io import read_safetensors
+        from .state import read_state
 
         source = f"{str(state)!r}"
-        state = read_safetensors(state)
+        state = read_state(state)
     try:
         return _Builder(model, where, input_shape, mean, std, name or model.graph.name or p.stem, state,
                         source).build()

@@ -11,7 +11,17 @@ Convolutions (:class:`GraphConv`) take any stride, asymmetric padding, dilation 
 (C_out, C_in*kh*kw) with columns ordered (c, kh, kw) -- PyTorch's / ONNX's ``weight.reshape(C_out, -1)`` for
 ``groups == 1``. A grouped (or depthwise) convolution is one block-diagonal matrix of that shape: the entries
 between groups are structural zeros, masked (pruned) from the start, so the hardware sees a sparse matrix whose
-empty tiles it skips.
+empty tiles it skips. Those structural zeros are not parameters: :meth:`GraphNetwork.num_weights`,
+:meth:`GraphNetwork.sparsity` and :func:`layer_sparsity` count only the real ones (:func:`support`), so a
+grouped layer is 0 % sparse until a real weight is pruned.
+
+The im2col order, in one place: a convolution weight ``W`` of shape (C_out, C_in/groups, kh, kw) -- PyTorch's
+``conv.weight``, ONNX's Conv ``W`` -- is the matrix ``W.reshape(C_out, -1)``: column ``(c * kh + i) * kw + j``
+holds input channel ``c`` (within its group), kernel row ``i``, kernel column ``j``; output pixel (y, x) reads
+``x_padded[c, y*stride + i*dilation, x*stride + j*dilation]`` into that column. Group ``g``'s rows
+``g*C_out/groups ...`` sit over its own columns ``g*C_in/groups*kh*kw ...`` (:func:`conv_matrix`). The zoo's
+:class:`hwsim.nn.Conv2d` uses the same order (``tests/test_torch_state.py`` checks both against PyTorch's
+``conv2d`` on a fixture).
 """
 from __future__ import annotations
 
@@ -22,7 +32,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .layers import Layer, MatmulHook, WeightedLayer
+from .layers import Conv2d, Layer, MatmulHook, WeightedLayer
 from .network import Network
 
 
@@ -70,15 +80,7 @@ class GraphConv(WeightedLayer):
 
     def set_grouped_weight(self, w4: np.ndarray) -> None:
         """Install an ONNX/PyTorch weight (C_out, C_in/groups, kh, kw) as the block-diagonal matrix."""
-        g, k = self.groups, self.kh * self.kw
-        co, ci = self.out_channels // g, self.in_channels // g
-        if w4.shape != (self.out_channels, ci, self.kh, self.kw):
-            raise DataError(f"layer {self.name!r}: weight shape {w4.shape} != {(self.out_channels, ci, self.kh, self.kw)}")
-        full = np.zeros(self.weight.shape, dtype=np.float64)
-        flat = w4.reshape(self.out_channels, ci * k)
-        for i in range(g):
-            full[i * co:(i + 1) * co, i * ci * k:(i + 1) * ci * k] = flat[i * co:(i + 1) * co]
-        self.weight = full.astype(self.weight.dtype)
+        self.weight = conv_matrix(self, w4).astype(self.weight.dtype)
 
     def set_mask(self, mask: np.ndarray) -> None:
         super().set_mask(np.asarray(mask) & self.group_mask() if np.shape(mask) == self.weight.shape else mask)
@@ -131,6 +133,81 @@ class GraphConv(WeightedLayer):
         return gx[:, :, t:t + h, l:l + w]
 
 
+def kernel_shape(layer: Layer) -> Optional[tuple[int, int, int, int]]:
+    """The 4-D weight shape (C_out, C_in/groups, kh, kw) of a convolution layer (:class:`GraphConv` or the zoo's
+    :class:`hwsim.nn.Conv2d`), or None for any other layer."""
+    if isinstance(layer, GraphConv):
+        return (layer.out_channels, layer.in_channels // layer.groups, layer.kh, layer.kw)
+    if isinstance(layer, Conv2d):
+        return (layer.out_channels, layer.in_channels, layer.k, layer.k)
+    return None
+
+
+def conv_matrix(layer: Layer, w: np.ndarray, what: str = "") -> np.ndarray:
+    """A convolution weight as ``layer`` 's 2-D matrix (float64): 4-D (C_out, C_in/groups, kh, kw) in the im2col
+    order of the module doc (block-diagonal for groups > 1), or already that matrix. DataError naming ``what`` (or
+    the layer) when the shape fits neither."""
+    ks = kernel_shape(layer)
+    what = what or f"layer {layer.name!r}"
+    w = np.asarray(w)
+    shape2 = tuple(getattr(layer, "weight").shape)
+    if ks is None or w.ndim not in (2, 4) or (w.ndim == 4 and w.shape != ks) or (w.ndim == 2 and w.shape != shape2):
+        want = f"{ks} (or its im2col matrix {shape2})" if ks is not None else f"{shape2}"
+        raise DataError(f"{what}: weight of shape {tuple(w.shape)} does not fit {getattr(layer, 'name', '')!r}, "
+                        f"which takes {want}")
+    if w.ndim == 2:
+        return w.astype(np.float64)
+    g = getattr(layer, "groups", 1)
+    co, ci, kh, kw = ks
+    flat = w.reshape(co, -1).astype(np.float64)
+    if g == 1:
+        return flat
+    k = ci * kh * kw
+    full = np.zeros(shape2, dtype=np.float64)
+    step = co // g
+    for i in range(g):
+        full[i * step:(i + 1) * step, i * k:(i + 1) * k] = flat[i * step:(i + 1) * step]
+    return full
+
+
+def conv_mask(layer: Layer, m: np.ndarray, what: str = "") -> np.ndarray:
+    """A mask given like a weight (4-D or the matrix) as ``layer`` 's 2-D mask (False between groups)."""
+    full = conv_matrix(layer, np.asarray(m).astype(np.float64), what) != 0
+    sup = support(layer)
+    return full if sup is None else full & sup
+
+
+def support(layer: Layer) -> Optional[np.ndarray]:
+    """Where ``layer`` 's matrix holds real parameters: the block diagonal of a grouped convolution; None (all of
+    it) for every other layer."""
+    if isinstance(layer, GraphConv) and layer.groups > 1:
+        return layer.group_mask()
+    return None
+
+
+def real_weights(layer: WeightedLayer) -> int:
+    """Number of real weights (parameters) of ``layer``: its matrix without the structural zeros between groups."""
+    sup = support(layer)
+    return int(layer.weight.size if sup is None else sup.sum())
+
+
+def layer_sparsity(layer: WeightedLayer) -> float:
+    """Fraction of ``layer`` 's real weights that are pruned (structural zeros between groups not counted)."""
+    sup = support(layer)
+    kept = int(layer.mask.sum() if sup is None else (layer.mask & sup).sum())
+    return 1.0 - kept / real_weights(layer)
+
+
+def supports(network: Network) -> Optional[list[np.ndarray]]:
+    """Per weighted layer, where its matrix holds real parameters (see :func:`support`); None when that is
+    everywhere in every layer (no grouped convolution), which selection treats as the default."""
+    layers = network.weighted_layers()
+    sups = [support(l) for l in layers]
+    if all(s is None for s in sups):
+        return None
+    return [np.ones(l.weight.shape, dtype=bool) if s is None else s for l, s in zip(layers, sups)]
+
+
 class ChannelAffine(Layer):
     """y = x * scale + shift per channel (axis 1): an unfolded BatchNormalization, or input normalisation."""
 
@@ -150,6 +227,33 @@ class ChannelAffine(Layer):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return grad * self._b(self.scale, grad)
+
+
+class BatchNorm(ChannelAffine):
+    """Inference-mode batch normalisation with PyTorch's parameters (``weight`` = gamma, ``bias`` = beta,
+    ``running_mean``, ``running_var``, ``eps``): y = (x - mean) / sqrt(var + eps) * gamma + beta per channel."""
+
+    def __init__(self, channels: int, eps: float = 1e-5, name: str = "bn"):
+        if channels < 1 or not eps > 0:
+            raise ConfigError(f"layer {name!r}: batch norm needs channels >= 1 and eps > 0, got {channels}, {eps}")
+        self.channels, self.eps = int(channels), float(eps)
+        self.gamma, self.beta = np.ones(self.channels), np.zeros(self.channels)
+        self.running_mean, self.running_var = np.zeros(self.channels), np.ones(self.channels)
+        super().__init__(np.ones(self.channels), np.zeros(self.channels), name=name)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute scale and shift from the parameters (after they were set)."""
+        if np.any(self.running_var + self.eps <= 0):
+            raise DataError(f"layer {self.name!r}: running_var + eps must be > 0")
+        self.scale = self.gamma / np.sqrt(self.running_var + self.eps)
+        self.shift = self.beta - self.running_mean * self.scale
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if not input_shape or input_shape[0] != self.channels:
+            raise ConfigError(f"layer {self.name!r}: batch norm of {self.channels} channels after an input of shape "
+                              f"{input_shape}")
+        return input_shape
 
 
 class Elementwise(Layer):
@@ -424,6 +528,21 @@ class GraphNetwork(Network):
             for t in nd.inputs:
                 last[t] = i
         self._last_use = last
+
+    def num_weights(self) -> int:
+        """Real weights: the structural zeros between the groups of a grouped convolution are not counted."""
+        return int(sum(real_weights(l) for l in self.weighted_layers()))
+
+    def num_params(self) -> int:
+        return self.num_weights() + int(sum(l.bias.size for l in self.weighted_layers()))
+
+    def sparsity(self) -> float:
+        """Fraction of the real weights that are pruned (structural zeros between groups are not pruned weights)."""
+        kept = 0
+        for l in self.weighted_layers():
+            sup = support(l)
+            kept += int(l.mask.sum() if sup is None else (l.mask & sup).sum())
+        return 1.0 - kept / self.num_weights()
 
     def forward(self, x: np.ndarray, train: bool = False, matmul: Optional[MatmulHook] = None,
                 validate: bool = True) -> np.ndarray:

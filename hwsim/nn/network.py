@@ -172,13 +172,12 @@ class Network:
         if len(wf.weights) != len(layers):
             raise DataError(f"weights file {wf.source} holds {len(wf.weights)} weight matrices, network {self.name!r} "
                             f"has {len(layers)} weighted layers ({', '.join(l.name for l in layers)})")
-        for layer, (key, w) in zip(layers, wf.weights):
-            if w.shape != layer.weight.shape:
-                raise DataError(f"weights file {wf.source}: array {key!r} has shape {w.shape}, layer {layer.name!r} "
-                                f"needs {layer.weight.shape}")
-        for layer, (key, w) in zip(layers, wf.weights):
-            mask = wf.masks.get(key)
-            layer.set_mask(mask if mask is not None else (w != 0))  # exact zeros mean pruned
+        from ..weights_io import layer_matrix
+
+        # every shape checked before any layer changes; 4-D convolution weights placed in im2col order
+        mats = [layer_matrix(layer, key, wf) for layer, (key, _) in zip(layers, wf.weights)]
+        for layer, (key, _), (w, mask) in zip(layers, wf.weights, mats):
+            layer.set_mask(mask)  # the file's mask, else exact zeros mean pruned
             layer.set_weight(w, wf.biases.get(key))
         return self
 

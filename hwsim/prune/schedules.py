@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import Adam, Network, distillation_loss, fit, softmax_cross_entropy
+from ..nn.graph import supports
 from .criteria import CRITERIA, NEEDS_INPUTS, NEEDS_LABELS, score
 from .selection import Sparsity, check_sparsity, select, sparsity_of
 
@@ -61,7 +62,7 @@ def prune(network: Network, data: Any = None, *, criterion: str = "magnitude", s
         raise ConfigError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
     sc = scores if scores is not None else score(network, data, criterion, seed=seed, n_samples=n_samples)
     masks = select(sc, None if structure == "nm" else sparsity, scope=scope, structure=structure,
-                   masks=network.masks(), **select_kw)
+                   masks=network.masks(), support=supports(network), **select_kw)
     out = network.copy()
     out.set_masks(masks)
     return out
@@ -210,10 +211,10 @@ def gradual(network: Network, train_data: Any, *, final_sparsity: Sparsity, init
             data = (x[idx], y[idx])
         sc = score(net, data, criterion, seed=rng)
         masks = select(sc, targets if per_layer else targets[0], scope=scope, structure=structure,
-                       masks=net.masks(), **select_kw)
+                       masks=net.masks(), support=supports(net), **select_kw)
         net.set_masks(masks)
         mean_t = float(np.dot(targets, sizes) / sizes.sum()) if per_layer else targets[0]
-        events.append(PruneStep(t, mean_t, sparsity_of(masks)))
+        events.append(PruneStep(t, mean_t, sparsity_of(masks, supports(net))))
 
     for t in range(total):
         if t % frequency == 0 and t // frequency <= n_events:
@@ -281,12 +282,12 @@ def iterative_magnitude(network: Network, train_data: Any, *, final_sparsity: fl
         train(steps, record=(r == 1))
         t_global += steps
         target = 1.0 - (1.0 - s_f) ** (r / rounds)
-        masks = select(score(net, None, "magnitude"), target, scope=scope, masks=net.masks())
+        masks = select(score(net, None, "magnitude"), target, scope=scope, masks=net.masks(), support=supports(net))
         assert rewind is not None
         for l, (w, b), m in zip(net.weighted_layers(), rewind, masks):
             l.set_mask(m)
             l.set_weight(w, b)
-        events.append(PruneStep(t_global, target, sparsity_of(masks)))
+        events.append(PruneStep(t_global, target, sparsity_of(masks, supports(net))))
     if fe:
         train(fe * max(len(x) // batch_size, 1), record=False)
     if val_data is not None:

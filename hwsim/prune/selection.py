@@ -2,7 +2,10 @@
 
 Sparsity is the fraction of *weights* pruned: per layer (``scope="layer"``; a float for every layer or one
 per layer) or over all weights of the network (``scope="global"``). Weights already pruned by ``masks`` stay
-pruned and count towards the target, which is what iterative and gradual schedules need.
+pruned and count towards the target, which is what iterative and gradual schedules need. ``support`` (one bool
+array per layer, :func:`hwsim.nn.graph.supports`) marks where a matrix holds real weights: the structural zeros
+between the groups of a grouped convolution's block-diagonal matrix are neither weights nor pruned ones, so they
+count in no total and are never selected.
 
 Structures (``structure=``), all in the (out, in) coordinates of a layer's weight matrix:
 
@@ -145,7 +148,8 @@ def _is_pair(b: object) -> bool:
 def select(scores: Sequence[np.ndarray], sparsity: Optional[Sparsity] = None, *, scope: str = "layer",
            structure: str = "unstructured", masks: Optional[Sequence[np.ndarray]] = None,
            block: Optional[Block] = None, tile: Optional[tuple[int, int]] = None, n: Optional[int] = None,
-           m: Optional[int] = None, protect_output: bool = True) -> list[np.ndarray]:
+           m: Optional[int] = None, protect_output: bool = True,
+           support: Optional[Sequence[np.ndarray]] = None) -> list[np.ndarray]:
     """Masks (bool, True = kept, one per layer) pruning the lowest-scoring weights or groups.
 
     ``sparsity``: fraction of weights pruned in [0, 1) -- one float, or one per layer with ``scope="layer"``.
@@ -154,6 +158,8 @@ def select(scores: Sequence[np.ndarray], sparsity: Optional[Sparsity] = None, *,
     sc = _check_scores(scores)
     shapes = [a.shape for a in sc]
     old = check_masks(masks, shapes)
+    sup = check_masks(support, shapes)  # all True when None: every entry is a weight
+    old = [o & s for o, s in zip(old, sup)]
     if structure not in STRUCTURES:
         raise ConfigError(f"unknown structure {structure!r}; choose one of {', '.join(STRUCTURES)}")
     if scope not in SCOPES:
@@ -171,17 +177,17 @@ def select(scores: Sequence[np.ndarray], sparsity: Optional[Sparsity] = None, *,
     else:
         targets = [check_sparsity(sparsity)] * len(sc)
     if structure == "unstructured":
-        return _select_unstructured(sc, old, targets, scope)
+        return _select_unstructured(sc, old, targets, scope, sup)
     blocks = _blocks_for(structure, shapes, block, tile)
 
     # groups: per layer, group score, kept count, size; the best group of each layer is never a candidate
     per_layer = []
-    for li, (s, mk, b) in enumerate(zip(sc, old, blocks)):
+    for li, (s, mk, b, su) in enumerate(zip(sc, old, blocks, sup)):
         gid, ng = _group_ids(s.shape, b)
-        size = np.bincount(gid.ravel(), minlength=ng).astype(np.int64)
+        size = np.bincount(gid.ravel(), weights=su.ravel(), minlength=ng).astype(np.int64)
         kept = np.bincount(gid.ravel(), weights=mk.ravel(), minlength=ng).astype(np.int64)
         gsum = np.bincount(gid.ravel(), weights=np.where(mk, s, 0.0).ravel(), minlength=ng)
-        gscore = np.where(kept > 0, gsum / size, -np.inf)
+        gscore = np.where(kept > 0, gsum / np.maximum(size, 1), -np.inf)
         eligible = kept > 0
         if structure in ("neuron", "filter") and protect_output and li == len(sc) - 1:
             eligible[:] = False
@@ -212,8 +218,8 @@ def select(scores: Sequence[np.ndarray], sparsity: Optional[Sparsity] = None, *,
     return [mk & ~pg[gid] for mk, pg, (gid, *_rest) in zip(old, prune_groups, per_layer)]
 
 
-def _select_unstructured(sc: list[np.ndarray], old: list[np.ndarray], targets: list[float], scope: str
-                         ) -> list[np.ndarray]:
+def _select_unstructured(sc: list[np.ndarray], old: list[np.ndarray], targets: list[float], scope: str,
+                         sup: list[np.ndarray]) -> list[np.ndarray]:
     """Fast path for single weights: O(n) partial selection (ties at the threshold broken deterministically)."""
     keys = []
     for s, mk in zip(sc, old):
@@ -223,14 +229,14 @@ def _select_unstructured(sc: list[np.ndarray], old: list[np.ndarray], targets: l
         keys.append(k)
     out = [mk.copy() for mk in old]
     if scope == "layer":
-        for li, (k, mk) in enumerate(zip(keys, old)):
-            need = min(int(np.floor(targets[li] * mk.size + 1e-9)) - int(mk.size - mk.sum()),
-                       int(np.isfinite(k).sum()))
+        for li, (k, mk, su) in enumerate(zip(keys, old, sup)):
+            real = int(su.sum())
+            need = min(int(np.floor(targets[li] * real + 1e-9)) - int(real - mk.sum()), int(np.isfinite(k).sum()))
             if need > 0:
                 idx = np.argpartition(k, need - 1)[:need]
                 out[li].ravel()[idx] = False
         return out
-    total = sum(int(mk.size) for mk in old)
+    total = sum(int(su.sum()) for su in sup)
     already = total - sum(int(mk.sum()) for mk in old)
     allk = np.concatenate(keys)
     need = min(int(np.floor(targets[0] * total + 1e-9)) - already, int(np.isfinite(allk).sum()))
@@ -285,7 +291,10 @@ def _select_nm(sc: list[np.ndarray], old: list[np.ndarray], sparsity: Optional[S
     return out
 
 
-def sparsity_of(masks: Sequence[np.ndarray]) -> float:
-    """Fraction of pruned entries over all masks."""
+def sparsity_of(masks: Sequence[np.ndarray], support: Optional[Sequence[np.ndarray]] = None) -> float:
+    """Fraction of pruned entries over all masks (over the ``support`` entries only, when given: see
+    :func:`select`)."""
+    if support is not None:
+        masks = [np.asarray(m)[np.asarray(s, dtype=bool)] for m, s in zip(masks, support)]
     total = sum(int(np.size(m)) for m in masks)
     return 1.0 - sum(int(np.count_nonzero(m)) for m in masks) / total

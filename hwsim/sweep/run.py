@@ -29,7 +29,7 @@ _NET_CACHE_SIZE = 3
 def _prune_key(p: Point, tile: tuple[int, int] | None) -> tuple[Any, ...]:
     import models
 
-    trainable = p.model is not None and models.entry(p.model).trainable
+    trainable = models.evaluable(p.model, p.weights)
     seeded = not trainable or p.method == "random"
     return (p.model, p.weights, p.weights_sha256, p.method, p.sparsity, p.structure, p.scope,
             p.seed if seeded else None, tile, p.prune_images if p._data_driven else None, p.data_dir)
@@ -44,11 +44,20 @@ def _data(split: str, data_dir: str | None, n: int) -> tuple[Any, Any]:
     return _DATA[key]
 
 
+def _fit(net: Any, x: Any) -> Any:
+    """Images reshaped to an imported network's input (an ONNX MLP taking (n, 784) vectors reads the same pixels)."""
+    from ..cli._args import fit_input
+
+    return fit_input(net, x)
+
+
 def _zero_fraction(source: Any) -> float:
     import numpy as np
 
-    if hasattr(source, "weighted_layers"):
-        mats = [l.weight * l.mask for l in source.weighted_layers()]
+    if hasattr(source, "weighted_layers"):  # real weights only: not the structural zeros between conv groups
+        from ..nn.graph import support
+
+        mats = [m if s is None else m[s] for m, s in ((l.weight * l.mask, support(l)) for l in source.weighted_layers())]
     else:
         mats = [l.weight for l in source]
     total = sum(m.size for m in mats)
@@ -64,29 +73,33 @@ def pruned_network(p: Point, tile: tuple[int, int] | None) -> tuple[Any, float, 
         source, zeros, _ = _NETS[key]
         if p.accuracy_images and (key, p.accuracy_images) not in _FLOAT_ACC:
             x, y = _data("test", p.data_dir, p.accuracy_images)
-            _FLOAT_ACC[(key, p.accuracy_images)] = float(source.accuracy(x, y))
+            _FLOAT_ACC[(key, p.accuracy_images)] = float(source.accuracy(_fit(source, x), y))
         return source, zeros, _FLOAT_ACC.get((key, p.accuracy_images))
     import models
 
     from .. import prune as hp
+    from ..nn.graph import supports
 
-    trainable = p.model is not None and models.entry(p.model).trainable
+    trainable = models.evaluable(p.model, p.weights)
     if trainable:
         net = models.workload(p.model, p.weights, trainable=True)
         if p.method != "none" and p.sparsity > 0:
             data = _data("train", p.data_dir, p.prune_images) if p._data_driven else None
+            if data is not None:
+                data = (_fit(net, data[0]), data[1])
             scores = hp.score(net, data, p.method, seed=p.seed)
             if p.structure == "hardware":
-                masks = hp.select(scores, p.sparsity, scope=p.scope, structure="xbar_tiles", tile=tile)
+                masks = hp.select(scores, p.sparsity, scope=p.scope, structure="xbar_tiles", tile=tile,
+                                  support=supports(net))
             else:
-                masks = hp.select(scores, p.sparsity, scope=p.scope, structure=p.structure)
+                masks = hp.select(scores, p.sparsity, scope=p.scope, structure=p.structure, support=supports(net))
             net = net.copy()
             net.set_masks(masks)
         source: Any = net
         acc = None
         if p.accuracy_images:
             x, y = _data("test", p.data_dir, p.accuracy_images)
-            acc = float(net.accuracy(x, y))
+            acc = float(net.accuracy(_fit(net, x), y))
         _FLOAT_ACC[(key, p.accuracy_images)] = acc
     else:
         pattern = "random" if p.method == "none" else p.method
@@ -175,7 +188,7 @@ def run_task(task: Task) -> list[dict[str, Any]]:
         metrics["weight_sparsity"] = zeros
         if p.accuracy_images:
             x, y = _data("test", p.data_dir, p.accuracy_images)
-            metrics["accuracy"] = float(be.accuracy(m, x, y, seed=p.seed))
+            metrics["accuracy"] = float(be.accuracy(m, _fit(source, x), y, seed=p.seed))
             metrics["float_accuracy"] = float_acc
             hook = getattr(be, "nonidealities", None)  # what the accuracy on hardware had on (an optional hook)
             if hook is not None:

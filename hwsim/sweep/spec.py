@@ -6,7 +6,8 @@ the axes. Top-level keys (:data:`AXES` may be a scalar or a list; :data:`SETTING
     hardware = NAME                       # a registered back-end's name (a string), or a list of them
     preset = ["default", "isaac"]         # the back-end's presets (None/absent: its default preset)
     model = "lenet-300-100"               # zoo models ...
-    weights = "pruned.npz"                # ... and/or weights files (.npz, one 2-D array per layer)
+    weights = "pruned.npz"                # ... and/or weights files (.npz, one 2-D array per layer), or ONNX graphs
+                                          # (.onnx, no model: pruned, costed and evaluated like a trainable model)
     method = ["magnitude", "taylor"]      # "none" or a pruning criterion (hwsim.prune.CRITERIA); shape-only models:
                                           # "none", "random", "magnitude", "block" (synthetic weights)
     sparsity = [0.0, 0.5, 0.9]            # fraction of weights pruned, in [0, 1)
@@ -265,11 +266,11 @@ def _point(v: Mapping[str, Any], overrides: tuple[tuple[str, Any], ...], setting
 
             sha_cache[weights] = sha256_file(wp)
         sha = sha_cache[weights]
-    trainable = model is not None and models.entry(model).trainable
+    trainable = models.evaluable(model, weights)  # a trainable zoo model, or an ONNX graph (weights = FILE.onnx)
     method = v["method"]
     _check_type("method", method, (str,), "a method name")
     methods = _criteria() if trainable else SHAPE_ONLY_METHODS
-    if model is None:
+    if model is None and not trainable:
         methods = ("none",)
     if method not in methods:
         kind = "trainable model" if trainable else ("shape-only model" if model else "weights file without a model")
