@@ -4,8 +4,11 @@ reader or a kernel as a foreign exception or a silent wrong result. Shared by th
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import os
+import pickle
+import sys
 import zipfile
 from pathlib import Path
 
@@ -119,3 +122,97 @@ READER_RECIPES = {
     "corrupt_deflate": corrupt_deflate,
     "corrupt_npy_header": corrupt_npy_header,
 }
+
+
+# ---- PyTorch .pt files (issue 12) ------------------------------------------------------------------------------------
+def pt_archive(pickle_bytes: bytes, storages: dict | None = None, prefix: str = "archive",
+               byteorder: bytes | None = b"little", extra: dict | None = None) -> bytes:
+    """A torch.save-shaped zip: PREFIX/data.pkl, PREFIX/data/KEY per storage, bookkeeping members (stored)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr(f"{prefix}/data.pkl", pickle_bytes)
+        if byteorder is not None:
+            z.writestr(f"{prefix}/byteorder", byteorder)
+        for k, v in (storages or {}).items():
+            z.writestr(f"{prefix}/data/{k}", v)
+        z.writestr(f"{prefix}/version", "3\n")
+        for k, v in (extra or {}).items():
+            z.writestr(k, v)
+    return buf.getvalue()
+
+
+def _u(s: str) -> bytes:  # BINUNICODE
+    b = s.encode()
+    return b"X" + len(b).to_bytes(4, "little") + b
+
+
+class _Evil:
+    """What an attacker pickles: unpickling it would run ``os.system(cmd)``."""
+
+    def __init__(self, cmd: str):
+        self.cmd = cmd
+
+    def __reduce__(self):
+        return (os.system, (self.cmd,))
+
+
+def malicious_pickles(marker: Path) -> dict[str, bytes]:
+    """Hand-made pickles that would run code -- each touches ``marker`` if it ever runs -- by every route a pickle
+    has: GLOBAL + REDUCE, STACK_GLOBAL, INST, OBJ, NEWOBJ, extension codes, Python's own pickling of a __reduce__,
+    a trojan tensor inside a state_dict, and BUILD / setattr on the reader's own admitted objects."""
+    m = str(marker)
+    cmd = f"touch {m}"
+    code = f"open({m!r}, 'w').close()"
+    rebuild = b"ctorch._utils\n_rebuild_tensor_v2\n"
+    od = b"ccollections\nOrderedDict\n)R"
+    storage = b"((" + _u("storage") + b"ctorch\nFloatStorage\n" + _u("0") + _u("cpu") + b"K\x04tQ"
+    tensor = rebuild + storage + b"K\x00(K\x04t(K\x01t\x89" + od + b"tR"
+    return {
+        "GLOBAL os.system + REDUCE": b"\x80\x02cos\nsystem\n" + _u(cmd) + b"\x85R.",
+        "GLOBAL posix.system + REDUCE": b"\x80\x02cposix\nsystem\n" + _u(cmd) + b"\x85R.",
+        "GLOBAL builtins.exec + REDUCE": b"\x80\x02cbuiltins\nexec\n" + _u(code) + b"\x85R.",
+        "STACK_GLOBAL builtins.eval": b"\x80\x04" + b"\x8c\x08builtins\x8c\x04eval\x93" + _u(code) + b"\x85R.",
+        "STACK_GLOBAL os.system": b"\x80\x04\x8c\x02os\x8c\x06system\x93" + _u(cmd) + b"\x85R.",
+        "INST os.system": b"(S'" + cmd.encode() + b"'\nios\nsystem\n.",
+        "OBJ subprocess.call": b"\x80\x02(csubprocess\ncall\n" + _u(cmd) + b"o.",
+        "NEWOBJ subprocess.Popen": b"\x80\x02csubprocess\nPopen\n(" + _u(cmd) + b"\x85\x81.",
+        "EXT1 (copyreg extension code)": b"\x80\x02\x82\x01" + _u(cmd) + b"\x85R.",
+        "pickle.dumps(__reduce__ -> os.system), protocol 2": pickle.dumps(_Evil(cmd), protocol=2),
+        "pickle.dumps(__reduce__ -> os.system), protocol 5": pickle.dumps(_Evil(cmd), protocol=5),
+        "trojan tensor in a state_dict": b"\x80\x02" + od + b"(" + _u("fc.weight") + tensor + _u("fc.bias")
+        + b"cos\nsystem\n" + _u(cmd) + b"\x85Ru.",
+        "GLOBAL torch._utils.system (admitted module, other name)": b"\x80\x02ctorch._utils\nsystem\n" + _u(cmd)
+        + b"\x85R.",
+        "BUILD rewiring an admitted global": b"\x80\x02" + rebuild + b"N}" + _u("fn") + b"cos\nsystem\nst\x86b.",
+        "BUILD changing a checked tensor's offset": b"\x80\x02" + od + b"(" + _u("w") + tensor
+        + b"N}" + _u("offset") + b"J\x00\x00\x00\x10s\x86bu.",
+        "REDUCE of a storage type": b"\x80\x02ctorch\nFloatStorage\n" + _u(cmd) + b"\x85R.",
+    }
+
+
+#: ``sys.audit`` events that mean code ran or a module was loaded while reading a file (see :func:`no_code_run`).
+_WATCH_EXACT = {"import", "exec", "compile", "os.system", "subprocess.Popen", "pickle.find_class", "os.posix_spawn",
+                "os.fork", "os.forkpty", "ctypes.dlopen", "socket.connect", "os.remove", "os.rename", "os.exec"}
+_WATCH_PREFIX = ("os.exec", "os.spawn", "ctypes.", "socket.", "shutil.", "webbrowser.")
+_AUDIT: dict = {"on": False, "events": []}
+
+
+def _audit_hook(event: str, args) -> None:
+    if _AUDIT["on"] and (event in _WATCH_EXACT or event.startswith(_WATCH_PREFIX)):
+        _AUDIT["events"].append((event, repr(args)[:200]))
+
+
+sys.addaudithook(_audit_hook)  # process-wide; inert unless a no_code_run() block is active
+
+
+@contextlib.contextmanager
+def no_code_run():
+    """Record the audit events of :data:`_WATCH_EXACT` (imports, exec/compile, processes, pickle's own find_class)
+    raised inside the block; the caller asserts the list is empty."""
+    import encodings.cp437  # noqa: F401 - the codec zipfile decodes non-UTF-8 member names with: loaded before
+    _AUDIT["events"] = []
+    _AUDIT["on"] = True
+    try:
+        yield _AUDIT["events"]
+    finally:
+        _AUDIT["on"] = False
