@@ -343,10 +343,10 @@ def test_rc07_negative_limit_refused_by_the_loader():
 
 
 # ---- 8. every flag used or refused --------------------------------------------------------------------------------
-@pytest.mark.parametrize("args, flag", [
-    (["--model", "lenet5", "--sparsity", "0.5"], "--sparsity"),
+@pytest.mark.parametrize("args, flag", [   # --sparsity on a trainable model prunes it (tests/test_cli_issue13.py)
+    (["--model", "lenet5", "--sparsity", "1.5"], "--sparsity"),
     (["--model", "lenet5", "--pattern", "block"], "--pattern"),
-    (["--model", "vgg16", "--weights", "w.npz", "--sparsity", "0.5"], "--sparsity"),
+    (["--model", "lenet5", "--sparsity", "0.5", "--pattern", "block"], "--pattern"),
     (["--weights", "w.npz", "--pattern", "magnitude"], "--pattern"),
 ])
 def test_rc08_synthetic_sparsity_flags_refused_where_ignored(args, flag, capsys):

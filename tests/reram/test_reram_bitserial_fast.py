@@ -52,7 +52,7 @@ def test_fast_engine_bit_identical(preset, mode, adc_bits, dims, rng):
 
 
 def test_default_preset_takes_the_parity_path(rng):
-    cfg = rr.get_preset("default")
+    cfg = rr.get_preset("ideal")  # ideal devices: the default preset's device variation keeps the table kernel
     x = rng.random((20, 150)).astype(np.float32)
     (y_old, y_new), (old, new) = both(net3(sparsity=0.3), cfg, x)
     assert all(e.parity_blocks and not e.table_blocks for e in new)
@@ -73,7 +73,7 @@ def test_fast_engine_bit_identical_nonideal_and_pruned(ov, prune_all, rng):
 
 
 def test_fast_accuracy_identical_through_public_api(rng):
-    cfg = rr.get_preset("default")
+    cfg = rr.get_preset("ideal")
     net = net3(sparsity=0.2)
     x = rng.random((64, 150)).astype(np.float32)
     m = rr.map(net, cfg)
@@ -85,7 +85,7 @@ def test_fast_accuracy_identical_through_public_api(rng):
 @pytest.mark.parametrize("adc_bits,fast_blocks", [(9, 0), (8, 1), (7, 2), (6, 3), (5, 4), (4, 5), (3, 0)])
 def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng):
     """lsb = 2^s for s = 0 (exact product) ... 5 take the fast path; s = 6 stays on the table kernel."""
-    cfg = rr.resolve_config("default", adc_bits=adc_bits)
+    cfg = rr.resolve_config("ideal", adc_bits=adc_bits)  # the default preset with ideal devices
     x = rng.random((20, 150)).astype(np.float32)
     (y_old, y_new), (_, new) = both(net3(sparsity=0.3), cfg, x)
     e = new[0]

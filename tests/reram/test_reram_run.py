@@ -46,7 +46,7 @@ def test_bit_serial_path_equals_exact_product_when_ideal(mode, signed, rng):
 
 
 def test_exact_path_is_the_integer_product(rng):
-    cfg = replace(rr.get_preset("default"), adc=AdcConfig(bits=9))
+    cfg = replace(rr.get_preset("ideal"), adc=AdcConfig(bits=9))
     net = small_net()
     m = rr.map(net, cfg)
     e = engines(m, 0)[0]
