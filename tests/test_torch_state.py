@@ -299,3 +299,32 @@ def test_pt_mutations_give_only_data_errors(tmp_path):
 @pytest.mark.slow
 def test_pt_mutations_long(tmp_path):
     _fuzz(tmp_path, 4500, seed=10)
+
+
+def _bomb(levels: int, container: bytes) -> bytes:
+    """Opcodes pushing one object that shares an item 2**levels times in a few hundred bytes: nested pairs built
+    with TUPLE2 (``container`` b"tuple") or LIST (b"list") from memo entries 0..levels."""
+    out = b")q\x000" if container == b"tuple" else b"]q\x000"
+    for i in range(levels):
+        pair = b"h" + bytes([i]) + b"h" + bytes([i])
+        out += (pair + b"\x86" if container == b"tuple" else b"(" + pair + b"l") + b"q" + bytes([i + 1]) + b"0"
+    return out + b"h" + bytes([levels])
+
+
+def test_pickle_bombs_are_refused_quickly(tmp_path):
+    """Exponentially shared tuples (whose hash would walk 2**60 items) and lists (whose repr would) as a dict key,
+    a tensor size and a persistent id: refused in milliseconds, before or while unpickling."""
+    t0 = time.perf_counter()
+    cases = {
+        "tuple key": b"\x80\x02}" + _bomb(60, b"tuple") + b"Ns.",
+        "list size": b"\x80\x02ccollections\nOrderedDict\n)R(" + hostile._u("w") + b"ctorch._utils\n_rebuild_tensor_v2\n"
+        b"((" + hostile._u("storage") + b"ctorch\nFloatStorage\n" + hostile._u("0") + hostile._u("cpu")
+        + b"K\x04tQK\x00" + _bomb(60, b"list") + b"(K\x01t\x89ccollections\nOrderedDict\n)RtRu.",
+    }
+    for name, data in cases.items():
+        p = tmp_path / "bomb.pt"
+        p.write_bytes(hostile.pt_archive(data, {"0": bytes(16)}))
+        with pytest.raises(DataError, match=r"a pickle bomb|tensor size must be an integer in \[0, \d+\], got a list "
+                                            "of 2 items"):
+            read_torch_state(p, engine="builtin")
+    assert time.perf_counter() - t0 < 2.0

@@ -34,7 +34,8 @@ Unpickling runs code only through the globals a pickle names (``GLOBAL`` / ``STA
    it executes nothing): only the opcodes a state_dict pickle uses are admitted (no ``INST`` / ``OBJ`` /
    ``NEWOBJ`` / ``EXT*`` / out-of-band buffers / sets / ``LONG4``); every ``GLOBAL`` must be one of
    :data:`ALLOWED_GLOBALS`; every length prefix must fit inside the pickle and every memo index below its size, so
-   the unpickler never allocates more than the pickle's own size.
+   the unpickler never allocates more than the pickle's own size; the stack is simulated so that no tuple can
+   share items into an exponential size (a "bomb" that would hang hashing), see :class:`_Shape`.
 2. The unpickler is a :class:`pickle.Unpickler` subclass whose ``find_class`` returns, for the same handful of
    names, **our own** inert objects -- never an import: ``OrderedDict`` becomes a plain dict, the rebuild functions
    return a *tensor reference* (storage key, offset, shape, stride; no data), storage classes a dtype marker,
@@ -172,15 +173,30 @@ class _StateDict(dict):
 
 
 # ---- the admitted globals -------------------------------------------------------------------------------------------
+def _show(v: Any) -> str:
+    """A short description of a value from the pickle, safe on hostile objects: never ``repr`` of a container (a
+    pickle can share one list many times over, so that its repr grows exponentially)."""
+    if v is None or isinstance(v, (bool, int, float)):
+        text = repr(v) if not isinstance(v, int) or abs(v) < 10**30 else f"an integer of {v.bit_length()} bits"
+    elif isinstance(v, (str, bytes)):
+        text = repr(v[:60]) + ("..." if len(v) > 60 else "")
+    elif isinstance(v, _Frozen):
+        text = repr(v)
+    else:
+        size = len(v) if isinstance(v, (tuple, list, dict)) else None
+        text = f"a {type(v).__name__}" + (f" of {size} items" if size is not None else "")
+    return text[:100]
+
+
 def _int(v: Any, what: str, lo: int = 0, hi: int = _BIG) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise DataError(f"{what} must be an integer in [{lo}, {hi}], got {v!r:.80}")
+        raise DataError(f"{what} must be an integer in [{lo}, {hi}], got {_show(v)}")
     return v
 
 
 def _ints(v: Any, what: str) -> tuple[int, ...]:
     if not isinstance(v, (tuple, list)) or len(v) > MAX_DIMS:
-        raise DataError(f"{what} must be a tuple of at most {MAX_DIMS} integers, got {v!r:.80}")
+        raise DataError(f"{what} must be a tuple of at most {MAX_DIMS} integers, got {_show(v)}")
     return tuple(_int(x, what) for x in v)
 
 
@@ -213,7 +229,7 @@ def _rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any
     offset = _int(storage_offset, "storage offset")
     shape, strides = _ints(size, "tensor size"), _ints(stride, "tensor stride")
     if not isinstance(requires_grad, bool):
-        raise DataError(f"_rebuild_tensor_v2: requires_grad must be a bool, got {requires_grad!r:.80}")
+        raise DataError(f"_rebuild_tensor_v2: requires_grad must be a bool, got {_show(requires_grad)}")
     if backward_hooks is not None and not (isinstance(backward_hooks, dict) and not backward_hooks):
         raise DataError("_rebuild_tensor_v2: backward hooks must be empty")
     if metadata is not None and not isinstance(metadata, dict):
@@ -230,7 +246,7 @@ def _rebuild_parameter(data: Any, requires_grad: Any = False, backward_hooks: An
 
 def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any = None) -> Any:
     if not (isinstance(func, _Global) and func.kind == "call" and func.fn in (_rebuild_tensor_v2, _rebuild_parameter)):
-        raise DataError(f"_rebuild_from_type_v2 may only call a tensor rebuild function, got {func!r:.80}")
+        raise DataError(f"_rebuild_from_type_v2 may only call a tensor rebuild function, got {_show(func)}")
     if not (isinstance(new_type, _Global) and new_type.kind == "type") or not isinstance(args, tuple):
         raise DataError("_rebuild_from_type_v2 must rebuild a torch.Tensor or torch.nn.Parameter")
     return func(*args)
@@ -242,7 +258,7 @@ def _size(dims: Any = ()) -> tuple[int, ...]:
 
 def _device(kind: Any, index: Any = None) -> str:
     if not isinstance(kind, str) or len(kind) > 64 or (index is not None and not isinstance(index, int)):
-        raise DataError(f"torch.device({kind!r:.40}, {index!r:.40}) is not a device")
+        raise DataError(f"torch.device({_show(kind)}, {_show(index)}) is not a device")
     return kind if index is None else f"{kind}:{index}"
 
 
@@ -292,11 +308,96 @@ def _refuse_global(module: str, name: str, where: str) -> DataError:
                                          else g.qualname for g in ALLOWED_GLOBALS.values()})))
 
 
+_PUSH_ONE = frozenset({"NONE", "NEWTRUE", "NEWFALSE", "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "FLOAT",
+                       "BINFLOAT", "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
+                       "BINUNICODE8", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "EMPTY_LIST", "EMPTY_TUPLE",
+                       "EMPTY_DICT", "GLOBAL", "PERSID"})
+_MARK = -1
+
+
+class _Shape:
+    """The unpickler's stack and memo simulated with one number per object: its size counted as a tree (shared
+    items once per reference). A tuple is immutable and hashing, comparing or printing it walks that tree, so a
+    tuple over :data:`_Shape.limit` -- a pickle "bomb" that shares one item 2**40 times in a few hundred bytes -- is
+    refused before the unpickler could hash it (a dict key) and hang."""
+
+    def __init__(self, n: int, where: str):
+        self.stack: list[int] = []
+        self.memo: dict[int, int] = {}
+        self.limit = 16 * n + 4096
+        self.where = where
+
+    def pop(self, k: int = 1) -> list[int]:
+        if k > len(self.stack) or _MARK in self.stack[len(self.stack) - k:]:
+            raise DataError(f"{self.where}: the pickle pops an empty stack (corrupt pickle)")
+        out = self.stack[len(self.stack) - k:]
+        del self.stack[len(self.stack) - k:]
+        return out
+
+    def to_mark(self) -> list[int]:
+        if _MARK not in self.stack:
+            raise DataError(f"{self.where}: the pickle pops to a missing MARK (corrupt pickle)")
+        i = len(self.stack) - 1 - self.stack[::-1].index(_MARK)
+        out = self.stack[i + 1:]
+        del self.stack[i:]
+        return out
+
+    def tuple_(self, items: list[int]) -> None:
+        w = 1 + sum(items)
+        if w > self.limit:
+            raise DataError(f"{self.where}: the pickle builds a tuple of {w} items counting shared ones (over "
+                            f"{self.limit}): a pickle bomb, refused")
+        self.stack.append(w)
+
+    def step(self, name: str, arg: Any) -> None:
+        st = self.stack
+        if name in _PUSH_ONE:
+            st.append(1)
+        elif name == "MARK":
+            st.append(_MARK)
+        elif name == "TUPLE":
+            self.tuple_(self.to_mark())
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            self.tuple_(self.pop(int(name[-1])))
+        elif name in ("LIST", "DICT"):
+            self.to_mark()
+            st.append(1)
+        elif name in ("APPENDS", "SETITEMS", "POP_MARK"):
+            self.to_mark()
+            if name != "POP_MARK":
+                self.pop(0 if st else 1)
+        elif name in ("APPEND", "POP", "BUILD"):
+            self.pop()
+            if name != "POP":
+                self.pop(0 if st else 1)
+        elif name == "SETITEM":
+            self.pop(2)
+            self.pop(0 if st else 1)
+        elif name == "DUP":
+            st.append(self.pop()[0])
+            st.append(st[-1])
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            if arg not in self.memo:
+                raise DataError(f"{self.where}: the pickle reads memo entry {arg}, never written (corrupt pickle)")
+            st.append(self.memo[arg])
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+            if not st or st[-1] == _MARK:
+                raise DataError(f"{self.where}: the pickle memoizes an empty stack (corrupt pickle)")
+            self.memo[len(self.memo) if name == "MEMOIZE" else arg] = st[-1]
+        elif name in ("STACK_GLOBAL", "REDUCE"):
+            self.pop(2)
+            st.append(1)
+        elif name == "BINPERSID":
+            self.pop()
+            st.append(1)
+
+
 def scan_pickle(data: bytes, where: str) -> None:
     """Check a pickle opcode by opcode without running it (see the module doc, step 1); DataError on anything a
     state_dict pickle does not use."""
     n = len(data)
     stop = None
+    shape = _Shape(n, where)
     try:
         for op, arg, pos in pickletools.genops(data):
             name = op.name
@@ -316,6 +417,8 @@ def scan_pickle(data: bytes, where: str) -> None:
                 raise DataError(f"{where}: frame of {arg} bytes at byte {pos} runs past the pickle")
             if name == "STOP":
                 stop = pos
+            else:
+                shape.step(name, arg)
     except DataError:
         raise
     except Exception as exc:  # ValueError (truncated, bad opcode), UnicodeDecodeError, ...
@@ -341,7 +444,7 @@ class _Unpickler(pickle.Unpickler):
     def persistent_load(self, pid: Any) -> _Storage:
         where = self.where
         if not (isinstance(pid, tuple) and len(pid) == 5):
-            raise DataError(f"{where}: persistent id {pid!r:.100} is not a storage ('storage', type, key, location, "
+            raise DataError(f"{where}: persistent id {_show(pid)} is not a storage ('storage', type, key, location, "
                             "numel)")
         kind, stype, key, location, numel = pid
         if isinstance(kind, bytes):
@@ -349,11 +452,11 @@ class _Unpickler(pickle.Unpickler):
         if isinstance(key, bytes):
             key = key.decode("ascii", "replace")
         if kind != "storage":
-            raise DataError(f"{where}: persistent id of kind {kind!r:.40}; only 'storage' is read")
+            raise DataError(f"{where}: persistent id of kind {_show(kind)}; only 'storage' is read")
         if not (isinstance(stype, _Global) and stype.kind == "storage"):
-            raise DataError(f"{where}: persistent id names {stype!r:.60}, not a storage type")
+            raise DataError(f"{where}: persistent id names {_show(stype)}, not a storage type")
         if not isinstance(key, str) or not 0 < len(key) <= 256 or not isinstance(location, (str, bytes)):
-            raise DataError(f"{where}: storage key {key!r:.60} / location {location!r:.60} malformed")
+            raise DataError(f"{where}: storage key {_show(key)} / location {_show(location)} malformed")
         numel = _int(numel, f"{where}: element count of storage {key!r}")
         code = stype.dtype
         nbytes = numel * _itemsize(code)
