@@ -395,34 +395,40 @@ class _Shape:
 def scan_pickle(data: bytes, where: str) -> None:
     """Check a pickle opcode by opcode without running it (see the module doc, step 1); DataError on anything a
     state_dict pickle does not use."""
-    n = len(data)
-    stop = None
-    shape = _Shape(n, where)
+    shape = _Shape(len(data), where)
     try:
-        for op, arg, pos in pickletools.genops(data):
-            name = op.name
-            if name not in ALLOWED_OPCODES:
-                raise DataError(f"{where}: the pickle uses opcode {name} at byte {pos}, which a state_dict does not "
-                                "need (refused before unpickling)")
-            if name == "PROTO" and not 2 <= arg <= 5:
-                raise DataError(f"{where}: pickle protocol {arg} (torch.save writes 2)")
-            if name == "GLOBAL":
-                module, _, gname = str(arg).partition(" ")
-                if (module, gname) not in ALLOWED_GLOBALS:
-                    raise _refuse_global(module, gname, where)
-            if name in ("GET", "BINGET", "LONG_BINGET", "PUT", "BINPUT", "LONG_BINPUT") and not (
-                    isinstance(arg, int) and 0 <= arg <= n):
-                raise DataError(f"{where}: memo index {arg!r:.40} at byte {pos} out of range")
-            if name == "FRAME" and not 0 <= arg <= n - pos:
-                raise DataError(f"{where}: frame of {arg} bytes at byte {pos} runs past the pickle")
-            if name == "STOP":
-                stop = pos
-            else:
-                shape.step(name, arg)
+        with warnings.catch_warnings():  # a damaged STRING opcode's escapes warn in pickletools: the error says it
+            warnings.simplefilter("ignore")
+            _scan(data, where, shape)
     except DataError:
         raise
     except Exception as exc:  # ValueError (truncated, bad opcode), UnicodeDecodeError, ...
         raise DataError(f"{where}: corrupt pickle ({type(exc).__name__}: {exc})") from None
+
+
+def _scan(data: bytes, where: str, shape: "_Shape") -> None:
+    n = len(data)
+    stop = None
+    for op, arg, pos in pickletools.genops(data):
+        name = op.name
+        if name not in ALLOWED_OPCODES:
+            raise DataError(f"{where}: the pickle uses opcode {name} at byte {pos}, which a state_dict does not "
+                            "need (refused before unpickling)")
+        if name == "PROTO" and not 2 <= arg <= 5:
+            raise DataError(f"{where}: pickle protocol {arg} (torch.save writes 2)")
+        if name == "GLOBAL":
+            module, _, gname = str(arg).partition(" ")
+            if (module, gname) not in ALLOWED_GLOBALS:
+                raise _refuse_global(module, gname, where)
+        if name in ("GET", "BINGET", "LONG_BINGET", "PUT", "BINPUT", "LONG_BINPUT") and not (
+                isinstance(arg, int) and 0 <= arg <= n):
+            raise DataError(f"{where}: memo index {arg!r:.40} at byte {pos} out of range")
+        if name == "FRAME" and not 0 <= arg <= n - pos:
+            raise DataError(f"{where}: frame of {arg} bytes at byte {pos} runs past the pickle")
+        if name == "STOP":
+            stop = pos
+        else:
+            shape.step(name, arg)
     if stop is None or stop != n - 1:
         raise DataError(f"{where}: the pickle does not end with its STOP opcode ({n} bytes)")
 
