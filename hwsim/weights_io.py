@@ -3,7 +3,7 @@
 Format (DESIGN.md): one array per weighted layer, in network order; exact zeros are pruned weights. A weight is
 2-D (out, in) -- a convolution's im2col matrix (C_out, C_in*kh*kw) -- or a 4-D convolution weight
 (C_out, C_in/groups, kh, kw) as PyTorch and ONNX store it, which is installed as that matrix in the im2col order
-documented in :mod:`hwsim.nn.graph` (block-diagonal for a grouped convolution). Optional companions:
+documented in :mod:`hwsim.nn.im2col` (block-diagonal for a grouped convolution). Optional companions:
 ``KEY.bias`` (1-D, out) and ``KEY.mask`` (bool, the weight's shape), where KEY is the weight array's name. Any
 other key ending in ``.bias`` / ``.mask`` without its weight array is an error, as is a weight array that is
 neither 2-D nor 4-D. A 4-D weight needs an architecture to be costed (its MVMs per inference depend on the input
@@ -217,10 +217,10 @@ def read_weights(path: str | Path) -> WeightsFile:
 def layer_matrix(layer, key: str, wf: WeightsFile) -> tuple[np.ndarray, np.ndarray]:
     """(weight matrix, mask) of weights-file entry ``key`` for network layer ``layer``: a 2-D weight must have the
     layer's matrix shape; a 4-D one must be the layer's convolution weight (C_out, C_in/groups, kh, kw) and is
-    placed in im2col order (block-diagonal for groups > 1, :func:`hwsim.nn.graph.conv_matrix`). The mask is the
+    placed in im2col order (block-diagonal for groups > 1, :func:`hwsim.nn.im2col.conv_matrix`). The mask is the
     file's ``KEY.mask`` or, without one, the weight's non-zeros (structural zeros between groups stay masked).
     DataError naming the file, the array and the layer on a mismatch."""
-    from .nn.graph import conv_mask, conv_matrix, kernel_shape, support
+    from .nn.im2col import conv_mask, conv_matrix, kernel_shape, support
 
     w = dict(wf.weights)[key]
     what = f"weights file {wf.source}: array {key!r}"

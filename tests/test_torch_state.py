@@ -90,7 +90,7 @@ def test_tiny_cnn_spec_with_the_pt_state_gives_torchs_logits():
 
 
 def test_im2col_order_equals_pytorch_conv2d():
-    """One weight layout, documented in hwsim.nn.graph: W.reshape(C_out, -1), columns (c, kh, kw), block-diagonal
+    """One weight layout, documented in hwsim.nn.im2col: W.reshape(C_out, -1), columns (c, kh, kw), block-diagonal
     per group. The zoo's Conv2d (square kernel, stride, padding) and GraphConv (rectangular kernel, asymmetric
     stride, dilation, groups) both reproduce torch.nn.functional.conv2d (fixture from real torch)."""
     from hwsim.nn import Conv2d

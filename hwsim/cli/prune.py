@@ -259,7 +259,7 @@ def _prune(args: argparse.Namespace, hw: Any, net: Any, label: str, imported: bo
         pruned, _ = hp.iterative_magnitude(net, train, final_sparsity=args.sparsity, rounds=args.rounds,
                                            epochs_per_round=args.epochs, scope=args.scope, lr=args.lr,
                                            seed=args.seed)
-    from ..nn.graph import layer_sparsity
+    from ..nn.im2col import layer_sparsity
 
     if imported:
         from ..importers import save_onnx

@@ -6,7 +6,7 @@
 
 * a linear layer ``fc1``: ``fc1.weight`` (out, in) and ``fc1.bias`` (out);
 * a convolution ``conv1``: ``conv1.weight`` (C_out, C_in/groups, kh, kw) -- or its im2col matrix (C_out,
-  C_in*kh*kw) -- and ``conv1.bias``; the weight is placed in the im2col order of :mod:`hwsim.nn.graph`;
+  C_in*kh*kw) -- and ``conv1.bias``; the weight is placed in the im2col order of :mod:`hwsim.nn.im2col`;
 * a batch normalisation ``bn1`` (layer specs and ONNX graphs): ``bn1.weight`` (gamma), ``bn1.bias`` (beta),
   ``bn1.running_mean``, ``bn1.running_var``; ``*.num_batches_tracked`` is ignored wherever it appears.
 
@@ -118,7 +118,8 @@ def bind_state(network: Any, state: Any, where: Optional[str] = None) -> Any:
     """Install ``state`` (a path or a name -> array dict) into ``network`` -- a zoo network, a layer-spec network
     before its batch norms are folded, or a list of its layers -- by PyTorch's names (see the module doc); returns
     ``network``. Every name and shape is checked before anything is installed."""
-    from ..nn.graph import BatchNorm, conv_mask, conv_matrix, kernel_shape
+    from ..nn.graph import BatchNorm
+    from ..nn.im2col import conv_mask, conv_matrix, kernel_shape
     from ..nn.layers import WeightedLayer
 
     arrays, source = as_state(state)

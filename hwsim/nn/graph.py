@@ -15,13 +15,8 @@ empty tiles it skips. Those structural zeros are not parameters: :meth:`GraphNet
 :meth:`GraphNetwork.sparsity` and :func:`layer_sparsity` count only the real ones (:func:`support`), so a
 grouped layer is 0 % sparse until a real weight is pruned.
 
-The im2col order, in one place: a convolution weight ``W`` of shape (C_out, C_in/groups, kh, kw) -- PyTorch's
-``conv.weight``, ONNX's Conv ``W`` -- is the matrix ``W.reshape(C_out, -1)``: column ``(c * kh + i) * kw + j``
-holds input channel ``c`` (within its group), kernel row ``i``, kernel column ``j``; output pixel (y, x) reads
-``x_padded[c, y*stride + i*dilation, x*stride + j*dilation]`` into that column. Group ``g``'s rows
-``g*C_out/groups ...`` sit over its own columns ``g*C_in/groups*kh*kw ...`` (:func:`conv_matrix`). The zoo's
-:class:`hwsim.nn.Conv2d` uses the same order (``tests/test_torch_state.py`` checks both against PyTorch's
-``conv2d`` on a fixture).
+The im2col order -- how a (C_out, C_in/groups, kh, kw) weight becomes the matrix -- is documented once, in
+:mod:`hwsim.nn.im2col` (with :func:`conv_matrix`, :func:`support` and the sparsity helpers, re-exported here).
 """
 from __future__ import annotations
 
@@ -32,7 +27,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .layers import Conv2d, Layer, MatmulHook, WeightedLayer
+from .im2col import (conv_mask, conv_matrix, kernel_shape, layer_sparsity, real_weights,  # noqa: F401 - re-exported
+                     support, supports)
+from .layers import Layer, MatmulHook, WeightedLayer
 from .network import Network
 
 
@@ -131,81 +128,6 @@ class GraphConv(WeightedLayer):
                 _windows(gx, self.kh, self.kw, *self.stride, *self.dilation, oh, ow, i, j)[...] += \
                     gcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
         return gx[:, :, t:t + h, l:l + w]
-
-
-def kernel_shape(layer: Layer) -> Optional[tuple[int, int, int, int]]:
-    """The 4-D weight shape (C_out, C_in/groups, kh, kw) of a convolution layer (:class:`GraphConv` or the zoo's
-    :class:`hwsim.nn.Conv2d`), or None for any other layer."""
-    if isinstance(layer, GraphConv):
-        return (layer.out_channels, layer.in_channels // layer.groups, layer.kh, layer.kw)
-    if isinstance(layer, Conv2d):
-        return (layer.out_channels, layer.in_channels, layer.k, layer.k)
-    return None
-
-
-def conv_matrix(layer: Layer, w: np.ndarray, what: str = "") -> np.ndarray:
-    """A convolution weight as ``layer`` 's 2-D matrix (float64): 4-D (C_out, C_in/groups, kh, kw) in the im2col
-    order of the module doc (block-diagonal for groups > 1), or already that matrix. DataError naming ``what`` (or
-    the layer) when the shape fits neither."""
-    ks = kernel_shape(layer)
-    what = what or f"layer {layer.name!r}"
-    w = np.asarray(w)
-    shape2 = tuple(getattr(layer, "weight").shape)
-    if ks is None or w.ndim not in (2, 4) or (w.ndim == 4 and w.shape != ks) or (w.ndim == 2 and w.shape != shape2):
-        want = f"{ks} (or its im2col matrix {shape2})" if ks is not None else f"{shape2}"
-        raise DataError(f"{what}: weight of shape {tuple(w.shape)} does not fit {getattr(layer, 'name', '')!r}, "
-                        f"which takes {want}")
-    if w.ndim == 2:
-        return w.astype(np.float64)
-    g = getattr(layer, "groups", 1)
-    co, ci, kh, kw = ks
-    flat = w.reshape(co, -1).astype(np.float64)
-    if g == 1:
-        return flat
-    k = ci * kh * kw
-    full = np.zeros(shape2, dtype=np.float64)
-    step = co // g
-    for i in range(g):
-        full[i * step:(i + 1) * step, i * k:(i + 1) * k] = flat[i * step:(i + 1) * step]
-    return full
-
-
-def conv_mask(layer: Layer, m: np.ndarray, what: str = "") -> np.ndarray:
-    """A mask given like a weight (4-D or the matrix) as ``layer`` 's 2-D mask (False between groups)."""
-    full = conv_matrix(layer, np.asarray(m).astype(np.float64), what) != 0
-    sup = support(layer)
-    return full if sup is None else full & sup
-
-
-def support(layer: Layer) -> Optional[np.ndarray]:
-    """Where ``layer`` 's matrix holds real parameters: the block diagonal of a grouped convolution; None (all of
-    it) for every other layer."""
-    if isinstance(layer, GraphConv) and layer.groups > 1:
-        return layer.group_mask()
-    return None
-
-
-def real_weights(layer: WeightedLayer) -> int:
-    """Number of real weights (parameters) of ``layer``: its matrix without the structural zeros between groups."""
-    sup = support(layer)
-    return int(layer.weight.size if sup is None else sup.sum())
-
-
-def layer_sparsity(layer: WeightedLayer) -> float:
-    """Fraction of ``layer`` 's real weights that are pruned (structural zeros between groups not counted)."""
-    sup = support(layer)
-    kept = int(layer.mask.sum() if sup is None else (layer.mask & sup).sum())
-    return 1.0 - kept / real_weights(layer)
-
-
-def supports(network: Network) -> Optional[list[np.ndarray]]:
-    """Per weighted layer, where its matrix holds real parameters (see :func:`support`); None when that is
-    everywhere in every layer (no grouped convolution), which selection treats as the default."""
-    layers = network.weighted_layers()
-    sups = [support(l) for l in layers]
-    if all(s is None for s in sups):
-        return None
-    return [np.ones(l.weight.shape, dtype=bool) if s is None else s for l, s in zip(layers, sups)]
 
 
 class ChannelAffine(Layer):

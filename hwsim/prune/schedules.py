@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import Adam, Network, distillation_loss, fit, softmax_cross_entropy
-from ..nn.graph import supports
+from ..nn.im2col import supports
 from .criteria import CRITERIA, NEEDS_INPUTS, NEEDS_LABELS, score
 from .selection import Sparsity, check_sparsity, select, sparsity_of
 

@@ -55,7 +55,7 @@ def _zero_fraction(source: Any) -> float:
     import numpy as np
 
     if hasattr(source, "weighted_layers"):  # real weights only: not the structural zeros between conv groups
-        from ..nn.graph import support
+        from ..nn.im2col import support
 
         mats = [m if s is None else m[s] for m, s in ((l.weight * l.mask, support(l)) for l in source.weighted_layers())]
     else:
@@ -78,7 +78,7 @@ def pruned_network(p: Point, tile: tuple[int, int] | None) -> tuple[Any, float, 
     import models
 
     from .. import prune as hp
-    from ..nn.graph import supports
+    from ..nn.im2col import supports
 
     trainable = models.evaluable(p.model, p.weights)
     if trainable:
