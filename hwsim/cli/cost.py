@@ -15,8 +15,9 @@ from ._pruning import SPARSITY_HELP, describe, prune, trainable
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("cost", help="latency, energy, static power and area of a network on a hardware model")
     p.add_argument("--model")
-    p.add_argument("--weights", help="weights .npz (one 2-D array per layer, (out, in), zeros = pruned), or an ONNX "
-                   "model (.onnx: architecture, weights and MVMs per inference, no --model)")
+    p.add_argument("--weights", help="weights .npz (one array per layer: 2-D (out, in), or a 4-D convolution weight "
+                   "with --model; zeros = pruned), or an ONNX model (.onnx: architecture, weights and MVMs per "
+                   "inference, no --model)")
     p.add_argument("--sparsity", type=float, help=SPARSITY_HELP)
     p.add_argument("--pattern", help="synthetic sparsity pattern of a shape-only model: random (default), magnitude, "
                    "block (a trainable model is pruned by magnitude; 'hwsim prune' has the other structures)")

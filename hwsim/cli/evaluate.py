@@ -26,8 +26,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="test accuracy on Fashion-MNIST, in float or through a hardware model")
     p.add_argument("--model", help="zoo model (trainable), or your own network as a layer-spec file SPEC.toml "
                    "(weights from --state or --weights); not with an ONNX file")
-    p.add_argument("--weights", help="weights .npz (one 2-D array per layer, network order), or an ONNX model "
-                   "(.onnx: architecture and weights, no --model)")
+    p.add_argument("--weights", help="weights .npz (one array per layer, network order: 2-D, or a 4-D convolution "
+                   "weight), or an ONNX model (.onnx: architecture and weights, no --model)")
     p.add_argument("--sparsity", type=float, help=SPARSITY_HELP.split(". A shape-only")[0])
     p.add_argument("--data-dir", help="folder of Fashion-MNIST (or MNIST) IDX files")
     p.add_argument("--limit", type=count, help="evaluate the first N test images only")

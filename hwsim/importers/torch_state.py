@@ -510,9 +510,20 @@ def read_torch_state(path: str | Path, engine: str = "auto") -> dict[str, np.nda
     if not head.startswith(b"PK"):
         raise DataError(f"{where} is not a PyTorch state_dict (torch.save writes a zip archive; this file starts "
                         f"with {head[:8]!r})")
-    if engine == "torch" or (engine == "auto" and importlib.util.find_spec("torch") is not None):
+    if engine == "torch" or (engine == "auto" and _torch_importable()):
         return _read_with_torch(p, where)
     return _read_builtin(p, where)
+
+
+def _torch_importable() -> bool:
+    """Whether ``import torch`` works here (an installed but broken torch falls back to the built-in reader)."""
+    if importlib.util.find_spec("torch") is None:
+        return False
+    try:
+        import torch  # noqa: F401
+    except Exception:  # ImportError, OSError (a missing shared library), ...
+        return False
+    return True
 
 
 def _read_with_torch(p: Path, where: str) -> dict[str, np.ndarray]:
