@@ -345,3 +345,26 @@ def test_sweep_over_an_onnx_graph(tmp_path, capsys):
     bad = sweep.expand({"hardware": "reram", "weights": str(p), "method": "magnitude", "sparsity": 0.5,
                         "structure": "neuron"})
     assert len(bad) == 1  # structured pruning applies to an imported graph like a trainable zoo model
+
+
+@pytest.mark.parametrize("fmt", ["pt", "npz"])
+def test_onnx_graph_with_a_new_pt_or_npz_state(tmp_path, fmt):
+    onnx_models = pytest.importorskip("onnx_models")
+    from onnx import numpy_helper
+
+    from hwsim.importers import load_onnx
+
+    src, other = tmp_path / "res.onnx", tmp_path / "other.onnx"
+    src.write_bytes(onnx_models.residual(seed=0).SerializeToString())
+    m = onnx_models.residual(seed=5)  # same graph (conv1.weight, bn1.running_mean, ...), other weights
+    other.write_bytes(m.SerializeToString())
+    state = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    state["bn1.num_batches_tracked"] = np.array(3, np.int64)
+    p = tmp_path / f"new.{fmt}"
+    save_torch_state(p, state) if fmt == "pt" else np.savez(p, **state)
+    x = np.random.default_rng(2).random((3, 1, 28, 28), dtype=np.float32)
+    assert np.array_equal(load_onnx(src, state=p).forward(x), load_onnx(other).forward(x))
+    del state["fc.bias"]
+    save_torch_state(tmp_path / "nobias.pt", state)
+    with pytest.raises(DataError, match="missing from .*: fc.bias"):
+        load_onnx(src, state=tmp_path / "nobias.pt")

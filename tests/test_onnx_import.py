@@ -2,6 +2,8 @@
 on both hardware kinds like a zoo network."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -338,3 +340,35 @@ def test_byte_mutations_of_valid_onnx_give_only_hwsim_errors(tmp_path):
         except HwsimError:
             pass
         assert time.perf_counter() - t < 2.0
+
+
+# ---- Sub / Mul / Div by a constant (issue 12: normalisation as PyTorch's exporter writes it) ------------------------
+def test_sub_mul_div_by_constants_match_onnxruntime(tmp_path, images):
+    g = M.G(4)
+    x = g.node("Sub", ["input", g.tensor("mean", np.array(0.286, np.float32))])
+    x = g.node("Div", [x, g.tensor("std", np.array([[[0.353]]], np.float32))])
+    x = g.node("Relu", [g.conv(x, 1, 4, 3, "conv1", pad=1)])
+    x = g.node("Mul", [g.tensor("gain", np.array([0.5, 1.0, 2.0, -1.0], np.float32).reshape(1, 4, 1, 1)), x])
+    x = g.node("Sub", [g.tensor("one", np.array([1.0], np.float32)), x])  # constant minus activation
+    x = g.node("Flatten", [g.node("MaxPool", [x], kernel_shape=[4, 4], strides=[4, 4])])
+    out = g.gemm(x, 4 * 7 * 7, 10, "fc")
+    p = _save(tmp_path, g.model([1, 28, 28], out, 10))
+    assert np.abs(load_onnx(p).forward(images) - _ort(p, images)).max() <= 1e-5
+    g = M.G(4)
+    x = g.node("Sub", ["input", g.tensor("pixelwise", np.zeros((1, 1, 28, 28), np.float32))])
+    out = g.gemm(g.node("Flatten", [x]), 784, 10, "fc")
+    with pytest.raises(DataError, match=r"constant of shape \(1, 1, 28, 28\) is neither one value nor one per "
+                                        "channel"):
+        load_onnx(_save(tmp_path, g.model([1, 28, 28], out, 10), "bad.onnx"))
+
+
+def test_pytorch_exported_onnx_matches_torch_and_binds_its_state():
+    """tests/data/tiny_cnn.onnx: torch.onnx.export (legacy exporter, do_constant_folding=False) of the network of
+    tiny_cnn.pt, its input normalisation exported as Sub / Div: torch's logits, with its own or a --state's weights."""
+    data = Path(__file__).parent / "data"
+    io_ = np.load(data / "tiny_cnn_io.npz")
+    x = io_["pixels"].astype(np.float32) / np.float32(255)
+    for state in (None, data / "tiny_cnn.pt"):
+        net = load_onnx(data / "tiny_cnn.onnx", state=state)
+        assert np.abs(net.forward(x) - io_["logits"]).max() <= 1e-5
+    assert [l.name for l in net.weighted_layers()] == ["conv1", "conv2", "fc"]

@@ -3,7 +3,9 @@
 Supported operators (:data:`SUPPORTED_OPS`, default domain, 2-D images NCHW or vectors NC): Conv (stride, pads,
 dilation, groups incl. depthwise, auto_pad), Gemm, MatMul (by a constant matrix), BatchNormalization (inference
 form), Relu, LeakyRelu, Clip, Sigmoid, Tanh, Gelu, MaxPool, AveragePool, GlobalAveragePool, Add (residual, or a
-constant), Concat, Flatten, Reshape (constant shape), Softmax, Dropout, Identity, Constant. Anything else is one
+constant), Sub / Mul / Div by a constant of one value or one per channel (input normalisation as PyTorch's exporter
+writes it: a per-channel affine layer), Concat, Flatten, Reshape (constant shape), Softmax, Dropout, Identity,
+Constant. Anything else is one
 :class:`DataError` listing every unsupported operator with its node name.
 
 Mapping conventions:
@@ -41,8 +43,8 @@ MAX_ONNX_BYTES = 2 * 2**30 - 1
 MAX_TENSOR_BYTES = 2 * 2**30
 
 SUPPORTED_OPS = ("Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh",
-                 "Gelu", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Concat", "Flatten", "Reshape",
-                 "Softmax", "Dropout", "Identity", "Constant")
+                 "Gelu", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Div", "Concat", "Flatten",
+                 "Reshape", "Softmax", "Dropout", "Identity", "Constant")
 
 # ONNX TensorProto data types: (numpy dtype, typed field holding the values when raw_data is absent)
 _DTYPES = {1: (np.float32, "float_data"), 2: (np.uint8, "int32_data"), 3: (np.int8, "int32_data"),
@@ -550,6 +552,47 @@ class _Builder:
         x = self.activation(node, node.input[0])
         self.image(node, x)
         self.add(node, Pool("avg", global_=True, name=node.name or "globalavgpool"), [x])
+
+    def _by_constant(self, node: Any) -> tuple[str, np.ndarray, bool]:
+        """(activation, per-channel constant of 1 or C values, whether the constant is the first input) of a
+        binary Sub / Mul / Div between an activation and a constant that is one value or one per channel (axis 1):
+        input normalisation ``(x - mean) / std`` as PyTorch exports it, or a scaling."""
+        if len(node.input) != 2:
+            raise self.err(node, f"expects 2 inputs, got {len(node.input)}")
+        ins = [self.t(i) for i in node.input]
+        is_const = [i in self.init for i in ins]
+        if is_const.count(True) != 1:
+            raise self.err(node, "only an activation and a constant are supported (a per-channel or scalar "
+                           "constant: input normalisation, scaling)")
+        ci = is_const.index(True)
+        x = self.activation(node, node.input[1 - ci])
+        c = _floats(self.init[ins[ci]], f"{self.where}: constant {ins[ci]!r}")
+        shape = (1,) + self.shapes[x]
+        dims = (1,) * (len(shape) - c.ndim) + c.shape if c.ndim <= len(shape) else None
+        if dims is None or any(d != 1 for i, d in enumerate(dims) if i != 1) or dims[1] not in (1, shape[1]):
+            raise self.err(node, f"constant of shape {c.shape} is neither one value nor one per channel of "
+                           f"(N, {', '.join(map(str, shape[1:]))})")
+        return x, c.reshape(-1), ci == 0
+
+    def _affine(self, node: Any, x: str, scale: np.ndarray, shift: np.ndarray) -> None:
+        self.add(node, ChannelAffine(scale, shift, name=self.unique(node.name or node.output[0])), [x])
+
+    def op_Sub(self, node: Any, a: dict) -> None:
+        x, c, first = self._by_constant(node)
+        one = np.ones_like(c)
+        self._affine(node, x, -one if first else one, c if first else -c)  # c - x or x - c
+
+    def op_Mul(self, node: Any, a: dict) -> None:
+        x, c, _ = self._by_constant(node)
+        self._affine(node, x, c, np.zeros_like(c))
+
+    def op_Div(self, node: Any, a: dict) -> None:
+        x, c, first = self._by_constant(node)
+        if first:
+            raise self.err(node, "a constant divided by an activation is not supported")
+        if np.any(c == 0):
+            raise self.err(node, "divides by zero")
+        self._affine(node, x, 1.0 / c, np.zeros_like(c))
 
     def op_Add(self, node: Any, a: dict) -> None:
         acts = [self.t(i) for i in node.input if self.t(i) not in self.init]

@@ -64,6 +64,10 @@ def main() -> None:
         y = net(pixels.float() / 255.0)  # the images as hwsim reads them: uint8 / 255 in float32
     np.savez(HERE / "tiny_cnn_io.npz", pixels=pixels.numpy(), logits=y.numpy())
 
+    # the same network as PyTorch's (legacy) ONNX exporter writes it: normalisation as Sub/Div, PyTorch's names kept
+    torch.onnx.export(net, torch.zeros(1, 1, 28, 28), HERE / "tiny_cnn.onnx", dynamo=False, do_constant_folding=False,
+                      input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "N"}})
+
     # the im2col order: PyTorch's conv2d on random data, plain (square kernel, the zoo's Conv2d) and general
     g = torch.Generator().manual_seed(5)
     xc = torch.randn(2, 3, 7, 7, generator=g)
