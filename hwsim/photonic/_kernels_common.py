@@ -33,6 +33,8 @@ after a change here, or the old helper code keeps running.
 from __future__ import annotations
 
 import math
+import threading
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -62,15 +64,66 @@ def _wrap(x):
 
 
 # --------------------------------------------------------------------------------------------------------
-# splitting a batch into chunks (one per prange iteration of the parallel kernels)
+# splitting a batch into chunks, and running the chunks on threads
 # --------------------------------------------------------------------------------------------------------
-# Every parallel kernel runs its chunk function on the calling thread when there is one chunk (no thread-pool
-# wake-up) and under prange otherwise, with the same argument types in both calls (the chunk index as int64: prange's
-# index is unsigned, and a second type compiled the whole chunk function a second time, ~1 s of cold start each).
-@njit(cache=True, nogil=True)
-def _chunk_count(units, n_chunks):
+# Every batched kernel is a ``nogil`` chunk function ``fn(*args, ch, n_chunks)`` working on chunk ``ch`` of
+# ``n_chunks`` (one scratch per chunk), run by :func:`run_chunks`: on the calling thread when there is one chunk or
+# one thread, else on a small Python thread pool that takes chunks as they come (issue 16). No ``prange``: numba's
+# parfor pipeline cost ~1.5-2 s of cold compile per kernel family and split the chunks statically, so a parallel call
+# waited for a core that another process held.
+def chunk_count(units: int, n_chunks: int) -> int:
     """The number of chunks actually used: at least 1 per call, at most one per unit (0 when there are none)."""
-    return min(units, max(1, n_chunks))
+    return min(int(units), max(1, int(n_chunks)))
+
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool():
+    """The shared worker pool: NUMBA_NUM_THREADS - 1 threads (the calling thread is the last one), made on first use."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            import numba
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                       thread_name_prefix="hwsim-photonic")
+        return _POOL
+
+
+def run_chunks(fn, args: tuple, units: int, n_chunks: int) -> list:
+    """``[fn(*args, ch, n) for ch in range(n)]`` with n = chunk_count(units, n_chunks), on up to numba's thread count
+    of the calling thread (``numba.get_num_threads()``) threads: the calling thread and pool workers each take the
+    next chunk until none is left. One chunk, or one thread, runs on the calling thread alone."""
+    n = chunk_count(units, n_chunks)
+    if n <= 1:
+        return [fn(*args, 0, n)] if n else []
+    import numba
+
+    threads = min(n, numba.get_num_threads())
+    if threads <= 1:
+        return [fn(*args, ch, n) for ch in range(n)]
+    todo = iter(range(n))  # next() on a range iterator is atomic under the GIL
+    lock = threading.Lock()
+    results = [None] * n
+
+    def work() -> None:
+        while True:
+            with lock:
+                ch = next(todo, -1)
+            if ch < 0:
+                return
+            results[ch] = fn(*args, ch, n)
+
+    futures = [_pool().submit(work) for _ in range(threads - 1)]
+    try:
+        work()
+    finally:
+        for f in futures:
+            f.result()
+    return results
 
 
 @njit(cache=True, nogil=True)
@@ -155,39 +208,37 @@ _TINY = 2.0 ** -500  # below this, squares lose precision (2^-1000 is still a no
 _UPSCALE = 2.0 ** 600  # exact power-of-two scaling that brings any denormal or tiny magnitude above _TINY
 _DOWNSCALE = 2.0 ** -600
 
-SCHED_ROW, SCHED_COL, SCHED_ROW_OP, SCHED_SLOT = 0, 1, 2, 3
+SCHED_ROW, SCHED_COL, SCHED_ROW_OP, SCHED_SLOT, SCHED_MODE = 0, 1, 2, 3, 4
 
 
-@njit(cache=True, nogil=True)
-def _nulling_schedule(n, mesh):
+@lru_cache(maxsize=128)
+def nulling_schedule(n: int, mesh: int) -> tuple[np.ndarray, int]:
     """(sched, n_right): step s nulls S[sched[s, 0], sched[s, 1]] by a row op (sched[s, 2] = 1) or a column op
     (0) whose MZI goes to slot sched[s, 3]: column ops fill slots 0, 1, ... (light order from the input), row
-    ops m-1, m-2, ... from the output end; n_right column ops in all."""
+    ops m-1, m-2, ... from the output end; n_right column ops in all. Column 4 holds the layout: sched[k, 4] is the
+    upper mode of the MZI in slot k (light order; :func:`hwsim.photonic.mesh_layout`). Read-only, cached (made in
+    Python once per mesh: the kernels take it as an argument)."""
     m_total = n * (n - 1) // 2
-    sched = np.empty((m_total, 4), dtype=np.int64)
+    sched = np.empty((m_total, 5), dtype=np.int64)
     kr = 0  # next right-op slot
     kl = m_total - 1  # next left-op slot
     s = 0
     if mesh == MESH_CLEMENTS:
-        for i in range(1, n):
-            row = i % 2 == 0
-            for j in range(1 if row else 0, i + 1 if row else i):
-                sched[s, SCHED_ROW] = n + j - i - 1 if row else n - 1 - j
-                sched[s, SCHED_COL] = j - 1 if row else i - 1 - j
-                sched[s, SCHED_ROW_OP] = 1 if row else 0
-                sched[s, SCHED_SLOT] = kl if row else kr
-                kl -= 1 if row else 0
-                kr += 0 if row else 1
-                s += 1
+        steps = [(n + j - i - 1, j - 1, 1) if i % 2 == 0 else (n - 1 - j, i - 1 - j, 0)
+                 for i in range(1, n) for j in (range(1, i + 1) if i % 2 == 0 else range(i))]
     else:
-        for r in range(n - 1, 0, -1):
-            for c in range(r):
-                sched[s, SCHED_ROW] = r
-                sched[s, SCHED_COL] = c
-                sched[s, SCHED_ROW_OP] = 0
-                sched[s, SCHED_SLOT] = kr
-                kr += 1
-                s += 1
+        steps = [(r, c, 0) for r in range(n - 1, 0, -1) for c in range(r)]
+    for r, c, row in steps:
+        k = kl if row else kr
+        sched[s, SCHED_ROW] = r
+        sched[s, SCHED_COL] = c
+        sched[s, SCHED_ROW_OP] = row
+        sched[s, SCHED_SLOT] = k
+        sched[k, SCHED_MODE] = r - 1 if row else c
+        kl -= row
+        kr += 1 - row
+        s += 1
+    sched.setflags(write=False)
     return sched, kr
 
 
@@ -220,6 +271,22 @@ def _sin_cos_half(y, x):
     return ys * ih, (1.0 if h == 0.0 else xs * ih)
 
 
+# A pivot entry below PIVOT_ZERO is rounding noise of an exact zero (the input is unitary to 1e-9, its entries O(1)):
+# it is taken as 0, the degenerate rotation (theta = 0 or pi, phi = 0). Structured unitaries (the SVD factors of
+# padded edge tiles and pruned tiles) meet such entries midway through the nulling, as +-1e-17 whose sign would
+# otherwise set phi to 0 or pi, so the programmed phases, and a Report's heater power, would follow rounding noise
+# (different SVD routines, or CPUs, gave different Reports; issue 16). Genuine entries this small change the
+# decomposition by at most 1e-13.
+PIVOT_ZERO = 1e-10
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _zero_noise(re, im):
+    """(re, im), or (0, 0) when both are below PIVOT_ZERO in magnitude (branch-free)."""
+    z = max(abs(re), abs(im)) < PIVOT_ZERO
+    return (0.0 if z else re), (0.0 if z else im)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _givens_c(xre, xim, vre, vim, row):
     """Complex nulling step on the pivot pair (x, v): (y_theta, x_theta, y_phi, er, ei, s, c).
@@ -229,6 +296,8 @@ def _givens_c(xre, xim, vre, vim, row):
     theta/2. No trigonometry: the caller takes the atan2s where they are out of its dependent chain. A zero
     x or v is the degenerate case: e = 1, phi = 0.
     """
+    xre, xim = _zero_noise(xre, xim)
+    vre, vim = _zero_noise(vre, vim)
     xx, xr, xi = _polar(xre, xim)
     vv, vr, vi = _polar(vre, vim)
     deg = xx == 0.0 or vv == 0.0
@@ -248,6 +317,8 @@ def _givens_r(x, v, row):
     """Real nulling step on the pivot pair (x, v): (y_theta, x_theta, neg, s, c) with theta as in
     :func:`_givens_c` and neg: phi = pi (e = -1; column op: x, v share a sign, row op: opposite signs), else 0
     (also when x or v is zero)."""
+    x = 0.0 if abs(x) < PIVOT_ZERO else x
+    v = 0.0 if abs(v) < PIVOT_ZERO else v
     xx = abs(x)
     vv = abs(v)
     w = -v if row else v
@@ -256,6 +327,74 @@ def _givens_r(x, v, row):
     xth = vv if row else xx
     s, co = _sin_cos_half(yth, xth)
     return yth, xth, neg, s, co
+
+
+# The complex steps take a cheaper exact form when both pivot magnitudes are ordinary numbers (the common case).
+# With g = -conj(x) v (column op) or v conj(x) (row op) and h^2 = |x|^2 + |v|^2, the update (s e x + c v, c e x - s v)
+# is ((g x + A v) a, (g x - B v) b) with (A, a, B, b) = (|x|^2, 1/(|x| h), |v|^2, 1/(|v| h)) (column op; a row op
+# swaps the roles of x and v): one square root and one division on the nulling's dependent chain, where the polar
+# form takes two of each in sequence (N = 16: 10.8 -> 3.7 us per nulling with the next step's coefficients computed
+# before this step's update loop, :mod:`._kernels_decompose`). Squared magnitudes in [2^-500, 2^500] keep every
+# product normal; tiny (pruned tiles leave 1e-162), huge, zero or non-finite pivots take the polar form.
+_FUSED_LO = 2.0 ** -500
+_FUSED_HI = 2.0 ** 500
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _givens_fused(xr, xi, vr, vi, row):
+    """The fused form of a complex nulling step on the pivot pair (x, v), branch-free (it vectorizes over lanes):
+    (fused, c0, ..., c5, y_theta, x_theta, y_phi, x_phi) with c0 + i c1 = g, (c2, c3, c4, c5) = (A, a, B, b) above,
+    (y_theta, x_theta) = (s, c) and (y_phi, x_phi) = (Im, Re) of g up to sign (the atan2s' arguments, as in
+    :func:`_givens_c`). ``fused`` False: the pivots are outside its range and the values are not to be used."""
+    xr, xi = _zero_noise(xr, xi)
+    vr, vi = _zero_noise(vr, vi)
+    ax2 = xr * xr + xi * xi
+    av2 = vr * vr + vi * vi
+    p = xr * vr + xi * vi  # conj(x) v = p + i q
+    q = xr * vi - xi * vr
+    h2 = ax2 + av2
+    rx = 1.0 / math.sqrt(ax2 * h2)  # 1 / (|x| h)
+    rv = 1.0 / math.sqrt(av2 * h2)  # 1 / (|v| h)
+    ok = (ax2 >= _FUSED_LO) & (av2 >= _FUSED_LO) & (ax2 <= _FUSED_HI) & (av2 <= _FUSED_HI)
+    gr = p if row else -p
+    gi = q if row else -q
+    if row:  # theta = 2 atan2(|x|, |v|): s = |x| / h
+        return ok, gr, gi, av2, rv, ax2, rx, ax2 * rx, av2 * rv, q, gr
+    return ok, gr, gi, ax2, rx, av2, rv, av2 * rv, ax2 * rx, q, gr
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _givens_polar(xr, xi, vr, vi, row):
+    """:func:`_givens_c` in the tuple layout of :func:`_givens_fused`, fused = False: c0..c5 = (s e, c e, s, c) for
+    :func:`_mix_c`."""
+    yth, xth, yph, er, ei, s, co = _givens_c(xr, xi, vr, vi, row)
+    return False, s * er, s * ei, co * er, co * ei, s, co, yth, xth, yph, er
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _givens_cf(xr, xi, vr, vi, row):
+    """Complex nulling step on the pivot pair (x, v), in the form the updates take: :func:`_givens_fused` when its
+    range holds, else :func:`_givens_polar`. Apply with :func:`_mix_cf`."""
+    res = _givens_fused(xr, xi, vr, vi, row)
+    if res[0]:
+        return res
+    return _givens_polar(xr, xi, vr, vi, row)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mix_fused(xr, xi, vr, vi, gr, gi, A, a, B, b):
+    """One element pair of a fused complex update: ((g x + A v) a, (g x - B v) b) as (Re, Im) of each."""
+    tr = gr * xr - gi * xi
+    ti = gr * xi + gi * xr
+    return (tr + A * vr) * a, (ti + A * vi) * a, (tr - B * vr) * b, (ti - B * vi) * b
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mix_cf(fused, c0, c1, c2, c3, c4, c5, xr, xi, vr, vi):
+    """One element pair of the complex update with the coefficients of :func:`_givens_cf`."""
+    if fused:
+        return _mix_fused(xr, xi, vr, vi, c0, c1, c2, c3, c4, c5)
+    return _mix_c(xr, xi, vr, vi, c0, c1, c2, c3, c4, c5)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -281,24 +420,29 @@ def _mix_r(u, v, s_, c_, s, co):
 # (n, n, 1) view of their scratch. (One call per lane instead, or a view per lane, cost 5-15 % of the lane
 # kernels at n = 4..8: call and reference-counting overhead.)
 @njit(cache=True, nogil=True, error_model="numpy")
-def _magnitude(Sr, Si, i, j, l, imag):
+def _magnitude2(Sr, Si, i, j, l, imag):
+    """|S[i, j, l]|^2 (complex), |S[i, j, l]| (real: no square needed)."""
     if imag is None:
         return abs(Sr[i, j, l])
-    return math.sqrt(Sr[i, j, l] * Sr[i, j, l] + Si[i, j, l] * Si[i, j, l])
+    return Sr[i, j, l] * Sr[i, j, l] + Si[i, j, l] * Si[i, j, l]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _nulled_errors(Sr, Si, nl, err, t0, imag):
     """err[t0 + l] = largest deviation of nulled tile l (Sr + i Si; Sr alone when ``imag`` is None) from a
-    unit-modulus diagonal: 0 up to rounding iff the input was unitary (the nulling is a unitary change of basis)."""
+    unit-modulus diagonal: 0 up to rounding iff the input was unitary (the nulling is a unitary change of basis).
+    Complex: the largest squared off-diagonal magnitude, then one square root (the same value as the largest
+    magnitude: the rounded square root is monotone); off-diagonal entries below 1e-154 count as 0."""
     n = Sr.shape[0]
     for l in range(nl):
         e = 0.0
+        o = 0.0
         for j in range(n):
-            e = max(e, abs(_magnitude(Sr, Si, j, j, l, imag) - 1.0))
+            d = _magnitude2(Sr, Si, j, j, l, imag)
+            e = max(e, abs((d if imag is None else math.sqrt(d)) - 1.0))
             for q in range(j + 1, n):
-                e = max(e, _magnitude(Sr, Si, j, q, l, imag))
-        err[t0 + l] = e
+                o = max(o, _magnitude2(Sr, Si, j, q, l, imag))
+        err[t0 + l] = max(e, o if imag is None else math.sqrt(o))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -338,8 +482,12 @@ def _screen_out(Sr, Si, scr, nl, out, t0):
     n = Sr.shape[0]
     for l in range(nl):
         for i in range(n):
-            er = math.cos(scr[i, l])
-            ei = math.sin(scr[i, l])
+            x = scr[i, l]
+            if abs(x) <= SINCOS_MAX_ARG:
+                ei, er = _sincos(x)
+            else:  # huge or non-finite: libm's full range reduction
+                er = math.cos(x)
+                ei = math.sin(x)
             for j in range(n):
                 xr = Sr[i, j, l]
                 xi = Si[i, j, l]

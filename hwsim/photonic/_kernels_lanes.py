@@ -26,13 +26,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._kernels_common import (SCHED_COL, SCHED_ROW, SCHED_ROW_OP, SCHED_SLOT, SINCOS_MAX_ARG,  # noqa: F401
-                              _apply_reduced_mzi, _atan2v, _chunk_bounds, _chunk_count, _commute_step,
-                              _complex_angles, _givens_c, _givens_r, _mix_c, _mix_r, _mzi_trig, _nulled_errors,
-                              _nulling_schedule, _screen_out, _sign_phase, _sincos, _to_physical_step,
-                              _to_reduced_step, _widen_band, _wrap)
+from ._kernels_common import (SCHED_COL, SCHED_ROW, SCHED_ROW_OP, SCHED_SLOT, _apply_reduced_mzi, _atan2v,
+                              _chunk_bounds, _commute_step, _complex_angles, _givens_fused, _givens_polar, _givens_r,
+                              _mix_c, _mix_fused, _mix_r, _mzi_trig, _nulled_errors, _screen_out, _sign_phase,
+                              _to_physical_step, _to_reduced_step, _widen_band, _wrap, nulling_schedule, run_chunks)
 
 LANES = 32
 LANE_MAX_N = 32
@@ -91,26 +90,47 @@ def _line_pair(r, c, row, q):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _lanes_null_c(Sr, Si, r, c, row, k, yth, xth, yph, xph, co):
-    """Lane version of the complex nulling step on S[r, c] (per tile: ``_kernels_decompose._null_c``); the
-    angles' atan2 arguments go to (yth, xth)[k], (yph, xph)[k]; co (6, LANES) is scratch."""
+    """Lane version of the complex nulling step on S[r, c] (per tile: ``_kernels_decompose._decompose_chunk``); the
+    angles' atan2 arguments go to (yth, xth)[k], (yph, xph)[k]; co (7, LANES) is scratch (co[6]: 1 where the lane
+    takes the fused form). The fused coefficients of every lane in one vectorized loop; lanes outside the fused
+    range (rare: tiny, zero or non-finite pivots) are redone in the polar form and the block updates with a per-lane
+    select of both forms."""
     n = Sr.shape[0]
     ix, jx, iv, jv = _line_pair(r, c, row, c if row else r)
+    slow = 0
     for l in range(LANES):
-        yth[k, l], xth[k, l], yph[k, l], er, ei, s, cv = _givens_c(Sr[ix, jx, l], Si[ix, jx, l], Sr[iv, jv, l],
-                                                                   Si[iv, jv, l], row)
-        xph[k, l] = er
-        co[0, l] = s * er
-        co[1, l] = s * ei
-        co[2, l] = cv * er
-        co[3, l] = cv * ei
-        co[4, l] = s
-        co[5, l] = cv
-    for q in range(c if row else 0, n if row else r + 1):
-        i0, j0, i1, j1 = _line_pair(r, c, row, q)
+        f, co[0, l], co[1, l], co[2, l], co[3, l], co[4, l], co[5, l], yth[k, l], xth[k, l], yph[k, l], xph[k, l] = (
+            _givens_fused(Sr[ix, jx, l], Si[ix, jx, l], Sr[iv, jv, l], Si[iv, jv, l], row))
+        co[6, l] = 1.0 if f else 0.0
+        slow += 0 if f else 1
+    q0 = c if row else 0
+    q1 = n if row else r + 1
+    if slow == 0:
+        for q in range(q0, q1):
+            i0, j0, i1, j1 = _line_pair(r, c, row, q)
+            for l in range(LANES):
+                Sr[i0, j0, l], Si[i0, j0, l], Sr[i1, j1, l], Si[i1, j1, l] = _mix_fused(
+                    Sr[i0, j0, l], Si[i0, j0, l], Sr[i1, j1, l], Si[i1, j1, l],
+                    co[0, l], co[1, l], co[2, l], co[3, l], co[4, l], co[5, l])
+    else:
         for l in range(LANES):
-            Sr[i0, j0, l], Si[i0, j0, l], Sr[i1, j1, l], Si[i1, j1, l] = _mix_c(
-                Sr[i0, j0, l], Si[i0, j0, l], Sr[i1, j1, l], Si[i1, j1, l],
-                co[0, l], co[1, l], co[2, l], co[3, l], co[4, l], co[5, l])
+            if co[6, l] == 0.0:
+                (_, co[0, l], co[1, l], co[2, l], co[3, l], co[4, l], co[5, l], yth[k, l], xth[k, l], yph[k, l],
+                 xph[k, l]) = _givens_polar(Sr[ix, jx, l], Si[ix, jx, l], Sr[iv, jv, l], Si[iv, jv, l], row)
+        for q in range(q0, q1):
+            i0, j0, i1, j1 = _line_pair(r, c, row, q)
+            for l in range(LANES):
+                xr = Sr[i0, j0, l]
+                xi = Si[i0, j0, l]
+                vr = Sr[i1, j1, l]
+                vi = Si[i1, j1, l]
+                a0, a1, a2, a3 = _mix_fused(xr, xi, vr, vi, co[0, l], co[1, l], co[2, l], co[3, l], co[4, l], co[5, l])
+                b0, b1, b2, b3 = _mix_c(xr, xi, vr, vi, co[0, l], co[1, l], co[2, l], co[3, l], co[4, l], co[5, l])
+                fu = co[6, l] != 0.0
+                Sr[i0, j0, l] = a0 if fu else b0
+                Si[i0, j0, l] = a1 if fu else b1
+                Sr[i1, j1, l] = a2 if fu else b2
+                Si[i1, j1, l] = a3 if fu else b3
     for l in range(LANES):
         Sr[r, c, l] = 0.0
         Si[r, c, l] = 0.0
@@ -183,7 +203,7 @@ def _lanes_commute_and_physical(th, ph, sc, modes, kr, acc):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks, imag):
+def _decompose_lane_chunk(U, modes, sched, n_right, theta, phi, screen, err, imag, ch, n_chunks):
     """Blocks of chunk ``ch`` of :func:`decompose_lanes` (``imag`` None: the real path)."""
     t_total = U.shape[0]
     n = U.shape[1]
@@ -198,8 +218,7 @@ def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks,
     xph = angles[3]
     sc = np.empty((n, LANES))
     acc = np.empty((n, LANES))
-    co = np.empty((6, LANES))
-    sched, n_right = _nulling_schedule(n, mesh)
+    co = np.empty((7, LANES))
     b0, b1 = _chunk_bounds(ch, _lane_blocks(t_total), n_chunks)
     for blk in range(b0, b1):
         t0 = blk * LANES
@@ -221,16 +240,12 @@ def _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, ch, n_chunks,
         _lanes_scatter(sc, t0, nl, screen)
 
 
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def decompose_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks, imag):
+def decompose_lanes(U, modes, mesh, theta, phi, screen, err, n_chunks, imag) -> None:
     """:func:`~._kernels_decompose.decompose` with LANES tiles per SIMD step (same outputs, bit for bit): complex U
-    with ``imag`` True, real orthogonal U with ``imag`` None."""
-    n_chunks = _chunk_count(_lane_blocks(U.shape[0]), n_chunks)
-    if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
-        _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, n_chunks - 1, n_chunks, imag)
-    else:
-        for ch in prange(n_chunks):
-            _decompose_lane_chunk(U, modes, mesh, theta, phi, screen, err, np.int64(ch), n_chunks, imag)
+    with ``imag`` True, real orthogonal U with ``imag`` None. Chunks of blocks on up to numba's thread count."""
+    sched, n_right = nulling_schedule(U.shape[1], mesh)
+    run_chunks(_decompose_lane_chunk, (U, modes, sched, n_right, theta, phi, screen, err, imag),
+               -(-U.shape[0] // LANES), n_chunks)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -253,7 +268,7 @@ def _lanes_physical_to_reduced(th, phr, scr, modes, acc):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _reconstruct_lane_chunk(theta, phi, screen, modes, out, ch, n_chunks):
-    """Blocks of chunk ``ch`` of :func:`reconstruct_lanes`."""
+    """Blocks of chunk ``ch`` of :func:`reconstruct_lanes`; returns the number of non-finite phases met."""
     t_total = theta.shape[0]
     n = screen.shape[1]
     m_total = theta.shape[1]
@@ -266,12 +281,17 @@ def _reconstruct_lane_chunk(theta, phi, screen, modes, out, ch, n_chunks):
     lo = np.empty(n, dtype=np.int64)
     hi = np.empty(n, dtype=np.int64)
     b0, b1 = _chunk_bounds(ch, _lane_blocks(t_total), n_chunks)
+    bad = 0
     for blk in range(b0, b1):
         t0 = blk * LANES
         nl = min(LANES, t_total - t0)
         _lanes_gather(theta, t0, nl, th)
         _lanes_gather(phi, t0, nl, phr)
         _lanes_gather(screen, t0, nl, scr)
+        for a in (th, phr, scr):
+            for i in range(a.shape[0]):
+                for l in range(LANES):
+                    bad += 0 if a[i, l] - a[i, l] == 0.0 else 1
         _lanes_physical_to_reduced(th, phr, scr, modes, acc)
         _mzi_trig(th.reshape(-1), phr.reshape(-1), sn.reshape(-1), cn.reshape(-1), er_.reshape(-1), ei_.reshape(-1))
         for i in range(n):
@@ -293,15 +313,12 @@ def _reconstruct_lane_chunk(theta, phi, screen, modes, out, ch, n_chunks):
                     Sr[m, q, l], Si[m, q, l], Sr[m + 1, q, l], Si[m + 1, q, l] = _apply_reduced_mzi(
                         Sr[m, q, l], Si[m, q, l], Sr[m + 1, q, l], Si[m + 1, q, l], s_[l], c_[l], er[l], ei[l])
         _screen_out(Sr, Si, scr, nl, out, t0)
+    return bad
 
 
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def reconstruct_lanes(theta, phi, screen, modes, out, n_chunks):
+def reconstruct_lanes(theta, phi, screen, modes, out, n_chunks) -> int:
     """:func:`~._kernels_decompose.reconstruct` with LANES tiles per SIMD step (same outputs, bit for bit, but for
-    blocks holding a phase beyond SINCOS_MAX_ARG; see the module docstring)."""
-    n_chunks = _chunk_count(_lane_blocks(theta.shape[0]), n_chunks)
-    if n_chunks == 1:  # on the calling thread: no thread-pool wake-up
-        _reconstruct_lane_chunk(theta, phi, screen, modes, out, n_chunks - 1, n_chunks)
-    else:
-        for ch in prange(n_chunks):
-            _reconstruct_lane_chunk(theta, phi, screen, modes, out, np.int64(ch), n_chunks)
+    blocks holding a phase beyond SINCOS_MAX_ARG; see the module docstring). Returns the number of NaN or inf
+    phases."""
+    return sum(run_chunks(_reconstruct_lane_chunk, (theta, phi, screen, modes, out), -(-theta.shape[0] // LANES),
+                          n_chunks))

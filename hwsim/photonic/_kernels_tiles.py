@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._kernels_common import PHASE_SNAP_RAD, TWO_PI, _chunk_bounds, _chunk_count, _wrap
+from ._kernels_common import PHASE_SNAP_RAD, TWO_PI, _chunk_bounds, _wrap, run_chunks
 
 
 @njit(cache=True, nogil=True)
@@ -184,17 +184,12 @@ def _tiles_forward_chunk(phases, gains, kappa, modes, n, out, ch, n_chunks):
                 out[t, i, j] = g * (Xr[i, j] * ci - Xi[i, j] * si)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def tiles_forward(phases, gains, kappa, modes, n, out, n_chunks):
+def tiles_forward(phases, gains, kappa, modes, n, out, n_chunks) -> None:
     """Real tile matrices gain * Re(U_mesh A V_mesh) from per-tile phase rows (layout of mapping.py).
 
     phases (T, 4M + 3n); kappa (T, 4M + 2n) coupler cross-powers in the order V MZIs (2 per MZI), U MZIs,
     attenuators (2 each). Attenuator i transmits its top input to its top output: M00 with phi = 0.
-    Homodyne detection of the in-phase quadrature takes the real part. n_chunks = 1 runs on the calling thread.
+    Homodyne detection of the in-phase quadrature takes the real part. Chunks of tiles on up to numba's thread count
+    (:func:`._kernels_common.run_chunks`); n_chunks = 1 runs on the calling thread.
     """
-    n_chunks = _chunk_count(phases.shape[0], n_chunks)
-    if n_chunks == 1:
-        _tiles_forward_chunk(phases, gains, kappa, modes, n, out, n_chunks - 1, n_chunks)
-    else:
-        for ch in prange(n_chunks):
-            _tiles_forward_chunk(phases, gains, kappa, modes, n, out, np.int64(ch), n_chunks)
+    run_chunks(_tiles_forward_chunk, (phases, gains, kappa, modes, n, out), phases.shape[0], n_chunks)

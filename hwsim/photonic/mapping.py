@@ -24,9 +24,10 @@ theta/2 + pi/2 is folded into the V screen just before them, so no extra heater 
 of this layout is a heater; a phase of 0 is a heater that is off.
 
 Tiles are processed in chunks (SVD + two batched decompositions per chunk), and only phases are kept, so
-VGG-16 (about 540k tiles at K = 16) maps within a few GB. The decompositions of a chunk run on a worker thread
-while the caller's thread gathers and SVDs the next chunk (LAPACK's batched SVD is serial; the numba kernels
-release the GIL), at most two chunks queued.
+VGG-16 (about 540k tiles at K = 16) maps within a few GB. The chunks run on worker threads (numba's thread count)
+while the caller's thread generates the weights and gathers the next chunks (:class:`_Pipeline`). The SVD is the
+lane-batched Jacobi SVD of :mod:`._svd` in its canonical form (:func:`tile_svd`): the phases depend on the signs and
+null-space bases an SVD routine picks, and the canonical form fixes them from the tile alone.
 """
 from __future__ import annotations
 
@@ -40,12 +41,13 @@ import numpy as np
 
 from ..errors import ConfigError, MappingError
 from ..workload import iter_matrix_layers
-from . import _kernels_common as KC, _kernels_decompose as KD, _kernels_lanes as KL, _kernels_tiles as KT
+from . import _kernels_common as KC, _kernels_decompose as KD, _kernels_lanes as KL, _kernels_tiles as KT, _svd as SV
 from .config import PhotonicConfig
 from .mesh import _chunks, _layout, mesh_depth, wrap_phases
 
-#: Tiles per SVD/decomposition chunk (bounds the transient U, V, S memory: 4096 x 16 x 16 x 8 B = 8 MiB).
-CHUNK_TILES = 4096
+#: Tiles per SVD/decomposition chunk, the unit of work of the mapper's worker threads (bounds the transient tiles,
+#: U, V, S memory: 2048 x 16 x 16 x 8 B = 4 MiB each).
+CHUNK_TILES = 2048
 
 
 def phase_slices(k: int) -> dict[str, slice]:
@@ -130,21 +132,22 @@ class PhotonicMapping:
 
 
 class _Pipeline:
-    """One worker thread that decomposes SVD factors while the caller's thread gathers and SVDs the next chunk.
+    """Worker threads that SVD and decompose chunks of tiles while the caller's thread generates weights and gathers
+    the next chunks (issue 16).
 
-    LAPACK's batched SVD (numpy) runs serially; the decomposition kernels are numba ``nogil``, so the two
-    overlap. At most ``depth`` chunks are queued, which bounds the transient U, S, V^T memory.
+    A chunk's work (the lane-batched Jacobi SVD or LAPACK's, then two batched decompositions) is numba ``nogil`` or
+    LAPACK code that releases the GIL, so ``workers`` chunks run at once; at most ``depth`` chunks are queued, which
+    bounds the transient tiles and U, S, V^T memory. Each worker runs its kernels on one thread (numba's thread count
+    is per calling thread): the parallelism is across chunks.
     """
 
-    def __init__(self, depth: int = 2) -> None:
-        self.depth = depth
-        self.pending: deque[Future] = deque()
-        # the worker runs the numba kernels on one thread (numba's thread count is per calling thread): the
-        # caller's LAPACK SVD holds the other core, and idle OpenMP workers spinning would slow it down (measured
-        # ~8 % faster map of ResNet-50 on the shared 2-core machine than with 2 kernel threads)
+    def __init__(self, workers: int | None = None, depth: int | None = None) -> None:
         import numba
 
-        self.ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hwsim-photonic-map",
+        self.workers = max(1, numba.get_num_threads() if workers is None else int(workers))
+        self.depth = self.workers + 1 if depth is None else depth
+        self.pending: deque[Future] = deque()
+        self.ex = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="hwsim-photonic-map",
                                      initializer=numba.set_num_threads, initargs=(1,))
 
     def submit(self, fn, *args) -> Future:
@@ -158,9 +161,25 @@ class _Pipeline:
         self.ex.shutdown(wait=True, cancel_futures=cancel)
 
 
-def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray, s: np.ndarray, vt: np.ndarray,
-                  out: np.ndarray, gains: np.ndarray) -> None:
-    """Decompose one chunk's SVD factors into its rows of the phase table (``out``) and ``gains``."""
+def tile_svd(B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(U, S, Vt) of a stack of K x K float64 tiles B (T, K, K) in the canonical form of :mod:`._svd` (signs, and
+    bases of repeated and zero singular values, fixed by the tile alone). Stacks of at least
+    ``_svd.JACOBI_MIN_TILES`` tiles of K <= ``_svd.JACOBI_MAX_K``: the lane-batched Jacobi SVD (LAPACK's if it did
+    not converge); otherwise LAPACK's. Either way the same canonical factors to ~1e-13."""
+    if B.shape[1] <= SV.JACOBI_MAX_K and B.shape[0] >= SV.JACOBI_MIN_TILES:
+        U, S, Vt, sweeps = SV.svd_tiles(np.ascontiguousarray(B, dtype=np.float64))
+        if sweeps > SV.MAX_SWEEPS:
+            U, S, Vt = np.linalg.svd(B)
+    else:
+        U, S, Vt = np.linalg.svd(B)
+    SV.canonicalize(U, S, Vt)
+    return U, S, Vt
+
+
+def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, B: np.ndarray, out: np.ndarray,
+                  gains: np.ndarray) -> None:
+    """SVD one chunk of tiles B and decompose its factors into its rows of the phase table (``out``) and ``gains``."""
+    u, s, vt = tile_svd(B)
     m = k * (k - 1) // 2
     n = u.shape[0]
     sl = phase_slices(k)
@@ -192,7 +211,7 @@ def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, u: np.ndarray
 
 def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig,
                pipe: _Pipeline) -> Callable[[], LayerMapping]:
-    """Gather and SVD the layer's tiles chunk by chunk, queue their decompositions on ``pipe``; returns a
+    """Gather the layer's tiles chunk by chunk and queue their SVDs and decompositions on ``pipe``; returns a
     function that waits for them and builds the LayerMapping."""
     k = cfg.mesh.tile
     mesh = cfg.mesh.mesh
@@ -205,14 +224,12 @@ def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig,
     gains = np.empty(t_total)
     modes, _ = _layout(k, mesh)
     code = KC.MESH_CLEMENTS if mesh == "clements" else KC.MESH_RECK
-    buf = np.empty((min(CHUNK_TILES, max(t_total, 1)), k, k))
     futures = []
     for c0 in range(0, t_total, CHUNK_TILES):
         c1 = min(t_total, c0 + CHUNK_TILES)
-        B = buf[:c1 - c0]
+        B = np.empty((c1 - c0, k, k))
         KT.gather_tiles(w, k, tr[c0:c1], tc[c0:c1], B)
-        u, s, vt = np.linalg.svd(B)  # new arrays: buf is free again for the next chunk
-        futures.append(pipe.submit(_finish_chunk, name, k, code, modes, u, s, vt, phases[c0:c1], gains[c0:c1]))
+        futures.append(pipe.submit(_finish_chunk, name, k, code, modes, B, phases[c0:c1], gains[c0:c1]))
     shape = (int(w.shape[0]), int(w.shape[1]))
     grid = (int(nz.shape[0]), int(nz.shape[1]))
 

@@ -79,10 +79,10 @@ class MeshPhases:
         return tuple(self.screen.shape[:-1])
 
 
-#: Below this much work (tiles x n^3) a call runs on the calling thread: waking the thread pool costs more than
-#: the arithmetic, and with another process on the machine a parallel call waits for a busy core (measured in
-#: BENCHMARKS.md, issue 16). The rule every ``parallel=True`` kernel of this package follows (n_chunks = 1 runs
-#: its serial branch).
+#: Below this much work (tiles x n^3) a call runs on the calling thread: waking other threads costs more than the
+#: arithmetic, and with another process on the machine a parallel call waits for a busy core (measured in
+#: BENCHMARKS.md, issue 16). The rule every batched kernel of this package follows (one chunk runs on the calling
+#: thread; above it, chunks go to a small thread pool, ``_kernels_common.run_chunks``).
 PARALLEL_MIN_WORK = 1 << 21
 
 #: A lane kernel runs LANES tiles per block whatever the batch: below this many tiles (per mesh size, see
@@ -97,13 +97,13 @@ def _use_lanes(t: int, n: int) -> bool:
 
 
 def _chunks(t: int, lanes: bool = False, n: int | None = None) -> int:
-    """Number of tile chunks for the parallel kernels: 1 (the calling thread) below ``PARALLEL_MIN_WORK`` when
+    """Number of tile chunks for the batched kernels: 1 (the calling thread) below ``PARALLEL_MIN_WORK`` when
     the mesh size ``n`` is given, else a few per thread for load balance (a lane kernel's unit of work is a block
     of ``_kernels_lanes.LANES`` tiles)."""
-    import numba
-
     if n is not None and int(t) * int(n) ** 3 < PARALLEL_MIN_WORK:
         return 1
+    import numba
+
     units = -(-int(t) // KL.LANES) if lanes else int(t)
     return max(1, min(units, 4 * numba.get_num_threads()))
 
@@ -116,21 +116,9 @@ def check_mesh(mesh: str) -> str:
 
 @lru_cache(maxsize=64)
 def _layout(n: int, mesh: str) -> tuple[np.ndarray, np.ndarray]:
-    modes_r: list[int] = []
-    modes_l: list[int] = []
-    if mesh == "clements":
-        for i in range(1, n):
-            if i % 2 == 1:
-                for j in range(i):
-                    modes_r.append(i - 1 - j)  # column op on columns (c, c+1), c = i-1-j
-            else:
-                for j in range(1, i + 1):
-                    modes_l.append(n + j - i - 2)  # row op on rows (r-1, r), r = n+j-i-1
-    else:
-        for r in range(n - 1, 0, -1):
-            for c in range(r):
-                modes_r.append(c)
-    modes = np.array(modes_r + modes_l[::-1], dtype=np.int64)
+    """(modes, columns), read-only: the upper mode of each MZI in light order (from the nulling schedule the kernels
+    run, ``_kernels_common.nulling_schedule``) and its column in the mesh."""
+    modes = np.ascontiguousarray(KC.nulling_schedule(n, _MESH_CODE[mesh])[0][:, KC.SCHED_MODE])
     cols = np.empty(modes.shape[0], dtype=np.int64)
     last = np.zeros(n, dtype=np.int64)
     for k, m in enumerate(modes):
@@ -181,6 +169,18 @@ def unitarity_error(U: np.ndarray) -> float:
     return float(np.max(np.abs(g - np.eye(n)))) if g.size else 0.0
 
 
+_F64 = np.dtype(np.float64)
+_C128 = np.dtype(np.complex128)
+
+
+def _mesh_phases(mesh: str, n: int, theta: np.ndarray, phi: np.ndarray, screen: np.ndarray) -> MeshPhases:
+    """A MeshPhases from checked arrays without the frozen dataclass's __init__ (1.8 us, as much as a 16 x 16
+    reconstruction)."""
+    p = object.__new__(MeshPhases)
+    p.__dict__.update(mesh=mesh, n=n, theta=theta, phi=phi, screen=screen)
+    return p
+
+
 def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> MeshPhases:
     """Phases of the mesh implementing unitary ``U`` (n, n) or a batch (..., n, n).
 
@@ -189,54 +189,81 @@ def decompose(U: np.ndarray, mesh: str = "clements", *, atol: float = 1e-9) -> M
     unitary; ConfigError for an unknown mesh. The distance is measured on the nulled matrix (a unitary change
     of basis of U): the largest |off-diagonal| or ||d_jj| - 1| left after nulling.
     """
-    check_mesh(mesh)
+    code = _MESH_CODE.get(mesh)
+    if code is None:
+        check_mesh(mesh)
     U = np.asarray(U)
-    _check_square(U, "decompose: U")
-    if U.dtype.kind not in "fciub":
-        raise MappingError(f"decompose: U must be numeric, got dtype {U.dtype}")
-    n = U.shape[-1]
-    batch = U.shape[:-2]
-    flat = U.reshape((-1, n, n))
+    shape = U.shape
+    if len(shape) < 2 or shape[-1] != shape[-2] or not 2 <= shape[-1] <= MAX_N:
+        _check_square(U, "decompose: U")
+    dt = U.dtype
+    if dt == _C128:
+        cplx = True
+    elif dt == _F64:
+        cplx = False
+    elif dt.kind in "fciub":
+        cplx = dt.kind == "c"
+        U = U.astype(_C128 if cplx else _F64)
+    else:
+        raise MappingError(f"decompose: U must be numeric, got dtype {dt}")
+    n = shape[-1]
+    batch = shape[:-2]
+    flat = U.reshape((-1, n, n)) if batch else U[None]
+    if not flat.flags.c_contiguous:
+        flat = np.ascontiguousarray(flat)
     t = flat.shape[0]
     m = n * (n - 1) // 2
     theta = np.empty((t, m))
     phi = np.empty((t, m))
     screen = np.empty((t, n))
     err = np.empty(t)
-    modes, _ = _layout(n, mesh)
-    if t:
+    modes = _layout(n, mesh)[0]
+    imag = True if cplx else None
+    if t == 1:  # one matrix: the per-tile kernel on the calling thread, no driver in between
+        sched, n_right = KC.nulling_schedule(n, code)
+        KD._decompose_chunk(flat, modes, sched, n_right, theta, phi, screen, err, imag, 0, 1)
+        worst = err[0]
+    elif t:
         lanes = _use_lanes(t, n)
-        if lanes and not np.isfinite(U).all():  # the per-tile kernels flag NaN / inf themselves (err = NaN)
+        if lanes and not np.isfinite(flat).all():  # the per-tile kernels flag NaN / inf themselves (err = NaN)
             raise MappingError("decompose: U holds NaN or inf values")
-        fn = KL.decompose_lanes if lanes else KD.decompose
-        cplx = flat.dtype.kind == "c"
-        fn(np.ascontiguousarray(flat, dtype=np.complex128 if cplx else np.float64), modes, _MESH_CODE[mesh], theta,
-           phi, screen, err, _chunks(t, lanes, n), True if cplx else None)
-        worst = float(err[0]) if t == 1 else float(err.max())  # NaN (non-finite input) propagates
-        if not worst <= atol:
-            if not np.isfinite(U).all():
-                raise MappingError("decompose: U holds NaN or inf values")
-            i = int(np.argmax(err))
-            where = f" (matrix {np.unravel_index(i, batch)})" if batch else ""
-            raise MappingError(f"decompose: U is not unitary{where}: distance {worst:.3g} > atol = {atol:g} "
-                               "(largest off-diagonal or |1 - |diagonal|| after nulling)")
-    return MeshPhases(mesh, n, theta.reshape(batch + (m,)), phi.reshape(batch + (m,)), screen.reshape(batch + (n,)))
+        (KL.decompose_lanes if lanes else KD.decompose)(flat, modes, code, theta, phi, screen, err,
+                                                         _chunks(t, lanes, n), imag)
+        worst = err.max()  # NaN (non-finite input) propagates
+    else:
+        worst = 0.0
+    if not worst <= atol:
+        if not np.isfinite(flat).all():
+            raise MappingError("decompose: U holds NaN or inf values")
+        i = int(np.argmax(err))
+        where = f" (matrix {np.unravel_index(i, batch)})" if batch else ""
+        raise MappingError(f"decompose: U is not unitary{where}: distance {float(worst):.3g} > atol = {atol:g} "
+                           "(largest off-diagonal or |1 - |diagonal|| after nulling)")
+    if batch:
+        return _mesh_phases(mesh, n, theta.reshape(batch + (m,)), phi.reshape(batch + (m,)),
+                            screen.reshape(batch + (n,)))
+    return _mesh_phases(mesh, n, theta[0], phi[0], screen[0])
+
+
+def _phase_array(p: MeshPhases, name: str) -> np.ndarray:
+    a = getattr(p, name)
+    if type(a) is not np.ndarray or a.dtype != _F64:
+        a = np.asarray(a)
+        if a.dtype.kind not in "fiub":  # a complex phase would lose its imaginary part silently
+            raise MappingError(f"reconstruct: {name} must be real phases (rad), got dtype {a.dtype}")
+        a = a.astype(_F64)
+    return a
 
 
 def _check_phases(p: MeshPhases) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The phases as float64 arrays, shapes and dtypes checked (finiteness is checked on the output)."""
-    check_mesh(p.mesh)
-    n = int(p.n)
-    if n < 2 or n > MAX_N:
+    """The phases as float64 arrays, shapes and dtypes checked (finiteness is checked by the kernels)."""
+    if p.mesh not in _MESH_CODE:
+        check_mesh(p.mesh)
+    n = p.n
+    if not 2 <= n <= MAX_N:
         raise MappingError(f"reconstruct: n must lie in [2, {MAX_N}], got {n}")
+    theta, phi, screen = _phase_array(p, "theta"), _phase_array(p, "phi"), _phase_array(p, "screen")
     m = n * (n - 1) // 2
-    arrays = []
-    for name in ("theta", "phi", "screen"):
-        a = np.asarray(getattr(p, name))
-        if a.dtype.kind not in "fiub":  # a complex phase would lose its imaginary part silently
-            raise MappingError(f"reconstruct: {name} must be real phases (rad), got dtype {a.dtype}")
-        arrays.append(a if a.dtype == np.float64 else a.astype(np.float64))
-    theta, phi, screen = arrays
     batch = screen.shape[:-1]
     if screen.shape[-1:] != (n,) or theta.shape != batch + (m,) or phi.shape != batch + (m,):
         raise MappingError(f"reconstruct: phase shapes theta {theta.shape}, phi {phi.shape}, screen "
@@ -250,25 +277,31 @@ def _check_finite_phases(theta: np.ndarray, phi: np.ndarray, screen: np.ndarray)
             raise MappingError(f"reconstruct: {name} holds NaN or inf values")
 
 
+def _tiles(a: np.ndarray, t: int, k: int) -> np.ndarray:
+    """``a`` as a C-contiguous (t, k) array (a view when it already is one)."""
+    a = a.reshape((t, k)) if a.ndim != 1 else a[None]
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def reconstruct(phases: MeshPhases) -> np.ndarray:
     """The complex unitary (..., n, n) a mesh with these phases implements (any real phases accepted)."""
     theta, phi, screen = _check_phases(phases)
     n = int(phases.n)
     batch = screen.shape[:-1]
     m = n * (n - 1) // 2
-    t = math.prod(batch)
+    t = math.prod(batch) if batch else 1
     out = np.empty((t, n, n), dtype=np.complex128)
     if t:
-        modes, _ = _layout(n, phases.mesh)
-        lanes = _use_lanes(t, n)
-        fn = KL.reconstruct_lanes if lanes else KD.reconstruct
-        fn(np.ascontiguousarray(theta.reshape(t, m)), np.ascontiguousarray(phi.reshape(t, m)),
-           np.ascontiguousarray(screen.reshape(t, n)), modes, out, _chunks(t, lanes, n))
-        # a NaN or inf phase makes its rows of the output NaN (sin / cos of it are NaN): one check on the output
-        # instead of three on the inputs
-        if not np.isfinite(out).all():
+        modes = _layout(n, phases.mesh)[0]
+        th, ph, sc = _tiles(theta, t, m), _tiles(phi, t, m), _tiles(screen, t, n)
+        if t == 1:  # one matrix: the per-tile kernel on the calling thread, no driver in between
+            bad = KD._reconstruct_chunk(th, ph, sc, modes, out, 0, 1)
+        else:
+            lanes = _use_lanes(t, n)
+            bad = (KL.reconstruct_lanes if lanes else KD.reconstruct)(th, ph, sc, modes, out, _chunks(t, lanes, n))
+        if bad:  # a NaN or inf phase makes its rows of the output NaN
             _check_finite_phases(theta, phi, screen)
-    return out.reshape(batch + (n, n))
+    return out.reshape(batch + (n, n)) if batch else out[0]
 
 
 def haar_unitary(n: int, size: int, seed: int | np.random.Generator = 0) -> np.ndarray:

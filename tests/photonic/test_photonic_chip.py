@@ -11,8 +11,10 @@ from hwsim.photonic import cost, map, resolve_config
 from hwsim.photonic.chip import laser_power_w, path_loss_db
 
 #: LeNet-300-100 (shipped weights) on 16 x 16 Clements tiles, every tile its own mesh pair: the heater power measured
-#: before the chip level existed (README, issue 11).
-LENET_WS_HEATERS_W = 8696.5
+#: before the chip level existed (README, issue 11: 8696.5 W), 8675.1 W since the SVD factors take a canonical sign and
+#: null-space convention and rounding-level pivots null as exact zeros (issue 16: the phases no longer follow LAPACK's
+#: arbitrary choices and rounding noise).
+LENET_WS_HEATERS_W = 8675.1
 
 
 @pytest.fixture(scope="module")

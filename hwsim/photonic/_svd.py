@@ -1,0 +1,282 @@
+"""Batched SVD of small square tiles (the photonic mapper's K x K weight tiles) and the canonical form of an SVD.
+
+Why (issue 16): numpy's stacked ``svd`` calls LAPACK's ``gesdd`` once per 16 x 16 tile, and its fixed cost per call
+(workspace, bidiagonalisation and back-transformations built for large matrices) is most of the mapper's time; the
+arithmetic of a 16 x 16 SVD is small. :func:`svd_tiles` is a one-sided (Hestenes) Jacobi SVD in float64 run on
+LANES tiles side by side (the innermost, SIMD dimension of its scratch, as the lane kernels of
+:mod:`._kernels_lanes`): cyclic sweeps over column pairs (p, q) of A rotate the pair orthogonal when
+|a_p . a_q| > tol ||a_p|| ||a_q|| (tol = sqrt(K) eps, LAPACK's ``dgesvj`` criterion), and V accumulates the
+rotations; at convergence the singular values are the column norms of A, U its normalised columns.
+
+An SVD is not unique: each singular pair (u_j, v_j) can change sign together, and any orthonormal basis of the
+subspace of a repeated singular value (above all the null space of a rank-deficient tile: a padded edge tile, a
+pruned row or column) is as good as another. LAPACK and Jacobi choose differently, and the phases programmed on the
+meshes follow the choice, so without a convention a change of SVD routine would change every photonic Report.
+:func:`canonicalize` fixes one (applied to whichever SVD the mapper uses):
+
+* singular values are sorted descending; values within ``CLUSTER_TOL * s[0]`` of their neighbour form a cluster
+  (one value: a single pair), values at most ``CLUSTER_TOL * s[0]`` form the null cluster;
+* a single pair is signed so that the entry of v_j largest in magnitude is positive (ties within 1e-12: the first);
+* a cluster's right singular vectors are replaced by the canonical basis of their span: pivoted Gram-Schmidt on the
+  projections P e_i of the unit vectors (P the projector onto the span), taking at each step the e_i of largest
+  remaining projection (ties within 1e-12: the smallest i); its left vectors follow (U_c <- U_c V_c^T W), so
+  U S V^T is unchanged; the left vectors of the null cluster are the canonical basis of the complement of the other
+  left vectors, built the same way.
+
+Two SVDs of the same tile then agree to rounding wherever the singular vectors are determined by the tile to
+rounding (not inside clusters of singular values that are distinct but closer than ~1e-9 s[0]).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._kernels_common import _chunk_bounds, run_chunks
+
+LANES = 32
+#: Largest tile the mapper gives the Jacobi SVD (thread CPU time per 16 x 16 tile: 27.6 us against LAPACK's 34.1 us;
+#: 8 x 8: 3.5 against 10.1; 24 x 24: 89 against 76, so larger tiles take LAPACK's; BENCHMARKS.md, issue 16).
+JACOBI_MAX_K = 16
+#: Smallest stack the mapper gives the Jacobi SVD: it saves ~7 us per 16 x 16 tile and costs ~0.5 s of compilation
+#: the first time (numba caches it on disk), so small networks (the demo's LeNets) keep LAPACK's.
+JACOBI_MIN_TILES = 1024
+#: Cyclic sweeps before giving up (16 x 16 Gaussian tiles converge in 6-8; the sweep count is returned).
+MAX_SWEEPS = 30
+#: Singular values within CLUSTER_TOL * s[0] of each other form one cluster (repeated values: a basis of their
+#: span is chosen canonically); those at most CLUSTER_TOL * s[0] are the null cluster. Small enough that treating
+#: two distinct values as one changes U S V^T by less than 1e-13 s[0].
+CLUSTER_TOL = 1e-13
+_TIE = 1e-12
+#: Entries of the canonical singular vectors (unit vectors) below this are rounding noise of an exact zero, set to 0.
+ZERO_TOL = 1e-10
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _dot(A, p, q, g):
+    """g[lane] = a_p . a_q of every lane's matrix A (K, K + 1, LANES)."""
+    for l in range(g.shape[0]):
+        g[l] = 0.0
+    for i in range(A.shape[0]):
+        for l in range(g.shape[0]):
+            g[l] += A[i, p, l] * A[i, q, l]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _rotation(g, a, b, tol2, cs):
+    """Per lane, the rotation making columns (a_p, a_q) orthogonal, from g = a_p . a_q and the squared norms
+    a, b (updated in place to the rotated columns' norms): cs[0] = c, cs[1] = s, (1, 0) where the pair is already
+    orthogonal to tol (g^2 <= tol2 a b). With d = b - a, e = 2 g (tan 2 theta = e / d), r = |(d, e)|, w = r + |d|:
+    c = w / sqrt(2 r w), s = sign(d) e / sqrt(2 r w) (two square roots and one division; the tangent form takes
+    three divisions). Returns the number of lanes that rotate. (Loops with few store streams: LLVM vectorizes them.)"""
+    n_rot = 0
+    for l in range(g.shape[0]):
+        rot = g[l] * g[l] > tol2 * a[l] * b[l]
+        d = b[l] - a[l]
+        e = 2.0 * g[l]
+        r = math.sqrt(d * d + e * e)
+        w = r + abs(d)
+        iq = 1.0 / math.sqrt(2.0 * r * w)
+        cs[0, l] = w * iq if rot else 1.0
+        cs[1, l] = (e * iq if d >= 0.0 else -e * iq) if rot else 0.0
+        n_rot += 1 if rot else 0
+    if n_rot:
+        for l in range(g.shape[0]):
+            c = cs[0, l]
+            s = cs[1, l]
+            aa = a[l]
+            bb = b[l]
+            gl = g[l]
+            a[l] = c * (c * aa - s * gl) - s * (c * gl - s * bb)
+            b[l] = s * (s * aa + c * gl) + c * (s * gl + c * bb)
+    return n_rot
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _rotate(M, p, q, cs):
+    """Columns p, q of every lane's matrix M (K, K, LANES) <- (c m_p - s m_q, s m_p + c m_q), (c, s) = cs[:, lane]
+    (one loop per matrix: two store streams, which LLVM vectorizes without runtime alias checks it gives up on)."""
+    for i in range(M.shape[0]):
+        for l in range(M.shape[2]):
+            c = cs[0, l]
+            s = cs[1, l]
+            x = M[i, p, l]
+            y = M[i, q, l]
+            M[i, p, l] = c * x - s * y
+            M[i, q, l] = s * x + c * y
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _svd_lane_chunk(B, U, S, Vt, ch, n_chunks):
+    """SVD of the tiles of chunk ``ch`` (blocks of LANES tiles): U (T, K, K), S (T, K) descending, Vt (T, K, K) with
+    B[t] = U[t] diag(S[t]) Vt[t]; columns of U for zero singular values are left 0 (:func:`canonicalize` completes
+    them). Returns the largest number of sweeps a block needed (MAX_SWEEPS + 1: one did not converge)."""
+    t_total = B.shape[0]
+    k = B.shape[1]
+    # (row, column, lane), one spare column: a row of K x LANES doubles is 4 KiB at K = 16, and loads of row i + 1
+    # then alias stores to row i in the store buffer (4K aliasing: 10-20 % slower)
+    A = np.empty((k, k + 1, LANES))
+    V = np.empty((k, k + 1, LANES))
+    nrm = np.empty((k, LANES))
+    cs = np.empty((2, LANES))
+    gg = np.empty(LANES)
+    order = np.empty(k, dtype=np.int64)
+    tol2 = (k * 2.220446049250313e-16) ** 2  # (K eps)^2
+    b0, b1 = _chunk_bounds(ch, -(-t_total // LANES), n_chunks)
+    worst = 0
+    scale = np.empty(LANES)
+    for blk in range(b0, b1):
+        t0 = blk * LANES
+        nl = min(LANES, t_total - t0)
+        for l in range(LANES):  # each tile scaled by a power of 2 (exact) to a largest entry in [0.5, 1): no
+            mx = 0.0  # squares underflow or overflow at any magnitude
+            if l < nl:
+                for i in range(k):
+                    for j in range(k):
+                        mx = max(mx, abs(B[t0 + l, i, j]))
+            scale[l] = math.ldexp(1.0, -math.frexp(mx)[1]) if 0.0 < mx < math.inf else 1.0
+        for i in range(k):
+            for j in range(k):
+                for l in range(LANES):
+                    A[i, j, l] = B[t0 + l, i, j] * scale[l] if l < nl else 0.0
+                    V[i, j, l] = 1.0 if i == j else 0.0
+        sweeps = 0
+        while sweeps <= MAX_SWEEPS:
+            sweeps += 1
+            for j in range(k):
+                for l in range(LANES):
+                    nrm[j, l] = 0.0
+                for i in range(k):
+                    for l in range(LANES):
+                        nrm[j, l] += A[i, j, l] * A[i, j, l]
+            rotated = 0
+            for p in range(k - 1):
+                for q in range(p + 1, k):
+                    _dot(A, p, q, gg)
+                    n_rot = _rotation(gg, nrm[p], nrm[q], tol2, cs)
+                    if n_rot == 0:
+                        continue
+                    rotated += n_rot
+                    _rotate(A, p, q, cs)
+                    _rotate(V, p, q, cs)
+            if rotated == 0:
+                break
+        worst = max(worst, sweeps)
+        for l in range(nl):
+            t = t0 + l
+            for j in range(k):
+                s2 = 0.0
+                for i in range(k):
+                    s2 += A[i, j, l] * A[i, j, l]
+                nrm[j, l] = math.sqrt(s2)
+            for j in range(k):  # descending, stable (insertion sort)
+                order[j] = j
+                i = j
+                while i > 0 and nrm[order[i - 1], l] < nrm[j, l]:
+                    order[i] = order[i - 1]
+                    i -= 1
+                order[i] = j
+            for r in range(k):
+                j = order[r]
+                sv = nrm[j, l]
+                S[t, r] = sv / scale[l]
+                inv = 1.0 / sv if sv > 0.0 else 0.0
+                for i in range(k):
+                    U[t, i, r] = A[i, j, l] * inv
+                    Vt[t, r, i] = V[i, j, l]
+    return worst
+
+
+def svd_tiles(B: np.ndarray, n_chunks: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(U, S, Vt, sweeps): the SVD of each tile of B (T, K, K) float64 (C-contiguous), numpy's layout, singular
+    values descending; U's columns of zero singular values are 0 until :func:`canonicalize`. ``sweeps``: the most
+    any block needed (> MAX_SWEEPS: not converged, which the tests exclude)."""
+    t, k = B.shape[0], B.shape[1]
+    U = np.empty((t, k, k))
+    S = np.empty((t, k))
+    Vt = np.empty((t, k, k))
+    res = run_chunks(_svd_lane_chunk, (B, U, S, Vt), -(-t // LANES), n_chunks)
+    return U, S, Vt, max(res) if res else 0
+
+
+# --------------------------------------------------------------------------------------------------------
+# canonical form (numpy, batched over tiles: nothing to compile)
+# --------------------------------------------------------------------------------------------------------
+def _pivoted_basis(P: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """(n, steps, K): for each of n projectors P (n, K, K; destroyed), the first count[i] vectors of the canonical
+    orthonormal basis of its range: pivoted Gram-Schmidt on its columns, each step taking the column of largest
+    remaining norm (ties within _TIE: the smallest index) and deflating P by it. Rows past count[i] are 0."""
+    n, k = P.shape[0], P.shape[1]
+    steps = int(count.max()) if n else 0
+    W = np.zeros((n, steps, k))
+    rows = np.arange(n)
+    for step in range(steps):
+        act = step < count
+        d = np.diagonal(P, axis1=1, axis2=2)
+        piv = np.argmax(d >= d.max(axis=1, keepdims=True) - _TIE, axis=1)
+        col = P[rows, :, piv]  # (n, K): column piv of each P
+        nrm = np.sqrt(np.maximum(col[rows, piv], 0.0))
+        w = np.where(act[:, None], col / np.where(nrm > 0.0, nrm, 1.0)[:, None], 0.0)
+        W[:, step] = w
+        P -= w[:, :, None] * w[:, None, :]
+    return W
+
+
+def _canonical_cluster(U: np.ndarray, Vt: np.ndarray, a: int, b: int) -> None:
+    """In place, one tile: the right vectors a..b-1 (a repeated non-zero singular value) <- the canonical basis of
+    their span; the left ones follow (U_c <- U_c V_c^T W), so U S V^T is unchanged."""
+    Vc = Vt[a:b]
+    W = _pivoted_basis((Vc.T @ Vc)[None], np.array([b - a]))[0]  # (c, K)
+    U[:, a:b] = U[:, a:b] @ (Vc @ W.T)
+    Vt[a:b] = W
+
+
+def canonicalize(U: np.ndarray, S: np.ndarray, Vt: np.ndarray) -> None:
+    """In place: the canonical form (module docstring) of the SVDs (U (T, K, K), S (T, K) descending, Vt (T, K, K);
+    float64) of a stack of square tiles."""
+    t_total, k = S.shape
+    if t_total == 0:
+        return
+    # every pair: the first entry of v_j within _TIE of its largest magnitude positive (clusters are redone below)
+    mag = np.abs(Vt)
+    first = np.argmax(mag >= mag.max(axis=2, keepdims=True) - _TIE, axis=2)
+    neg = np.take_along_axis(Vt, first[:, :, None], axis=2)[:, :, 0] < 0.0
+    if neg.any():
+        sg = np.where(neg, -1.0, 1.0)
+        Vt *= sg[:, :, None]
+        U *= sg[:, None, :]
+    tol = CLUSTER_TOL * S[:, 0]
+    close = (S[:, :-1] - S[:, 1:]) <= tol[:, None]  # j and j + 1 in one cluster
+    null = S[:, -1] <= tol  # the tile has a null cluster: the last cluster, from index r on
+    # r: start of the last cluster (the first j from which every step to the end is "close")
+    tail = np.flip(np.cumprod(np.flip(close, axis=1), axis=1), axis=1).astype(bool)  # tail[t, j]: j..K-1 chained
+    r = np.where(null, k - 1 - tail.sum(axis=1), k)
+    idx = np.nonzero(null)[0]
+    if idx.size:
+        keep = (np.arange(k)[None, :] < r[idx, None]).astype(np.float64)  # (n, K): the pairs outside the cluster
+        eye = np.eye(k)
+        Vs, Us = Vt[idx], U[idx]
+        Wv = _pivoted_basis(eye - np.einsum("tj,tji,tjl->til", keep, Vs, Vs), k - r[idx])
+        Wu = _pivoted_basis(eye - np.einsum("tj,tij,tlj->til", keep, Us, Us), k - r[idx])
+        for n, t in enumerate(idx):  # (a few rows each)
+            c = k - r[t]
+            Vt[t, r[t]:] = Wv[n, :c]
+            U[t, :, r[t]:] = Wu[n, :c].T
+    # entries that are zero up to rounding are zero: structured tiles (padded edges, pruned rows and columns) have
+    # exact zeros in their singular vectors, and the sign of the rounding noise LAPACK leaves there would set mesh
+    # phases (0 or pi) and so the Report
+    U[np.abs(U) < ZERO_TOL] = 0.0
+    Vt[np.abs(Vt) < ZERO_TOL] = 0.0
+    # repeated non-zero singular values (rare: structured tiles): one tile at a time
+    before_null = close & (np.arange(k - 1)[None, :] < (r - 1)[:, None])
+    for t in np.nonzero(before_null.any(axis=1))[0]:
+        j = 0
+        end = r[t]
+        while j < end:
+            e = j + 1
+            while e < end and close[t, e - 1]:
+                e += 1
+            if e - j > 1:
+                _canonical_cluster(U[t], Vt[t], j, e)
+            j = e
