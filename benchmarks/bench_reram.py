@@ -79,7 +79,7 @@ def bench_chip(repeat):
     from hwsim.reram.chip import schedule
 
     layers = list(models.get("resnet50").matrix_layers(seed=0, sparsity=0.9))
-    for preset in ("default", "isaac"):
+    for preset in ("default", "isaac", "neurosim-v1.4"):
         cfg = rr.get_preset(preset)
         t = median_time(lambda: rr.cost(rr.map(layers, cfg)), repeat)
         m = rr.map(layers, cfg)

@@ -5,11 +5,14 @@ occupies ``ceil(r_l x_l / crossbars_per_ima)`` IMAs for ``r_l`` copies; layers a
 IMA after IMA, tile after tile, chip after chip. One column strip of a layer (its crossbars that add partial sums
 of the same outputs, at most ``ceil(in / rows)``) must fit one chip, or the configuration is refused.
 
-Schedule. Each copy of a layer runs its share of the layer's MVMs back to back: stage time
-``s_l = ceil(n_l / r_l) t_l`` (n MVMs per inference, t one MVM), bounded below by the time its output feature map
-takes through one mesh link and, for activations that do not fit the layer's tile buffers, through the global
-buffer. Layers form a pipeline ([ISAAC] Sec. 4): pipeline interval = the slowest stage (throughput = 1 / interval);
-latency of one input = the slowest stage + one MVM of every other layer + interconnect latency. With
+Schedule (``chip.schedule = 'isaac'``; 'neurosim' is DNN+NeuroSim V1.4's chip, :mod:`hwsim.reram.neurosim`). Each
+copy of a layer runs its share of the layer's MVMs back to back: stage time ``s_l = ceil(n_l / r_l) t_l`` (n MVMs
+per inference, t one MVM), bounded below by the time its output feature map takes through one mesh link, by its
+tile-buffer time (every bit to or from its crossbars written and read once, ``2 n_l buffer_bits_l /
+(tile_buffer_bandwidth x IMAs_l / IMAs per tile)``: transfers overlap compute, ISAAC Sec. 5) and, for activations
+that do not fit the layer's tile buffers, through the global buffer. Layers form a pipeline ([ISAAC] Sec. 4): pipeline interval = the slowest stage (throughput = 1 / interval);
+latency of one input = the slowest stage + one MVM of every other layer + interconnect latency (router hops, a tile
+buffer write and read per layer, chip-to-chip transfers). With
 ``system.pipeline_layers = False`` both are the sum of the stages. Replication ([ISAAC]'s balancing, greedy): while
 the chips have room, give the slowest stage the fewest extra copies that shorten it; stop when it cannot be
 shortened (a larger budget never lowers throughput). When ``chip.chips`` is below what the network needs, the
@@ -26,53 +29,23 @@ once. Feature maps that change chips cross the chip-to-chip links (their power i
 time by bandwidth). Host input and output are not modelled.
 
 Static energy per inference = static power of the allocated chips (leakage of the tiles in use, or of every tile
-with ``system.power_gating = False``; global buffers; links) x the pipeline interval.
+with ``system.power_gating = False``; global buffers; links) x the pipeline interval. A job on one chip has its
+links power-gated (``chip.link_power_gating``, default True: no chip-to-chip traffic, HyperTransport's link
+disconnect; their area stays); several chips power all their links.
 """
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
 from ..report import Chip, ComponentCost
+from ._schedule import Schedule
 from .config import ReramConfig
 
 CHIP_COMPONENTS = ("interconnect", "global_buffer", "links", "weight_writes")
 """Components the chip adds to the crossbar-level ones of :data:`hwsim.reram.cost.COMPONENTS`."""
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Placement and timing of a mapped network on the chips (all times per inference unless named)."""
-
-    chips: int
-    rounds: int
-    """Weight loads per batch (1: weight-stationary, nothing reprogrammed)."""
-    replicas: tuple[int, ...]
-    imas: tuple[int, ...]
-    """IMAs each layer occupies (all copies)."""
-    stage_s: tuple[float, ...]
-    latency_s: float
-    pipeline_interval_s: float
-    tiles_used: int
-    tiles_available: int
-    noc_bit_hops: float
-    noc_hops: tuple[float, ...]
-    link_bits: float
-    spill_bits: float
-    cells_written: float
-    """Cells programmed per inference (0 when weight-stationary)."""
-    write_time_s: float
-    """Programming time per inference, s."""
-
-    def to_dict(self, names: list[str]) -> dict[str, Any]:
-        return {"chips": self.chips, "rounds": self.rounds, "replicas": dict(zip(names, self.replicas)),
-                "imas": dict(zip(names, self.imas)), "stage_s": dict(zip(names, self.stage_s)),
-                "noc_hops": dict(zip(names, self.noc_hops)), "noc_bit_hops_per_inference": self.noc_bit_hops,
-                "link_bits_per_inference": self.link_bits, "spill_bits_per_inference": self.spill_bits,
-                "cells_written_per_inference": self.cells_written, "write_time_per_inference_s": self.write_time_s}
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -113,6 +86,10 @@ def schedule(mapping: Any) -> Schedule:
     """Place and schedule a :class:`hwsim.reram.mapping.ReramMapping` on its config's chips."""
     cfg: ReramConfig = mapping.config
     ch = cfg.chip
+    if ch.schedule == "neurosim":
+        from .neurosim import schedule as neurosim_schedule
+
+        return neurosim_schedule(mapping)
     xpi, ipt = ch.crossbars_per_ima, ch.imas_per_tile
     ipc = ipt * ch.tiles_per_chip
     layers = mapping.layers
@@ -155,19 +132,24 @@ def schedule(mapping: Any) -> Schedule:
         pos.append((sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)))
         chip_of.append((c0, c1))
     out_bits = [l.shape[0] * ni * ib for l, ni in zip(layers, n)]
+    # tile buffers: every bit to or from a crossbar is written once and read once, through the buffers of the tiles
+    # the layer's IMAs occupy (their share of each tile's bandwidth)
+    buffer_s = [2.0 * ni * float(l.effective_counts()["buffer_bits"]) / (ch.tile_buffer_bandwidth_bits_per_s * m / ipt)
+                if m else 0.0 for l, ni, m in zip(layers, n, imas)]
     hops, link_bits, spill_bits, noc_lat, link_lat = [], 0.0, 0.0, 0.0, 0.0
     gb_bw = ch.global_buffer_bandwidth_bits_per_s
     for i, l in enumerate(layers):
         j = i + 1 if i + 1 < len(layers) else i
         h = 1.0 + abs(pos[i][0] - pos[j][0]) + abs(pos[i][1] - pos[j][1])
         hops.append(h)
-        noc_lat += h * ch.noc_hop_latency_s
+        noc_lat += h * ch.noc_hop_latency_s + (2.0 * ch.tile_buffer_latency_s if x[i] else 0.0)
         crosses = rounds == 1 and j != i and chip_of[i] != chip_of[j] or chip_of[i][0] != chip_of[i][1]
         if crosses:
             link_bits += out_bits[i]
             link_lat += ch.link_latency_s
         s = max(stage[i], out_bits[i] / ch.noc_bandwidth_bits_per_s,
-                out_bits[i] / ch.link_bandwidth_bits_per_s if crosses else 0.0)
+                out_bits[i] / ch.link_bandwidth_bits_per_s if crosses else 0.0,
+                buffer_s[i])
         window = l.shape[1] * (math.isqrt(max(n[i], 1) - 1) + 1)  # in x ceil(sqrt(n)) inputs
         cap = _cdiv(imas[i], ipt) * ch.tile_buffer_bytes * 8 if imas[i] else 0
         if x[i] and window * ib > cap:
@@ -206,9 +188,14 @@ def chip_cost(mapping: Any, dynamic_j: dict[str, float], per_crossbar: dict[str,
     cfg: ReramConfig = mapping.config
     ch = cfg.chip
     s = sched or schedule(mapping)
+    if ch.schedule == "neurosim":
+        from .neurosim import chip_cost as neurosim_chip_cost
+
+        return neurosim_chip_cost(mapping, dynamic_j, per_crossbar, s)
     xpt = ch.crossbars_per_tile
     tiles_leaking = s.tiles_used if cfg.system.power_gating else s.tiles_available
     links = s.chips > 1 or ch.links_on_single_chip
+    links_powered = links and (s.chips > 1 or not ch.link_power_gating)
     gb = ch.global_buffer_bytes is not None
     e_gb = ch.global_buffer_energy_per_bit_j if gb else cfg.peripherals.buffer.energy_per_action_j / cfg.peripherals.access_bits
     g_on = 1.0 / cfg.crossbar.r_on_ohm
@@ -221,7 +208,8 @@ def chip_cost(mapping: Any, dynamic_j: dict[str, float], per_crossbar: dict[str,
     parts["interconnect"] = (s.noc_bit_hops * ch.noc_energy_per_bit_per_hop_j + spill_hops, 0.0, 0.0)
     parts["global_buffer"] = (s.spill_bits * e_gb, ch.global_buffer_leakage_w * s.chips if gb else 0.0,
                               ch.global_buffer_area_mm2 * s.chips if gb else 0.0)
-    parts["links"] = (0.0, ch.link_power_w * s.chips if links else 0.0, ch.link_area_mm2 * s.chips if links else 0.0)
+    parts["links"] = (0.0, ch.link_power_w * s.chips if links_powered else 0.0,
+                      ch.link_area_mm2 * s.chips if links else 0.0)
     parts["weight_writes"] = (s.cells_written * e_cell, 0.0, 0.0)
     breakdown = {k: ComponentCost(energy_j=d + p * s.pipeline_interval_s, static_power_w=p, area_mm2=a)
                  for k, (d, p, a) in parts.items()}

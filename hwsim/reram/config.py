@@ -169,6 +169,12 @@ class AdcConfig:
     the ADC needs one bit less than the sum's width. Modelled as one extra bit of effective ADC resolution (exact
     for ideal devices, where both give the exact read); energy and area stay those of ``bits``."""
 
+    includes_array_energy: bool = False
+    """The energy per conversion already includes the cell (column) current drawn while the column is sensed, so
+    the crossbar's ``V^2 G t`` array energy is not charged again. [NS9] ``MultilevelSenseAmp::CalculatePower``
+    (current mode) adds ``GetColumnPower(R_column) x t_sense`` to every conversion and ``SubArray::CalculatePower``
+    drops the bit-line ``C V^2`` term for that reason ("already considered in multilevelsenseamp")."""
+
     TOML_TABLE: ClassVar[str] = "adc"
 
     def __post_init__(self) -> None:
@@ -178,7 +184,7 @@ class AdcConfig:
         C.positive(self, "sample_rate_hz", "range_fraction")
         C.require(self, "range_fraction", self.range_fraction <= 1.0, f"must lie in (0, 1], got {self.range_fraction!r}")
         C.nonneg(self, "leakage_w", *(n for n in ("energy_per_conversion_j", "area_mm2") if getattr(self, n) is not None))
-        C.flag(self, "flip_encoding")
+        C.flag(self, "flip_encoding", "includes_array_energy")
 
     @property
     def effective_bits(self) -> int:
@@ -267,12 +273,19 @@ class PeripheralsConfig:
     from [ISAAC] Table 6 (0.52 + 0.05 + 0.4 + 1.68 mW per tile); area [ISAAC] sum of the four rows."""
     access_bits: int = 256
     """Width of one buffer access / router flit, bits. [ACC]: 256-bit eDRAM and router."""
+    dac_per_nonzero_digit: bool = False
+    """The DAC (word-line driver) spends its energy only for a nonzero input digit: ``dac.energy_per_action_j`` is
+    the energy of one driven '1' and is charged x ``system.input_activity`` per row and cycle. False: per row and
+    cycle whatever the digit ([ACC]'s ISAAC DAC energy is an average at ISAAC's operating point). [NS9]
+    ``SubArray::CalculatePower`` charges the word line of the rows whose input bit is 1 (``activityRowRead``)."""
 
     TOML_TABLE: ClassVar[str] = "peripherals"
 
     def __post_init__(self) -> None:
         C.pos_int(self, "access_bits")
-        C.nodes(self, **{f.name: Component for f in fields(self) if f.name != "access_bits"})
+        C.flag(self, "dac_per_nonzero_digit")
+        C.nodes(self, **{f.name: Component for f in fields(self) if f.name not in ("access_bits",
+                                                                                  "dac_per_nonzero_digit")})
 
 
 @dataclass(frozen=True)
@@ -360,6 +373,112 @@ class SystemConfig:
         C.fraction(self, "input_activity", "input_digit_density")
 
 
+SCHEDULES = ("isaac", "neurosim")
+"""Chip-level schedules (see :mod:`hwsim.reram.chip` and :mod:`hwsim.reram.neurosim`)."""
+
+
+@dataclass(frozen=True)
+class NeurosimChipConfig:
+    """DNN+NeuroSim V1.4's chip organisation, used when ``chip.schedule = 'neurosim'`` (see
+    :mod:`hwsim.reram.neurosim`). Structure from [NS9] ``Param.cpp`` (line numbers of commit 9e6742c); per-bit
+    energies, areas and leakages are NeuroSim's own circuit models evaluated for the 22 nm configuration of its
+    published VGG-8 run (``Data/1.4_Release_test.csv`` row 1) by compiling 9e6742c and printing the values its
+    ``Buffer``/``HTree``/``XYBus``/``AdderTree`` objects compute (on random 8-bit traces; none of these depend on the
+    data: the interconnect uses the fixed toggle rates below). They are NeuroSim's numbers for that floorplan (tile
+    1024x1024 cells of 2x2 PEs, novel-mapped tiles of 9 PEs, a chip of 103 tiles); other networks get the same
+    per-bit and per-tile figures."""
+
+    speed_up_degree: int = 8
+    """Pipeline speed-up target: layers are duplicated ``ceil((IFM_l / ceil(IFM_max / d))^2)`` times with
+    ``d = min(speed_up_degree, IFM_max / IFM_min)`` over layers with a k>1 kernel. [NS9] ``Param.cpp`` line 108
+    (``speedUpDegree = 8``); rule: ``Chip.cpp`` ``ChipDesignInitialize`` (pipeline branch)."""
+    novel_mapping_pes: int = 9
+    """PEs of a novel-mapped tile, one per kernel position (NeuroSim's most common k^2 among the layers, 9 for
+    3x3 convolutions); 0 disables novel mapping. [NS9] ``Param.cpp`` line 98 ``novelMapping = true``; ``Chip.cpp``
+    ``ChipDesignInitialize``: a layer is novel-mapped when its k^2 equals this and C k^2 >= the sub-array rows.
+    *Assumption*: hwsim's shape-only layers carry no kernel size, so a layer counts as a k x k convolution when it
+    has more than one MVM per inference and its inputs are a multiple of k^2 (exact for the zoo's 3x3
+    convolutions)."""
+    tile_buffer_width_bits: int = 32
+    """Interface width of one tile buffer core (register file), bits. [NS9] ``Param.cpp`` line 87
+    (``tileBufferCoreSizeCol = 32``)."""
+    tile_buffer_core_bits: int = 1024
+    """Capacity of one tile buffer core, bits. [NS9] ``Param.cpp`` lines 86-87 (32 x 32)."""
+    global_buffer_width_bits: int = 128
+    """Interface width of one global buffer core, bits. [NS9] ``Param.cpp`` line 82 (``globalBufferCoreSizeCol``)."""
+    global_buffer_core_bits: int = 128 * 128
+    """Capacity of one global buffer core, bits. [NS9] ``Param.cpp`` lines 81-82 (128 x 128)."""
+    global_bus_max_width_bits: int = 2048
+    """Upper bound of the global bus width, bits (the summed tile interfaces are halved until below it).
+    [NS9] ``Param.cpp`` line 261 (``maxGlobalBusWidth``); ``Chip.cpp`` ``ChipInitialize``."""
+    input_toggle: float = 0.18
+    """Toggle rate of input (activation) bits on the interconnect. [NS9] ``Param.cpp`` line 267 (``inputtoggle``,
+    'VGG8-CIFAR10: 0.18', measured by NeuroSim on real traces)."""
+    output_toggle: float = 0.5
+    """Toggle rate of output (partial-sum) bits on the interconnect. [NS9] ``Param.cpp`` line 276."""
+    tile_buffer_energy_per_bit_j: float = 1.787e-15
+    """Energy of one bit written to and read from a tile (or PE-group) register-file buffer, J. [NS9]
+    ``Buffer::CalculatePower`` (DFF-based, ``tileBufferType = false``, line 84) at 22 nm: 0.347 pJ for the
+    194,400 bits of VGG-8 conv1's tile input buffer."""
+    global_buffer_energy_per_bit_j: float = 8.03e-16
+    """Energy of one bit written to and read from the global buffer, J. [NS9] ``Buffer::CalculatePower``
+    (register file, ``globalBufferType = false``, line 79): 5.90 nJ over the 7.35 Mbit VGG-8 moves through it."""
+    htree_energy_per_toggle_j: float = 5.17e-14
+    """Tile H-tree energy per toggled bit, conventionally mapped tile (0.70 mm side), J. [NS9]
+    ``HTree::CalculatePower`` at 22 nm (``Tile.cpp`` charges (in x input_toggle + out x output_toggle) bits)."""
+    htree_nm_energy_per_toggle_j: float = 4.653e-13
+    """Tile H-tree energy per toggled bit, novel-mapped tile (9 PEs, 1.14 mm side, 1152-bit bus), J. [NS9]
+    ``HTree::CalculatePower``."""
+    global_bus_energy_per_toggle_j: float = 3.462e-13
+    """Global X-Y bus energy per toggled bit, J. [NS9] ``XYBus::CalculatePower`` (``globalBusType = false``,
+    line 76) summed over VGG-8's layers: 0.663 uJ for 1.91 M toggled bits."""
+    tile_accumulation_area_mm2: float = 0.00106785
+    """Accumulation (adder tree) of a conventionally mapped tile, mm^2. [NS9] ``TileCalculateArea``
+    (``accumulationCM``)."""
+    tile_buffer_area_mm2: float = 0.00359360
+    """Input (2 cores) and output buffers of a conventionally mapped tile, mm^2. [NS9] ``TileCalculateArea``."""
+    tile_htree_area_mm2: float = 0.00344509
+    """H-tree of a conventionally mapped tile, mm^2. [NS9] ``TileCalculateArea`` (``hTreeCM``)."""
+    tile_nm_accumulation_area_mm2: float = 0.0344383
+    """Accumulation of a novel-mapped tile (9 PEs), mm^2. [NS9] ``TileCalculateArea`` (``accumulationNM``)."""
+    tile_nm_buffer_area_mm2: float = 0.0168464
+    """Input (9 cores) and output (4 cores) buffers of a novel-mapped tile, mm^2. [NS9] ``TileCalculateArea``."""
+    tile_nm_htree_area_mm2: float = 0.154918
+    """H-tree of a novel-mapped tile, mm^2. [NS9] ``TileCalculateArea`` (``hTreeNM``, 1152-bit bus)."""
+    tile_leakage_w: float = 0.16844e-6
+    """Leakage of a conventionally mapped tile beyond its PEs (accumulation 0.103, buffers 0.065 uW), W. [NS9]
+    ``AdderTree``/``Buffer``/``HTree::CalculatePower`` (``Tile.cpp`` ``*leakage``)."""
+    tile_nm_leakage_w: float = 3.3985e-6
+    """Leakage of a novel-mapped tile beyond its PEs (accumulation 3.32, buffers 0.074 uW), W. [NS9]."""
+    global_buffer_core_area_mm2: float = 0.020397
+    """Area of one global buffer core, mm^2. [NS9] ``Buffer::CalculateArea``: 1.448 mm^2 for 71 cores."""
+    global_bus_area_per_bit_mm: float = 9.52e-5
+    """Global X-Y bus area per bit of width per mm of bus length, mm^2/(bit mm). [NS9] ``XYBus::CalculateArea``
+    (repeated wires, ``treeFoldedRatio = 4``): 2.489 mm^2 for a 1089-bit bus over 11 + 10 tiles of 1.143 mm."""
+    chip_periphery_area_mm2: float = 0.5410
+    """Chip-level accumulation (0.4637), max-pooling (0.0601) and ReLU (0.0171) units, mm^2. [NS9]
+    ``ChipCalculateArea`` for the VGG-8 floorplan (``chipActivation = true``, line 92)."""
+    post_layout_energy_factor: float = 1.22
+    """Post-layout energy increase applied to the chip's energy (NeuroSim divides its TOPS/W by it). [NS9]
+    ``Param.cpp`` line 430 (``zeta = 1.22``, ``validated = true``: calibrated on silicon, Lu et al., Frontiers in
+    AI 4, 659060, 2021)."""
+
+    TOML_TABLE: ClassVar[str] = "chip.neurosim"
+
+    def __post_init__(self) -> None:
+        C.pos_int(self, "speed_up_degree", "tile_buffer_width_bits", "tile_buffer_core_bits",
+                  "global_buffer_width_bits", "global_buffer_core_bits", "global_bus_max_width_bits")
+        C.int_in(self, "novel_mapping_pes", 0, 64)
+        C.fraction(self, "input_toggle", "output_toggle")
+        C.nonneg(self, "tile_buffer_energy_per_bit_j", "global_buffer_energy_per_bit_j", "htree_energy_per_toggle_j",
+                 "htree_nm_energy_per_toggle_j", "global_bus_energy_per_toggle_j", "tile_accumulation_area_mm2",
+                 "tile_buffer_area_mm2", "tile_htree_area_mm2", "tile_nm_accumulation_area_mm2",
+                 "tile_nm_buffer_area_mm2", "tile_nm_htree_area_mm2", "tile_leakage_w", "tile_nm_leakage_w",
+                 "global_buffer_core_area_mm2",
+                 "global_bus_area_per_bit_mm", "chip_periphery_area_mm2")
+        C.positive(self, "post_layout_energy_factor")
+
+
 @dataclass(frozen=True)
 class ChipConfig:
     """The fixed chip the crossbars sit on ([ISAAC] Sec. 6 / Table 6): tiles x IMAs x crossbars, tile buffers, an
@@ -412,8 +531,31 @@ class ChipConfig:
     link_latency_s: float = 50e-9
     """Latency of one chip-to-chip transfer, s. Assumption: tens of ns for a HyperTransport hop."""
     links_on_single_chip: bool = True
-    """A single chip carries (and powers) its links too ([ISAAC]'s chip: 65.8 W and 85.4 mm^2 include them; they
-    connect to the host). False: only multi-chip systems have links."""
+    """A single chip carries its links too ([ISAAC]'s chip: 85.4 mm^2 includes their 22.88 mm^2; they connect to
+    the host and to other chips). False: only multi-chip systems have links (no link area or power)."""
+    link_power_gating: bool = True
+    """Links of a job that fits one chip are power-gated: they keep their area but draw no power. A link with no
+    traffic for the whole job need not stay up: HyperTransport defines disconnecting its links to conserve power
+    (LDTSTOP# and the disconnect NOP; Holden, Anderson and Trodden, "HyperTransport System Architecture",
+    MindShare/Addison-Wesley 2003, ch. 9 "HT Link Disconnect/Reconnect Sequence" and ch. 18 "HT Power
+    Management"), and ISAAC's links exist to chain chips, a one-chip job sends nothing over them (host input and
+    output are not modelled). Without gating a one-chip LeNet-300-100 on the default preset was almost all link
+    leakage (10.4 W x the interval). False: a single chip powers its links too, as [ISAAC] Table 6's 65.8 W chip
+    power counts them (the ``isaac`` preset, which reproduces that figure). Multi-chip jobs always power them."""
+    tile_buffer_bandwidth_bits_per_s: float = 256 * 1e9
+    """Bits per second one tile buffer reads or writes; a bit passing through a buffer is written once and read
+    once (two accesses), and a layer's buffer traffic shares the bandwidth of the tiles its IMAs occupy. [ACC]
+    ``IsaacEDRAM``: one 256-bit access per 1 ns global cycle (32 nm, 2048 x 256 bit)."""
+    tile_buffer_latency_s: float = 1e-9
+    """Latency of one tile buffer access, s: every layer's outputs are written and read once on their way to the
+    next layer, two accesses added to the latency of one input. [ACC] ``IsaacEDRAM`` global cycle 1 ns."""
+    schedule: str = "isaac"
+    """How layers are placed, replicated and timed: 'isaac' (this module's docstring: a fixed chip of
+    ``tiles_per_chip`` tiles, greedy replication, transfers overlapped with compute) or 'neurosim' (DNN+NeuroSim
+    V1.4's chip, :mod:`hwsim.reram.neurosim`: one chip sized to the network, IFM-based duplication, compute +
+    buffer + interconnect latencies added per layer; ``chip.neurosim`` holds its parameters)."""
+    neurosim: NeurosimChipConfig = field(default_factory=NeurosimChipConfig)
+    """Parameters of the 'neurosim' schedule (ignored by 'isaac')."""
 
     TOML_TABLE: ClassVar[str] = "chip"
 
@@ -424,7 +566,18 @@ class ChipConfig:
             C.pos_int(self, "chips")
         if self.global_buffer_bytes is not None:
             C.pos_int(self, "global_buffer_bytes")
-        C.flag(self, "replicate", "links_on_single_chip")
+        C.flag(self, "replicate", "links_on_single_chip", "link_power_gating")
+        C.positive(self, "tile_buffer_bandwidth_bits_per_s")
+        C.nonneg(self, "tile_buffer_latency_s")
+        C.one_of(self, "schedule", SCHEDULES, what="chip schedule")
+        C.nodes(self, neurosim=NeurosimChipConfig)
+        if self.schedule == "neurosim":
+            C.require(self, "chips", self.chips in (None, 1), f"must be 1 or unset with schedule 'neurosim' (one chip "
+                      f"sized to the network), got {self.chips}")
+            for name in ("imas_per_tile", "crossbars_per_ima"):  # NeuroSim's PEs and tiles are square grids
+                v = getattr(self, name)
+                C.require(self, name, math.isqrt(v) ** 2 == v, f"must be a square (NeuroSim's PEs and tiles are "
+                          f"n x n grids) with schedule 'neurosim', got {v}")
         C.nonneg(self, "global_buffer_energy_per_bit_j", "global_buffer_leakage_w", "global_buffer_area_mm2",
                  "noc_energy_per_bit_per_hop_j", "noc_hop_latency_s", "link_power_w", "link_area_mm2",
                  "link_latency_s")
@@ -565,7 +718,9 @@ def isaac() -> ReramConfig:
     x 8 crossbars, 64 KB eDRAM per tile, HyperTransport links (10.4 W, 22.88 mm^2): 65.8 W, 85.4 mm^2."""
     base = ReramConfig()
     return ReramConfig(preset="isaac", adc=AdcConfig(flip_encoding=True, leakage_w=0.0),
-                       peripherals=_without_leakage(base.peripherals))
+                       peripherals=_without_leakage(base.peripherals),
+                       # Table 6's 65.8 W chip power counts the HyperTransport links powered
+                       chip=ChipConfig(link_power_gating=False))
 
 
 def neurosim_cell() -> ReramConfig:
@@ -589,6 +744,186 @@ def neurosim_cell() -> ReramConfig:
         # Assumption: a 5-bit converter at 1 GS/s (10 conversions per 10 ns read pulse).
         adc=AdcConfig(bits=5, cols_per_adc=8, sample_rate_hz=1e9),
         preset="neurosim-cell")
+
+
+#: DNN+NeuroSim V1.4's synchronous clock for its published VGG-8 run: the sensing cycle ([NS9] ``main.cpp`` prints
+#: "Chip clock period is: 2.2312ns"; ``SubArray::CalculateLatency`` (CalculateclkFreq): (max(WL switch matrix, column
+#: mux + decoder) + multilevel sense amplifier + encoder) x beta 1.4, the sense amplifier from
+#: ``MultilevelSenseAmp::CalculateLatency``'s 22 nm table at R_on / 128 rows).
+NEUROSIM_V14_CLOCK_S = 2.2312e-9
+
+
+def neurosim_v14() -> ReramConfig:
+    """DNN+NeuroSim V1.4 as it produced its published VGG-8 run ([NS9]: commit 9e6742c, ``Data/1.4_Release_test.csv``
+    row 1: 22 nm, RRAM 1T1R, conventional parallel read of all 128 rows, 8-bit weights and inputs, 1 bit per cell,
+    4-bit multilevel current-mode sense amplifier shared by 8 columns, R_on 6 kOhm / R_off 102 kOhm, pipelined
+    chip with ``speedUpDegree = 8``, register-file buffers, X-Y global bus, ``validated`` calibration). The chip is
+    :mod:`hwsim.reram.neurosim`'s; the per-action energies below are NeuroSim's 22 nm circuit models, obtained by
+    compiling 9e6742c and summing what its ``SubArray``/``ProcessingUnit`` objects charge per component over a VGG-8
+    run on random traces (inputs: bits 1 with probability 0.5; weights: uniform 8-bit), divided by that run's action
+    counts (228.3 M conversions, 114.2 M '1' word-line pulses per input bit, 222.5 M crossbar input bits, 28.5 M
+    crossbar output bits); areas and leakages are NeuroSim's ``ProcessingUnitCalculateArea`` of one 4 x 4 PE / 16.
+    Nothing is fitted to row 1: the same run reproduces row 1's area (84.7747 mm^2), clock (2.2312 ns) and frame
+    rate (5148.66 FPS) exactly, its energy depends on the traces (14.4 TOPS/W on these, 23.9 on NeuroSim's trained
+    VGG-8 activations).
+
+    **Against row 1** (``hwsim cost --hardware reram --model vgg8-cifar --preset neurosim-v1.4``; hwsim's
+    ``vgg8-cifar`` is shape-only, 1.23184e9 ops as NeuroSim counts them):
+
+    ===========  ===============  ===============  =====
+    figure       hwsim            NeuroSim row 1   ratio
+    ===========  ===============  ===============  =====
+    TOPS/W       20.49            23.94            0.86
+    throughput   4,550 FPS        5,148.66 FPS     0.88
+    chip area    79.31 mm^2       84.77 mm^2       0.94
+    ===========  ===============  ===============  =====
+
+    (``tests/reram/test_reram_neurosim.py`` checks each within 2x; ``experiments/neurosim_compare.py`` prints the
+    table with the sensitivities below.)
+
+    Every term that differs (largest first):
+
+    1. *Vectors per layer.* NeuroSim runs (H - k + 1)^2 input vectors per convolution (``numInVector`` in
+       ``ChipCalculatePerformance``: 900, 900, 196, 196, 36, 36 for VGG-8's 'same'-padded layers) while counting
+       the operations of H^2 (1024, 1024, 256, 256, 64, 64). hwsim runs the 1024, ... MVMs the padded layers
+       really take: 37.8 % more conversions and row pulses (314.6 M against 228.3 M), 1.14x the slowest layer's
+       MVMs. This alone is a factor 1.38 on TOPS/W and 1.14 on the frame rate.
+    2. *Input bits.* NeuroSim's energy is measured on real VGG-8 traces; hwsim's shape-only network has none, so
+       ``system.input_activity`` (the fraction of input bits that are 1, which pulse a word line) is set to 0.10,
+       the density whose bus toggle rate 2p(1-p) is NeuroSim's own 0.18 for VGG-8 (``Param.cpp`` line 267, used by
+       NeuroSim for its interconnect energy). *Assumption*: independent bits. At hwsim's generic 0.5 the word lines
+       cost 5x more and TOPS/W falls to 0.44x row 1 (10.60). Rescaled to NeuroSim's vector counts that is 14.60
+       TOPS/W, and NeuroSim 9e6742c itself gives 14.42 on random traces of that density: hwsim's composition of
+       NeuroSim's per-action energies agrees with NeuroSim to 1.3 % when both see the same bits.
+    3. *Sense-amplifier energy* depends on the column currents; the per-conversion figure is NeuroSim's at random
+       weights and 0.5 input density (48.1 fJ; 46.0 fJ on ReLU-like traces), not at row 1's trained weights.
+    4. *Max pooling.* NeuroSim sends a pooled layer's outputs over the global bus 4x smaller (``netStructure[l][6]``);
+       hwsim's layers do not say which are pooled, so conv2/4/6's chip outputs are charged in full.
+    5. *Duplication.* hwsim applies NeuroSim's IFM rule (16, 16, 4, 4, 1, 1, 1, 1 copies) but not the extra
+       copies NeuroSim puts in free PE slots (conv5 x2, fc2 x8): 99 tiles (67 conventional, 32 novel-mapped)
+       against 103 (67 + 36), 4 novel-mapped tiles (5.2 mm^2) less area.
+    6. *Latency terms not modelled*: adder-tree accumulation, PE buffers and buses, ReLU/pooling (under 2 % of the
+       slowest layer in NeuroSim's breakdown; 1.3 + 0.5 us of conv1's 194 us).
+    7. *Leakage* is charged over hwsim's interval with the tiles' full leakage; NeuroSim weights each layer's
+       tiles by their busy time (``leakagePowerPerLayer``): 0.4 % of the energy either way.
+
+    The clock, the MVM time (64 cycles = 142.80 ns per vector, NeuroSim's fc1 ADC latency to the digit), the
+    duplication rule, the tile/PE hierarchy, the buffer and bus cycle counts and the areas are NeuroSim's own: on
+    NeuroSim's 900 vectors the model gives conv1 its 194 us to within the terms of item 6."""
+    ns_cfg = NeurosimChipConfig()
+    return ReramConfig(
+        crossbar=CrossbarConfig(
+            rows=128, cols=128, bits_per_cell=1,  # Param.cpp lines 278-279, 331 (cellBit = 1)
+            read_time_s=NEUROSIM_V14_CLOCK_S,  # the sensing cycle (synchronous clock) covers the column read
+            read_voltage_v=0.5, r_on_ohm=6e3, r_off_ohm=6e3 * 17,  # Param.cpp lines 417, 412-413
+            area_mm2=3.80633e-4,  # ProcessingUnitCalculateArea: PE array 6.09013e-3 mm^2 / 16 (1T1R 4F x 12F, 22 nm)
+            write_voltage_v=2.0),  # Param.cpp line 421
+        # Inference wrapper default (commit 8816ec5) and row 1: --wl_weight 8 --wl_activate 8; LoadInWeightData maps
+        # w in [-1, 1] to unsigned 0 .. 2^8 (offset binary), bit-sliced over 8 one-bit cells (numColPerSynapse)
+        precision=PrecisionConfig(weight_bits=8, input_bits=8, dac_bits=1, signed="offset"),
+        adc=AdcConfig(
+            bits=4,  # levelOutput = 16 (Param.cpp line 330: "levels of the multilevelSenseAmp output ... 2^N")
+            cols_per_adc=8,  # numColMuxed = 8 (line 321)
+            sample_rate_hz=1.0 / NEUROSIM_V14_CLOCK_S,  # one sensing cycle per conversion
+            energy_per_conversion_j=4.8145e-14,  # MultilevelSenseAmp::CalculatePower (currentMode, line 103)
+            leakage_w=4.6695e-9,  # PE leakage 1.19538 uW / 16 sub-arrays / 16 sense amplifiers
+            area_mm2=3.34192e-5,  # PE 'ADC' area 8.55532e-3 mm^2 / 256 sense amplifiers
+            includes_array_energy=True),  # the column current is inside the sense amplifier's energy
+        peripherals=PeripheralsConfig(
+            # word line charged per muxed column read (capRow2 Vdd^2 x 8) + WL switch matrix, per '1' input bit;
+            # area: the PE's 'other' area (WL switch matrix, column mux and decoder, PE registers) / 16 / 128 rows
+            dac=Component(energy_per_action_j=3.7321e-13, area_mm2=4.15466e-5),
+            sample_hold=Component(energy_per_action_j=2.7835e-14),  # column mux + mux decoder per conversion
+            shift_add=Component(energy_per_action_j=1.4560e-14, area_mm2=1.40296e-3),  # ShiftAdd (weight + input)
+            input_register=Component(energy_per_action_j=1.0481e-14),  # PE input/output registers and buses, per input bit
+            output_register=Component(),
+            buffer=Component(), bus=Component(), router=Component(),  # tile/chip transfers: hwsim.reram.neurosim
+            output_unit=Component(energy_per_action_j=8.9035e-15),  # PE/tile/chip adder trees + ReLU, per output bit
+            dac_per_nonzero_digit=True),
+        mapping=MappingConfig(mode="dense"),  # NeuroSim maps every weight
+        system=SystemConfig(input_activity=0.10, input_digit_density=0.10),
+        chip=ChipConfig(schedule="neurosim", imas_per_tile=4, crossbars_per_ima=16, links_on_single_chip=False,
+                        neurosim=ns_cfg),
+        preset="neurosim-v1.4")
+
+
+def mnsim2() -> ReramConfig:
+    """MNSIM-2.0's default accelerator ([MN]: github.com/thu-nics/MNSIM-2.0 at ca39ccb, ``SimConfig.ini``; line
+    numbers below are that file's, component figures are the defaults its ``MNSIM/Hardware_Model`` classes pick for
+    those settings). A PE is a pair of 256 x 256 crossbars (positive and negative weights, ``Xbar_Polarity = 2``
+    line 96, ``Group_Num = 1`` line 102), a tile 2 x 2 PEs (``PE_Num`` line 151), the accelerator 64 x 64 tiles
+    (``Tile_Num`` line 205); weights and activations are 9 bits (``network.py``: ``quantize_config_list`` default
+    ``weight_bit 9, activation_bit 9``), 1 bit per cell (``Device_Level = 2`` line 26), 1-bit DACs (``DAC_Choice = 1``
+    line 65), 6-bit 1 GS/s ADCs (``ADC_Choice = 6`` line 75: 1650 um^2, 1.26 mW, conversion time (6 + 2) / 1 GS/s =
+    8 ns, so 10.08 pJ, ``ADC.py``), 128 ADCs and 128 DACs per PE (``ADC_Num``/``DAC_Num`` lines 104-106).
+    hwsim's ISAAC-style schedule places and times it (MNSIM's own latency model is not reimplemented).
+
+    MNSIM publishes no reference output (its README has none, and the manual's VGG-8 case-study output is a
+    screenshot), so no published figure is compared. Known differences from MNSIM's own model: (a) MNSIM subtracts
+    the positive and negative columns in the analog domain (``Sub_Position = 0``, line 99) and converts each pair
+    once; hwsim converts both columns of a differential pair (twice MNSIM's conversions, ADC energy and conversion
+    time); (b) MNSIM's crossbar read power assumes 10 % of the rows driven (``Device.py``
+    ``calculate_device_read_power``: V^2 = 0.9 x 0^2 + 0.1 x 0.15^2), which ``system.input_activity = 0.1``
+    reproduces, and a mean cell conductance of 0.67 G_on + 0.33 G_off, where hwsim uses the mapped weights' levels;
+    (c) MNSIM's NoC energy is off by default (``NoC_enable = 0``, line 216) and so is hwsim's here; (d) the global
+    buffer MNSIM sizes from the network graph is not modelled; (e) MNSIM charges buffer leakage per access (one
+    20 ns cycle of leakage with every read or write, ``calculate_buf_read_energy``), hwsim charges every powered
+    buffer over the whole interval: on ``vgg8-cifar`` (replicated over 3,969 of the 4,096 tiles) the 90 nm SRAM
+    buffers' 8.86 mW each make 148 W of static power and most of the 13.1 mJ per inference (0.094 TOPS/W,
+    16,950 inferences/s, 26,590 mm^2 for the whole 64 x 64-tile accelerator)."""
+    ns = 2e-9  # Digital_Frequency = 500 MHz (line 118): one digital cycle
+    t_buf = 20e-9  # Buffer.py: buf_cycle = 20 ns (the CACTI cycle table is commented out)
+    return ReramConfig(
+        crossbar=CrossbarConfig(
+            rows=256, cols=256, bits_per_cell=1,  # Xbar_Size = 256,256 (line 45); Subarray_Size 256 (line 48)
+            read_time_s=3.16e-9,  # Read_Latency = 3.16 ns (line 22)
+            read_voltage_v=0.15,  # Read_Voltage = 0,0.15 (line 16)
+            r_on_ohm=1e4, r_off_ohm=1e6,  # Device_Resistance = 1e6, 1e4 (line 28, HRS to LRS)
+            # Crossbar.py calculate_xbar_area (Area_Calculation = 0, line 61): rows x cols x Device_Area (1.44 um^2,
+            # line 8) + 1150 um^2 per row (analog PIM)
+            area_mm2=(256 * 256 * 1.44 + 1150 * 256) * 1e-6,
+            write_voltage_v=3.0, write_pulse_s=10e-9),  # Write_Voltage = 0,3 (line 20); Write_Latency 10 ns (line 24)
+        precision=PrecisionConfig(weight_bits=9, input_bits=9, dac_bits=1, signed="differential"),
+        adc=AdcConfig(bits=6, cols_per_adc=4,  # 128 ADCs per PE of 2 x 256 columns
+                      sample_rate_hz=1.0 / 8e-9, energy_per_conversion_j=8e-9 * 1.26e-3, leakage_w=0.0,
+                      area_mm2=1650e-6),
+        peripherals=PeripheralsConfig(
+            # DAC.py choice 1: 0.0039 mW x (1 + 2) / 1 GS/s; 0.166 um^2; 128 DACs per PE shared by its 512 rows
+            dac=Component(energy_per_action_j=0.0039e-3 * 3e-9, area_mm2=0.166e-6 * 128 / 512),
+            sample_hold=Component(),
+            # ShiftReg.py 65 nm (line 131): 8.1e-7 W; Adder.py 45 nm (line 120): 2.5e-9 W/bit x 8; one 2 ns cycle;
+            # areas 1.42 um^2 + 10 x 14 x 45^2 / 1e6 x 8 um^2, one of each per ADC
+            shift_add=Component(energy_per_action_j=(8.1e-7 + 2.5e-9 * 8) * ns,
+                                area_mm2=(1.42 + 10 * 14 * 45 ** 2 / 1e6 * 8) * 1e-6, instances_per_crossbar=64),
+            # Reg.py 45 nm (line 137): 18.8e-9 x (45/65)^2 W per 8-bit register for one cycle; 0.683 um^2
+            input_register=Component(energy_per_action_j=18.8e-9 * (45 / 65) ** 2 * ns / 8,
+                                     area_mm2=1.4256 * (45 / 65) ** 2 * 1e-6 * 128 / 2),
+            output_register=Component(energy_per_action_j=18.8e-9 * (45 / 65) ** 2 * ns / 8,
+                                      area_mm2=1.4256 * (45 / 65) ** 2 * 1e-6 * 64),
+            # PE input buffer: Buffer.py, SRAM (Buffer_Choice 1, line 183), 90 nm (line 185), 64-bit (line 191),
+            # 16 KB (PE.py default_inbuf_size): read 44.837 / write 43.709 pJ per access, 8.86342 mW leakage,
+            # 0.616314 mm^2; one per PE (2 crossbars)
+            buffer=Component(energy_per_action_j=(44.837e-12 + 43.709e-12) / 2, leakage_w=8.86342e-3,
+                             area_mm2=0.616314, instances_per_crossbar=1 / 2),
+            bus=Component(), router=Component(),  # NoC_enable = 0 (line 216): no interconnect energy
+            # tile output buffer (4 KB: read 8.54257 / write 19.9484 pJ per 64-bit access, 1.95684 mW, 0.0686947 mm^2)
+            # and joint module (JointModule.py 45 nm, line 143: 2.64e-4 x (45/65)^2 W per 9-bit output for a cycle)
+            output_unit=Component(energy_per_action_j=(8.54257e-12 + 19.9484e-12) / 64
+                                  + 2.64e-4 * (45 / 65) ** 2 * ns / 9,
+                                  leakage_w=1.95684e-3, area_mm2=0.0686947 + 353.76 * (45 / 65) ** 2 * 1e-6,
+                                  instances_per_crossbar=1 / 8),
+            access_bits=64),  # Buffer_Bitwidth = 64 (line 191)
+        system=SystemConfig(input_activity=0.1),  # Device.py: V^2 = 0.9 x 0 + 0.1 x Vread^2
+        chip=ChipConfig(
+            tiles_per_chip=64 * 64, imas_per_tile=4, crossbars_per_ima=2,  # lines 205, 151, 96/102
+            tile_buffer_bytes=16 * 1024 * 4,  # four 16 KB PE input buffers per tile
+            tile_buffer_bandwidth_bits_per_s=4 * 64 / t_buf,  # four 64-bit buffers, one access per 20 ns each
+            tile_buffer_latency_s=t_buf,
+            noc_tiles_per_router=1,  # Tile_Connection (line 202): tiles connect directly to their neighbours
+            noc_energy_per_bit_per_hop_j=0.0, noc_hop_latency_s=0.0,
+            noc_bandwidth_bits_per_s=20e9,  # Inter_Tile_Bandwidth = 20 Gbps (line 169)
+            links_on_single_chip=False, link_power_w=0.0, link_area_mm2=0.0),  # one accelerator, no chip links
+        preset="mnsim2")
 
 
 def default() -> ReramConfig:
@@ -615,7 +950,7 @@ def ideal() -> ReramConfig:
 
 
 PRESETS: dict[str, Callable[[], ReramConfig]] = {"default": default, "isaac": isaac, "neurosim-cell": neurosim_cell,
-                                                 "ideal": ideal}
+                                                 "ideal": ideal, "neurosim-v1.4": neurosim_v14, "mnsim2": mnsim2}
 """Preset name -> zero-argument constructor."""
 
 

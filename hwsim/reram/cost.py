@@ -4,7 +4,10 @@ Per layer and inference (n = MVMs per inference, counts per MVM from :mod:`hwsim
 
 * array energy = n * activity * V_read^2 * t_read * (G_off * cells_driven + (G_on - G_off) / L * levels_driven)
   (V^2 G t over the cells of the driven rows, once per input cycle; a cell at level l of L has
-  G = G_off + l (G_on - G_off) / L);
+  G = G_off + l (G_on - G_off) / L); 0 when ``adc.includes_array_energy`` (the conversion energy already holds the
+  column current, NeuroSim's current-mode sense amplifier);
+* DAC energy per row and cycle, x ``system.input_activity`` when ``peripherals.dac_per_nonzero_digit`` (a word-line
+  driver that pulses only for a '1');
 * DAC, ADC, sample-and-hold, shift-add, registers, buffer, bus, router, output unit, index: energy per action x
   count;
 * latency = n * cycles * read time of the slowest crossbar per cycle; layers are pipelined (ISAAC) or sequential;
@@ -25,7 +28,9 @@ exactly by (a) hardware that leaks while a layer waits for the slowest pipeline 
 latency), (b) replicas, buffers, links and unallocated-but-powered tiles that only the chip has, (c) sequential
 schedules, where the chip's interval is the sum of the stages. Use ``chip.energy_per_inference_j`` for system
 energy; ``total.energy_j`` is the sum of isolated layer costs (it equals the chip's dynamic energy exactly, and its
-static part only for one layer with no replicas and no chip-level components).
+static part only for one layer with no replicas and no chip-level components). The 'neurosim' chip schedule adds
+what exists only at chip level there -- tile buffers, H-trees, the global buffer and bus, NeuroSim's post-layout
+energy factor -- to ``Report.chip`` alone (:mod:`hwsim.reram.neurosim`).
 """
 from __future__ import annotations
 
@@ -71,9 +76,12 @@ def dynamic_energy_per_mvm(cfg: ReramConfig, counts: dict[str, int] | Any, rows:
     dg = (cfg.g_on_s - cfg.g_off_s) / cfg.levels
     v2t = cfg.system.input_activity * cfg.crossbar.read_voltage_v ** 2 * cfg.crossbar.read_time_s
     e_bit_buffer = p.buffer.energy_per_action_j / p.access_bits
+    array = 0.0 if cfg.adc.includes_array_energy else v2t * (cfg.g_off_s * counts["cells_driven"]
+                                                              + dg * counts["levels_driven"])
+    e_dac = p.dac.energy_per_action_j * (cfg.system.input_activity if p.dac_per_nonzero_digit else 1.0)
     return {
-        "array": v2t * (cfg.g_off_s * counts["cells_driven"] + dg * counts["levels_driven"]),
-        "dac": p.dac.energy_per_action_j * counts["dac_conversions"],
+        "array": array,
+        "dac": e_dac * counts["dac_conversions"],
         "adc": cfg.conversion_energy_for_rows_j(rows or cfg.rows) * counts["adc_conversions"],
         "sample_hold": p.sample_hold.energy_per_action_j * counts["sample_holds"],
         "shift_add": p.shift_add.energy_per_action_j * counts["shift_adds"],

@@ -52,13 +52,16 @@ def test_hand_computed_single_chip_schedule():
     assert s["imas"] == {"l0": 1, "l1": 1} and c.chips == 1 and c.tiles_used == 1 and c.tiles_available == 2
     ch = cfg.chip
     bits0, bits1 = 16 * 3 * 8, 16 * 1 * 8
-    # both layers in tile 0 -> router 0: one hop each; their stage times are compute-bound
+    # both layers in tile 0 -> router 0: one hop each; their stage times are compute-bound (l0's tile-buffer time,
+    # 3 MVMs x (2 x 128 inputs + 2 x 16 outputs) x 8 bits, written and read at half a tile's 256 Gb/s, is 108 ns)
     assert s["stage_s"]["l0"] == pytest.approx(3 * t0) and s["stage_s"]["l1"] == pytest.approx(t1)
+    assert 2 * 3 * (2 * 128 + 2 * 16) * 8 / (ch.tile_buffer_bandwidth_bits_per_s / 2) < 3 * t0
     assert c.pipeline_interval_s == pytest.approx(3 * t0)
-    assert c.latency_s == pytest.approx(3 * t0 + t1 + 2 * ch.noc_hop_latency_s)
+    # each layer's outputs are written to and read from a tile buffer once: two accesses per layer
+    assert c.latency_s == pytest.approx(3 * t0 + t1 + 2 * ch.noc_hop_latency_s + 4 * ch.tile_buffer_latency_s)
     xb = per_crossbar(cfg)
     leak_tile = sum(v[0] for v in xb.values()) * 4  # one tile of 4 crossbars leaks (power-gated: tile 1 unused)
-    assert c.static_power_w == pytest.approx(leak_tile + ch.link_power_w)
+    assert c.static_power_w == pytest.approx(leak_tile)  # a one-chip job's links are power-gated (area kept)
     area = sum(v[1] for v in xb.values()) * 4 * 2 + ch.link_area_mm2
     assert c.area_mm2 == pytest.approx(area)
     dyn = sum(L.energy_j - L.static_power_w * L.latency_s for L in r.layers)
@@ -77,7 +80,25 @@ def test_hand_computed_single_chip_schedule():
     # without power gating every tile of the chip leaks
     ungated = rr.cost(rr.map(layers, rr.resolve_config(
         "default", overrides={**SMALL_CHIP, "chip.replicate": False, "system.power_gating": False}))).chip
-    assert ungated.static_power_w == pytest.approx(2 * leak_tile + ch.link_power_w)
+    assert ungated.static_power_w == pytest.approx(2 * leak_tile)
+
+
+def test_links_power_gated_on_one_chip_powered_on_several_and_in_isaac():
+    """A one-chip job keeps its links' area but not their power (HyperTransport link disconnect); several chips
+    power theirs; ``isaac`` keeps them powered on one chip, as Table 6's 65.8 W does."""
+    layers = _layers(np.random.default_rng(6), [(16, 256, 2)])
+    one = rr.cost(rr.map(layers, rr.resolve_config("default", overrides=SMALL_CHIP))).chip
+    assert one.chips == 1 and one.breakdown["links"].static_power_w == 0.0
+    assert one.breakdown["links"].area_mm2 == pytest.approx(22.88) and one.breakdown["links"].energy_j == 0.0
+    on = rr.cost(rr.map(layers, rr.resolve_config("default", overrides={**SMALL_CHIP, "chip.link_power_gating": False})))
+    assert on.chip.breakdown["links"].static_power_w == pytest.approx(10.4)
+    assert on.chip.energy_per_inference_j == pytest.approx(one.energy_per_inference_j
+                                                           + 10.4 * one.pipeline_interval_s)
+    isaac = rr.get_preset("isaac")
+    assert isaac.chip.link_power_gating is False
+    two = rr.cost(rr.map(_layers(np.random.default_rng(5), [(16, 1024, 1), (16, 256, 1)]), rr.resolve_config(
+        "default", overrides={**SMALL_CHIP, "chip.replicate": False}))).chip
+    assert two.chips == 2 and two.breakdown["links"].static_power_w == pytest.approx(2 * 10.4)
 
 
 def test_replication_hand_computed():

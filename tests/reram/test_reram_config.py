@@ -61,7 +61,7 @@ def test_neurosim_cell_preset_values():
 def test_str_shows_only_differences():
     assert str(rr.get_preset("isaac")) == ("ReramConfig(preset='isaac', adc.leakage_w=0.0, adc.flip_encoding=True, "
                                           "peripherals.dac.leakage_w=0.0, peripherals.shift_add.leakage_w=0.0, "
-                                          "peripherals.buffer.leakage_w=0.0)")
+                                          "peripherals.buffer.leakage_w=0.0, chip.link_power_gating=False)")
     assert "precision.weight_bits=8" in str(rr.get_preset("default"))
 
 
