@@ -229,16 +229,24 @@ class Report:
                         f"{si(c.latency_s, 's')}, throughput {c.throughput_inferences_per_s:.4g} inferences/s, "
                         f"{si(c.energy_per_inference_j, 'J')}/inference, static {si(c.static_power_w, 'W')}, "
                         f"{c.area_mm2:.4g} mm2, {c.tops_per_w:.4g} TOPS/W")
-        comps = self.breakdown()
-        if comps:
-            cen = _column_unit("J", [c.energy_j for c in comps.values()])
-            cpw = _column_unit("W", [c.static_power_w for c in comps.values()])
-            rows.append("")
-            rows.append(f"{'component':<20}{'energy ' + cen[0]:>14}{'static ' + cpw[0]:>13}{'area mm2':>11}")
-            for name, c in comps.items():
-                rows.append(f"{name:<20}{c.energy_j * cen[1]:>14.4g}{c.static_power_w * cpw[1]:>13.4g}"
-                            f"{c.area_mm2:>11.4g}")
+        rows += _component_rows("component", self.breakdown())
+        if self.chip is not None and self.chip.breakdown:
+            # the chip's own breakdown: per inference in steady state, with buffers, interconnect, links and the
+            # static power of every allocated tile (the table above is the crossbar level, Report.total)
+            rows += _component_rows("chip component", self.chip.breakdown)
         return "\n".join(rows)
+
+
+def _component_rows(title: str, comps: Mapping[str, ComponentCost]) -> list[str]:
+    """Rows of a component table (energy, static power, area), each column with its own SI prefix."""
+    if not comps:
+        return []
+    cen = _column_unit("J", [c.energy_j for c in comps.values()])
+    cpw = _column_unit("W", [c.static_power_w for c in comps.values()])
+    rows = ["", f"{title:<20}{'energy ' + cen[0]:>14}{'static ' + cpw[0]:>13}{'area mm2':>11}"]
+    for name, c in comps.items():
+        rows.append(f"{name:<20}{c.energy_j * cen[1]:>14.4g}{c.static_power_w * cpw[1]:>13.4g}{c.area_mm2:>11.4g}")
+    return rows
 
 
 _SI_PREFIXES = ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "\u00b5"), (1e-3, "m"), (1.0, ""), (1e3, "k"),
