@@ -46,11 +46,13 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def _pruned(net: Any, sparsity: float, structure: str, tile: tuple[int, int] | None) -> Any:
     from . import prune as hp
+    from .nn.im2col import supports
 
     pruned = net.copy()
     if sparsity > 0:
         scores = hp.score(pruned, None, "magnitude")
-        pruned.set_masks(hp.select(scores, sparsity, scope="global", structure=structure, tile=tile))
+        pruned.set_masks(hp.select(scores, sparsity, scope="global", structure=structure, tile=tile,
+                                   support=supports(pruned)))
     return pruned
 
 

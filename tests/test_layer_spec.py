@@ -368,3 +368,50 @@ def test_onnx_graph_with_a_new_pt_or_npz_state(tmp_path, fmt):
     save_torch_state(tmp_path / "nobias.pt", state)
     with pytest.raises(DataError, match="missing from .*: fc.bias"):
         load_onnx(src, state=tmp_path / "nobias.pt")
+
+
+def test_every_one_shot_path_counts_only_real_weights_of_grouped_convolutions():
+    """OBD, the CLI's --sparsity, the demo's pruning and hardware-aware layer levels pass the support too: a
+    requested sparsity is reached over the real weights, never partly "met" by the zeros between groups."""
+    from hwsim.cli import _pruning
+    from hwsim.demo import _pruned
+    from hwsim.prune.obs import obd_prune
+
+    net = _depthwise_net()
+    rng = np.random.default_rng(0)
+    data = (rng.random((16, 8, 6, 6)).astype(np.float32), rng.integers(0, 4, 16))
+    tol = 2 / net.num_weights()
+    out, rec = _pruning.prune(net, 0.5)
+    assert out.sparsity() == pytest.approx(0.5, abs=tol) and rec["sparsity"] == pytest.approx(0.5, abs=tol)
+    assert _pruned(net, 0.5, "unstructured", None).sparsity() == pytest.approx(0.5, abs=tol)
+    obd, _ = obd_prune(net, data, sparsity=0.5, scope="global")
+    assert obd.sparsity() == pytest.approx(0.5, abs=tol)
+    for pruned in (out, obd):
+        for l in pruned.weighted_layers():
+            sup = l.group_mask() if hasattr(l, "group_mask") else np.ones_like(l.mask)
+            assert not (l.mask & ~sup).any()
+
+
+@pytest.mark.parametrize("criterion", ["mean_activation", "apoz", "l2", "snip"])
+def test_activation_criteria_run_on_residual_graphs(criterion):
+    """Activation statistics come from the network's own forward pass, so a residual graph scores like a chain
+    (it used to be walked as a chain: a numpy shape error deep in matmul)."""
+    onnx_models = pytest.importorskip("onnx_models")
+    from hwsim import prune as hp
+    from hwsim.importers import load_onnx
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "res.onnx"
+        p.write_bytes(onnx_models.residual().SerializeToString())
+        net = load_onnx(p)
+    rng = np.random.default_rng(0)
+    x = rng.random((32,) + tuple(net.input_shape)).astype(np.float32)
+    y = rng.integers(0, int(np.prod(net.output_shape)), 32)
+    scores = hp.score(net, (x, y), criterion)
+    assert [s.shape for s in scores] == [l.weight.shape for l in net.weighted_layers()]
+    assert all(np.all(np.isfinite(s)) for s in scores)
+    pruned = hp.prune(net, data=(x, y), criterion=criterion, sparsity=0.5, scope="layer",
+                      structure="neuron" if criterion in ("mean_activation", "apoz") else "unstructured")
+    assert 0.3 < pruned.sparsity() < 0.6

@@ -21,13 +21,15 @@ def trainable(net: Any) -> bool:
 def prune(net: Any, sparsity: float) -> tuple[Any, dict[str, Any]]:
     """(``net`` pruned to ``sparsity`` by :data:`METHOD`, the ``pruning`` record for ``--json``)."""
     from .. import prune as hp
+    from ..nn.im2col import supports
 
     s = hp.check_sparsity(sparsity, "--sparsity")
     before = float(net.sparsity())
     out = net
     if s > 0:
         out = net.copy()
-        out.set_masks(hp.select(hp.score(out, None, "magnitude"), s, scope="global", structure="unstructured"))
+        out.set_masks(hp.select(hp.score(out, None, "magnitude"), s, scope="global", structure="unstructured",
+                                support=supports(out)))
     return out, {"method": "magnitude", "scope": "global", "structure": "unstructured", "finetune_epochs": 0,
                  "requested_sparsity": s, "sparsity_before": before, "sparsity": float(out.sparsity()),
                  "description": METHOD}

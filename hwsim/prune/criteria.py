@@ -185,27 +185,52 @@ def activations(network: Network, x: np.ndarray, batch_size: int = 1000) -> tupl
     """Per weighted layer and output neuron: (mean activation, fraction of zero activations).
 
     The activation is the layer's output after the ReLU that immediately follows it (if any; otherwise the
-    raw output), averaged over samples and, for a convolution, over output pixels.
+    raw output), averaged over samples and, for a convolution, over output pixels. In an imported graph the ReLU
+    counts when every consumer of the layer's output is a ReLU. The network's own forward pass runs (chains and
+    graphs with residual or concatenation paths alike); each weighted layer's ``forward`` is wrapped for the call.
     """
-    layers = network.layers
     weighted = network.weighted_layers()
+    relu_after = _followed_by_relu(network, weighted)
     sums = [np.zeros(l.weight.shape[0]) for l in weighted]
     zeros = [np.zeros(l.weight.shape[0]) for l in weighted]
     counts = [0] * len(weighted)
-    for i in range(0, len(x), batch_size):
-        h = x[i:i + batch_size]
-        widx = -1
-        for j, layer in enumerate(layers):
-            h = layer.forward(h)
-            if isinstance(layer, WeightedLayer):
-                widx = layer.index
-                nxt = layers[j + 1] if j + 1 < len(layers) else None
-                a = np.maximum(h, 0) if isinstance(nxt, ReLU) else h
-                a = np.moveaxis(a, 1, -1).reshape(-1, a.shape[1]) if a.ndim == 4 else a
-                sums[widx] += a.sum(axis=0, dtype=np.float64)
-                zeros[widx] += (a <= 0).sum(axis=0)
-                counts[widx] += a.shape[0]
+
+    def recording(k: int, forward: Any) -> Any:
+        def wrapped(h: np.ndarray, *args: Any, **kw: Any) -> np.ndarray:
+            out = forward(h, *args, **kw)
+            a = np.maximum(out, 0) if relu_after[k] else out
+            a = np.moveaxis(a, 1, -1).reshape(-1, a.shape[1]) if a.ndim == 4 else a
+            sums[k] += a.sum(axis=0, dtype=np.float64)
+            zeros[k] += (a <= 0).sum(axis=0)
+            counts[k] += a.shape[0]
+            return out
+        return wrapped
+
+    for k, layer in enumerate(weighted):
+        layer.forward = recording(k, layer.forward)  # instance attribute over the class method
+    try:
+        for i in range(0, len(x), batch_size):
+            network.forward(x[i:i + batch_size])
+    finally:
+        for layer in weighted:
+            del layer.forward
     return [s / c for s, c in zip(sums, counts)], [z / c for z, c in zip(zeros, counts)]
+
+
+def _followed_by_relu(network: Network, weighted: list[WeightedLayer]) -> list[bool]:
+    """Per weighted layer: is its output consumed only by ReLUs (a chain: is the next layer a ReLU)?"""
+    nodes = getattr(network, "nodes", None)
+    if nodes is None:
+        layers = network.layers
+        nxt = {id(l): (layers[j + 1] if j + 1 < len(layers) else None) for j, l in enumerate(layers)}
+        return [isinstance(nxt[id(l)], ReLU) for l in weighted]
+    consumers: dict[str, list[Any]] = {}
+    for nd in nodes:
+        for t in nd.inputs:
+            consumers.setdefault(t, []).append(nd.layer)
+    out_of = {id(nd.layer): nd.output for nd in nodes}
+    return [bool(consumers.get(out_of[id(l)])) and all(isinstance(c, ReLU) for c in consumers[out_of[id(l)]])
+            for l in weighted]
 
 
 def score(network: Network, data: Data = None, criterion: str = "magnitude", *, seed: int | np.random.Generator = 0,

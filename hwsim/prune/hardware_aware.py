@@ -42,6 +42,7 @@ import numpy as np
 from .. import backend
 from ..errors import ConfigError
 from ..nn import Network, softmax_cross_entropy
+from ..nn.im2col import supports
 from ..report import Report
 from ..workload import MatrixLayer
 from .criteria import check_data, score
@@ -280,10 +281,12 @@ def optimize(network: Network, hardware: Any, data: Any, *, metric: str = "tiles
     sens = np.zeros((L, S))
     costs = np.zeros((L, S))
     level_masks: list[list[np.ndarray]] = []
+    sup = supports(network)
     for li, layer in enumerate(layers):
         per = []
         for si, s in enumerate(lv):
-            (m,) = select([sc[li]], s, structure=structure, tile=tile, masks=[layer.mask])
+            (m,) = select([sc[li]], s, structure=structure, tile=tile, masks=[layer.mask],
+                          support=None if sup is None else [sup[li]])
             per.append(m)
             w = np.where(m, layer.effective_weight(), 0).astype(np.float64)
             costs[li, si] = _layer_metric(be, cfg, layer, w, metric)

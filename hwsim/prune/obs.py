@@ -56,8 +56,13 @@ def obs_remove(w: np.ndarray, h_inv: np.ndarray, q: int) -> np.ndarray:
 
 # ---- OBD ----------------------------------------------------------------------------------------------------------
 
+def _is_conv(layer: WeightedLayer) -> bool:
+    """A convolution (zoo ``Conv2d`` or an imported graph's convolution): its input is cached as im2col columns."""
+    return isinstance(layer, Conv2d) or hasattr(layer, "group_mask")
+
+
 def _layer_inputs(layer: WeightedLayer) -> np.ndarray:
-    return layer._cols if isinstance(layer, Conv2d) else layer._x  # cached by forward(train=True)
+    return layer._cols if _is_conv(layer) else layer._x  # cached by forward(train=True)
 
 
 def fisher_diagonal(network: Network, data: Any, batch_size: int = 500, n_samples: Optional[int] = None
@@ -83,7 +88,7 @@ def fisher_diagonal(network: Network, data: Any, batch_size: int = 500, n_sample
             g[:, c] -= 1.0  # d CE(x, c) / d logits, per sample (not divided by the batch)
             deltas = _backward_deltas(net, g)
             for k, (l, d, a) in enumerate(zip(layers, deltas, inputs)):
-                if isinstance(l, Conv2d):
+                if _is_conv(l):
                     pix = d.shape[0] // nb
                     per = np.einsum("npo,npk->nok", d.reshape(nb, pix, -1), a.reshape(nb, pix, -1))
                     h[k] += np.einsum("n,nok->ok", p[:, c], per ** 2)
@@ -93,13 +98,27 @@ def fisher_diagonal(network: Network, data: Any, batch_size: int = 500, n_sample
 
 
 def _backward_deltas(net: Network, grad: np.ndarray) -> list[np.ndarray]:
-    """d loss / d (output of each weighted layer), rows = samples (x pixels for convolutions)."""
+    """d loss / d (output of each weighted layer), rows = samples (x pixels for convolutions).
+
+    The network's own backward pass runs (a chain or an imported graph with residual and concatenation paths);
+    each weighted layer's ``backward`` is wrapped for the call to record the gradient it receives."""
+    layers = net.weighted_layers()
     out: dict[int, np.ndarray] = {}
-    for layer in reversed(net.layers):
-        if isinstance(layer, WeightedLayer):
-            out[layer.index] = grad.transpose(0, 2, 3, 1).reshape(-1, grad.shape[1]) if grad.ndim == 4 else grad
-        grad = layer.backward(grad)
-    return [out[i] for i in range(len(out))]
+
+    def recording(k: int, backward: Any) -> Any:
+        def wrapped(g: np.ndarray) -> np.ndarray:
+            out[k] = g.transpose(0, 2, 3, 1).reshape(-1, g.shape[1]) if g.ndim == 4 else g
+            return backward(g)
+        return wrapped
+
+    for k, layer in enumerate(layers):
+        layer.backward = recording(k, layer.backward)  # instance attribute over the class method
+    try:
+        net.backward(grad)
+    finally:
+        for layer in layers:
+            del layer.backward
+    return [out[k] for k in range(len(layers))]
 
 
 def obd_scores(network: Network, data: Any, n_samples: Optional[int] = None) -> list[np.ndarray]:
@@ -111,11 +130,12 @@ def obd_scores(network: Network, data: Any, n_samples: Optional[int] = None) -> 
 def obd_prune(network: Network, data: Any, *, sparsity: float, scope: str = "layer",
               n_samples: Optional[int] = None) -> tuple[Network, MethodResult]:
     """A copy of ``network`` with the lowest-saliency weights removed (one-shot OBD, no retraining)."""
+    from ..nn.im2col import supports
     from .selection import select
 
     net = check_network(network)
     s = check_sparsity(sparsity)
-    masks = select(obd_scores(net, data, n_samples), s, scope=scope, masks=net.masks())
+    masks = select(obd_scores(net, data, n_samples), s, scope=scope, masks=net.masks(), support=supports(net))
     out = net.copy()
     out.set_masks(masks)
     return out, MethodResult("obd", out.sparsity(), 0)
