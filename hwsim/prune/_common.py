@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import Network, softmax_cross_entropy
+from ..nn.im2col import support
 from .criteria import check_data
 
 
@@ -91,17 +92,25 @@ def train_arrays(network: Network, data: Any) -> tuple[np.ndarray, np.ndarray]:
 
 # ---- budgets, masks, gradients -----------------------------------------------------------------------------------
 
+def layer_support(layer: Any) -> np.ndarray:
+    """Where ``layer``'s matrix holds real weights (bool, its shape): all of it, except the structural zeros
+    between the groups of a grouped convolution (:func:`hwsim.nn.im2col.support`). Growth and budgets stay on it."""
+    sup = support(layer)
+    return np.ones(layer.weight.shape, dtype=bool) if sup is None else sup
+
+
 def layer_budgets(network: Network, sparsity: float) -> list[int]:
-    """Weights kept per layer at a uniform per-layer ``sparsity`` (at least 1 per layer, so no layer is cut)."""
-    return [max(1, int(round((1.0 - sparsity) * l.weight.size))) for l in network.weighted_layers()]
+    """Weights kept per layer at a uniform per-layer ``sparsity`` of its real weights (at least 1 per layer, so no
+    layer is cut)."""
+    return [max(1, int(round((1.0 - sparsity) * int(layer_support(l).sum())))) for l in network.weighted_layers()]
 
 
 def random_masks(network: Network, budgets: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
-    """One uniformly random mask per layer with exactly ``budgets[i]`` kept entries."""
+    """One uniformly random mask per layer with exactly ``budgets[i]`` kept real weights."""
     out = []
     for l, k in zip(network.weighted_layers(), budgets):
         m = np.zeros(l.weight.size, dtype=bool)
-        m[rng.choice(l.weight.size, size=int(k), replace=False)] = True
+        m[rng.choice(np.flatnonzero(layer_support(l)), size=int(k), replace=False)] = True
         out.append(m.reshape(l.weight.shape))
     return out
 
@@ -112,7 +121,8 @@ def fixed_budget_masks(network: Network, budgets: Sequence[int], from_init: bool
     papers start) or the largest magnitudes of the network's weights; exactly ``budgets[i]`` per layer."""
     if from_init:
         return random_masks(network, budgets, rng)
-    return [top_k_mask(np.abs(l.effective_weight()), k) for l, k in zip(network.weighted_layers(), budgets)]
+    return [top_k_mask(np.abs(l.effective_weight()), k, allowed=layer_support(l))
+            for l, k in zip(network.weighted_layers(), budgets)]
 
 
 def top_k_mask(score: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import SGD, Adam, Network
-from ._common import (MethodResult, check_int, check_network, check_nonneg, check_positive, fixed_budget_masks,
+from ._common import (MethodResult, layer_support, check_int, check_network, check_nonneg, check_positive, fixed_budget_masks,
                       layer_budgets, minibatches, step_loss, train_arrays)
 from .selection import check_sparsity
 
@@ -66,18 +66,19 @@ class DeepR:
             # active connections start with theta = |w| > 0 in the direction of their sign
             l.weight[...] = np.where(l.mask, s * np.maximum(np.abs(w), EPSILON), 0.0)
         self.rewired = 0
+        self.supports = [layer_support(l) for l in layers]
 
     def step(self) -> None:
         """L1 shrinkage, noise, deactivation of crossed connections and random reactivation (Algorithm 1)."""
         noise_std = np.sqrt(2.0 * self.lr * self.temperature)
-        for l, s, k in zip(self.network.weighted_layers(), self.signs, self.budgets):
+        for l, s, k, sup in zip(self.network.weighted_layers(), self.signs, self.budgets, self.supports):
             theta = s * l.weight
             act = l.mask
             theta = theta - self.lr * self.alpha + noise_std * self.rng.standard_normal(theta.shape)
             alive = act & (theta > 0)
             short = k - int(alive.sum())
             if short > 0:
-                dormant = np.flatnonzero(~alive)
+                dormant = np.flatnonzero(~alive & sup)
                 new = self.rng.choice(dormant, size=short, replace=False)
                 alive.ravel()[new] = True
                 theta.ravel()[new] = EPSILON

@@ -19,13 +19,13 @@ the first layer dense, here every layer takes the target so that the table compa
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..nn import Adam, Network
-from ._common import (MethodResult, check_fraction, check_int, check_network, cosine, dense_gradients,
+from ._common import (MethodResult, check_fraction, check_int, check_network, cosine, dense_gradients, layer_support,
                       fixed_budget_masks, layer_budgets, minibatches, step_loss, top_k_mask, train_arrays)
 from .selection import check_sparsity
 
@@ -35,17 +35,19 @@ DEFAULT_DELTA_T = 100
 DEFAULT_T_END = 0.75
 
 
-def drop_and_grow(weight: np.ndarray, mask: np.ndarray, n: int, grow_score: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def drop_and_grow(weight: np.ndarray, mask: np.ndarray, n: int, grow_score: np.ndarray,
+                  allowed: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
     """Drop the ``n`` smallest-|w| active connections and grow the ``n`` best-scoring dormant ones (never one just
-    dropped). Returns (new mask, bool array of grown positions); the active count is unchanged."""
+    dropped; only where ``allowed``, the real weights of a grouped convolution). Returns (new mask, bool array of
+    grown positions); the active count is unchanged."""
+    allowed = np.ones(mask.shape, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
     k = int(mask.sum())
-    n = min(int(n), k - 1, mask.size - k)
+    n = min(int(n), k - 1, int(allowed.sum()) - k)
     if n <= 0:
         return mask.copy(), np.zeros_like(mask)
     keep = top_k_mask(np.abs(weight), k - n, allowed=mask)
     dropped = mask & ~keep
-    grow = top_k_mask(grow_score, n, allowed=~mask)
+    grow = top_k_mask(grow_score, n, allowed=~mask & allowed)
     del dropped
     return keep | grow, grow
 
@@ -87,7 +89,7 @@ def dst_train(network: Network, train_data: Any, *, sparsity: float, regrowth: s
             for i, l in enumerate(net.weighted_layers()):
                 n = int(round(frac * int(l.mask.sum())))
                 score = np.abs(grads[i]) if grads is not None else rng.random(l.weight.shape)
-                new, grown = drop_and_grow(l.weight, l.mask, n, score)
+                new, grown = drop_and_grow(l.weight, l.mask, n, score, allowed=layer_support(l))
                 init = 0.0 if regrowth == "gradient" else \
                     init_scale * rng.standard_normal(l.weight.shape) * np.sqrt(2.0 / l.weight.shape[1])
                 l.weight[...] = np.where(grown, init, np.where(new, l.weight, 0.0))

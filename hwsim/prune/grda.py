@@ -111,4 +111,4 @@ def grda_train(network: Network, train_data: Any, *, epochs: int = 1, lr: float 
 
 def _zero_fraction(net: Network) -> float:
     layers = net.weighted_layers()
-    return 1.0 - sum(int(np.count_nonzero(l.weight)) for l in layers) / sum(l.weight.size for l in layers)
+    return 1.0 - sum(int(np.count_nonzero(l.weight)) for l in layers) / net.num_weights()

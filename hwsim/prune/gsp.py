@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import Adam, Network
-from ._common import (MethodResult, check_int, check_network, dense_gradients, layer_budgets, minibatches,
+from ._common import (MethodResult, check_int, check_network, dense_gradients, layer_budgets, layer_support, minibatches,
                       step_loss, top_k_mask, train_arrays)
 from .selection import check_sparsity
 
@@ -79,9 +79,9 @@ def gsp_train(network: Network, train_data: Any, *, sparsity: float, structure: 
             if structure == "filter":
                 rows = top_k_mask(np.linalg.norm(g, axis=1), min(2 * k, g.shape[0]))
                 merged = rows[:, None] | l.mask.any(axis=1, keepdims=True)
-                l.mask = np.broadcast_to(merged, l.mask.shape).copy()
+                l.mask = np.broadcast_to(merged, l.mask.shape) & layer_support(l)
             else:
-                l.mask = gsp_support(l.weight, g, l.mask, k)
+                l.mask = gsp_support(l.weight, g, l.mask, k) & layer_support(l)
         for _ in range(inner):
             idx = next(batches)
             step_loss(net, x[idx], y[idx])

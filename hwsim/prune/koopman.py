@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import Adam, Network
-from ._common import (MethodResult, check_int, check_network, minibatches, step_loss, top_k_mask, train_arrays)
+from ._common import (MethodResult, check_int, check_network, layer_support, minibatches, step_loss, top_k_mask, train_arrays)
 from .selection import check_sparsity
 
 CRITERIA = ("magnitude", "gradient")
@@ -99,7 +99,7 @@ def koopman_prune(network: Network, train_data: Any, *, sparsity: float, criteri
                 sn.append(l.weight.astype(np.float64).ravel())
     for sn, l in zip(snaps, layers):
         sc = koopman_scores(np.stack(sn, axis=1), criterion).reshape(l.weight.shape)
-        k = max(1, int(round((1 - s) * l.weight.size)))
+        k = max(1, int(round((1 - s) * int(layer_support(l).sum()))))
         l.set_mask(top_k_mask(np.where(l.mask, sc, -np.inf), k, allowed=l.mask))
     rest = epochs * spe - window
     if rest > 0:   # fine-tune the remaining minibatch steps (masks fixed), cosine decay

@@ -15,12 +15,12 @@ growth steps per epoch of growth, half of the steps growing) are this implementa
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from ..nn import Adam, Network
-from ._common import (MethodResult, check_fraction, check_int, check_network, dense_gradients, minibatches,
+from ._common import (MethodResult, check_fraction, check_int, check_network, dense_gradients, layer_support, minibatches,
                       random_masks, step_loss, top_k_mask, train_arrays)
 from .selection import check_sparsity
 
@@ -29,9 +29,11 @@ DEFAULT_GROWTH_FRACTION = 0.05
 GROWTH_STEPS_PER_EPOCH = 4
 
 
-def grow(weight: np.ndarray, mask: np.ndarray, grad: np.ndarray, n: int, lr: float) -> tuple[np.ndarray, np.ndarray]:
-    """Activate the ``n`` dormant connections of largest |grad|; new weights -lr * grad. Returns (weight, mask)."""
-    g = top_k_mask(np.abs(grad), n, allowed=~mask)
+def grow(weight: np.ndarray, mask: np.ndarray, grad: np.ndarray, n: int, lr: float,
+         allowed: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Activate the ``n`` dormant connections of largest |grad| (only where ``allowed``: the real weights of a grouped
+    convolution); new weights -lr * grad. Returns (weight, mask)."""
+    g = top_k_mask(np.abs(grad), n, allowed=~mask if allowed is None else ~mask & allowed)
     w = np.where(g, -lr * grad, weight)
     return w, mask | g
 
@@ -56,7 +58,7 @@ def nest_train(network: Network, train_data: Any, *, sparsity: float, epochs: in
     bs = check_int("batch_size", batch_size, 1)
     rng = np.random.default_rng(seed)
     layers = net.weighted_layers()
-    net.set_masks(random_masks(net, [max(1, int(round(d0 * l.weight.size))) for l in layers], rng))
+    net.set_masks(random_masks(net, [max(1, int(round(d0 * int(layer_support(l).sum())))) for l in layers], rng))
     opt = Adam(net, lr=lr)
     batches = minibatches(len(x), bs, rng)
     spe = max(len(x) // bs, 1)
@@ -69,7 +71,8 @@ def nest_train(network: Network, train_data: Any, *, sparsity: float, epochs: in
             gidx = rng.choice(len(x), size=min(int(grad_samples), len(x)), replace=False)
             grads = dense_gradients(net, x[gidx], y[gidx])
             for l, g in zip(layers, grads):
-                w, m = grow(l.weight.astype(np.float64), l.mask, g, int(round(gf * l.weight.size)), lr)
+                sup = layer_support(l)
+                w, m = grow(l.weight.astype(np.float64), l.mask, g, int(round(gf * int(sup.sum()))), lr, allowed=sup)
                 l.mask = m
                 l.weight[...] = w
             hist.append((t, net.sparsity()))
@@ -78,7 +81,7 @@ def nest_train(network: Network, train_data: Any, *, sparsity: float, epochs: in
         opt.step()
         t += 1
     keep0 = [int(l.mask.sum()) for l in layers]
-    target = [max(1, int(round((1 - s) * l.weight.size))) for l in layers]
+    target = [max(1, int(round((1 - s) * int(layer_support(l).sum())))) for l in layers]
     per_round = max((epochs * spe - grow_steps) // rounds, 1)
     for r in range(1, rounds + 1):
         for l, k0, kt in zip(layers, keep0, target):

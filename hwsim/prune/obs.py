@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import Conv2d, Network, WeightedLayer, softmax
-from ._common import MethodResult, check_network, check_nonneg, top_k_mask
+from ._common import MethodResult, check_network, check_nonneg, layer_support, top_k_mask
 from .criteria import check_data
 from .selection import check_sparsity
 
@@ -178,7 +178,7 @@ def obs_prune(network: Network, data: Any, *, sparsity: float, damp: float = DEF
         h_inv = np.linalg.inv(h_p)
         target = (a_d @ layers_d[k].effective_weight().T).astype(np.float64)   # (n, out): unpruned outputs
         cross = a_p.T @ target / len(a_p)                                       # (d, out)
-        keep_n = max(1, int(round((1.0 - s) * w.size)))
+        keep_n = max(1, int(round((1.0 - s) * int(layer_support(lp).sum()))))  # of its real weights
         new = np.zeros_like(w)
         sal = w ** 2 / (2.0 * np.diag(h_inv))[None, :]   # same H for every row: comparable across the layer
         mask = top_k_mask(sal, keep_n, allowed=lp.mask)
@@ -202,12 +202,17 @@ def _inputs_of(net: Network, k: int, x: np.ndarray, batch_size: int, max_rows: i
     layer = net.weighted_layers()[k]
     stride = max(1, -(-len(x) * layer.mvms_per_inference // max_rows))
     chunks = []
-    for i in range(0, len(x), batch_size):
-        h = x[i:i + batch_size]
-        for l in net.layers:
-            if l is layer:
-                l.forward(h, train=True)
-                chunks.append(np.array(_layer_inputs(l)[::stride], dtype=np.float64))
-                break
-            h = l.forward(h)
+    forward = layer.forward
+
+    def caching(h: np.ndarray, train: bool = False, matmul: Any = None) -> np.ndarray:
+        out = forward(h, train=True, matmul=matmul)  # this layer caches its inputs; the rest run in eval mode
+        chunks.append(np.array(_layer_inputs(layer)[::stride], dtype=np.float64))
+        return out
+
+    layer.forward = caching  # the network's own forward pass: chains and imported graphs alike
+    try:
+        for i in range(0, len(x), batch_size):
+            net.forward(x[i:i + batch_size], validate=False)
+    finally:
+        del layer.forward
     return np.concatenate(chunks, axis=0)
