@@ -1,4 +1,5 @@
-"""Numpy oracles of :mod:`hwsim.reram._kernels`: short, vectorised, obviously correct; tests compare the two."""
+"""Numpy oracles of :mod:`hwsim.reram._kernels` and :mod:`hwsim.reram._kernels_run`: short, vectorised, obviously
+correct; tests compare the two."""
 from __future__ import annotations
 
 import numpy as np
@@ -143,4 +144,59 @@ def bitserial_lowbits(X, G, cycles, lsb, coef, jidx, out_f):
         a = ((X >> t) & 1) @ Gi
         d = lsb * np.floor(a / lsb + 0.5) - a
         np.add.at(y.T, jidx, (d * coef[None, :] * 2.0 ** t).T)
+    return y
+
+
+def bitplane_lists(X, cycles, fill=-1):
+    """Oracle of :func:`hwsim.reram._kernels_run.bitplane_lists`: (n, cycles, ceil(rows/8) + 1) int32, count
+    first, then the table rows ``256 ch + byte`` of the nonzero chunks in increasing ch; the rest ``fill``."""
+    n, nrows = X.shape
+    nch = -(-nrows // 8)
+    Xp = np.zeros((n, nch * 8), dtype=np.int64)
+    Xp[:, :nrows] = X
+    L = np.full((n, cycles, nch + 1), fill, dtype=np.int32)
+    for t in range(cycles):
+        p = (((Xp >> t) & 1).reshape(n, nch, 8) << np.arange(8)).sum(axis=2)
+        for r in range(n):
+            nz = np.flatnonzero(p[r])
+            L[r, t, 0] = len(nz)
+            L[r, t, 1:1 + len(nz)] = 256 * nz + p[r, nz]
+    return L
+
+
+def subset_tables(G):
+    """float32 "four Russians" tables (ceil(rows/8), 256, cols) of the table kernels: ``T[ch, p] = T[ch, p & (p -
+    1)] + G[8 ch + lowest bit of p]`` (rows past the end add nothing)."""
+    nrows, ncols = G.shape
+    nch = -(-nrows // 8)
+    Gp = np.zeros((nch * 8, ncols), dtype=np.float32)
+    Gp[:nrows] = G
+    T = np.zeros((nch, 256, ncols), dtype=np.float32)
+    for p in range(1, 256):
+        T[:, p] = T[:, p & (p - 1)] + Gp[((p & -p).bit_length() - 1)::8]
+    return T
+
+
+def bitserial_adc_f32(X, G, cycles, lsb, maxcode, coef, jidx, cyc_w, out_f):
+    """The table kernels' arithmetic in plain numpy (float32 reads in their order: per read, the tables' rows of
+    its nonzero chunks added four at a time, ``a + ((t0 + t1) + (t2 + t3))``, then one at a time, from a = 0;
+    float64 ADC ``clip(floor(a / lsb + 0.5), 0, maxcode)``; shift-add). Bit for bit what
+    :func:`hwsim.reram._kernels.bitserial_adc` and :func:`hwsim.reram._kernels_run.bitserial_adc_lists` return."""
+    n = X.shape[0]
+    ncols = G.shape[1]
+    T = subset_tables(G).reshape(-1, ncols)
+    L = bitplane_lists(X, cycles)
+    y = np.zeros((n, out_f))
+    for r in range(n):
+        for t in range(cycles):
+            rows = T[L[r, t, 1:1 + L[r, t, 0]]]
+            a = np.zeros(ncols, dtype=np.float32)
+            j = 0
+            while j + 4 <= len(rows):
+                a = a + ((rows[j] + rows[j + 1]) + (rows[j + 2] + rows[j + 3]))
+                j += 4
+            for j in range(j, len(rows)):
+                a = a + rows[j]
+            code = np.clip(np.floor(a.astype(np.float64) / lsb + 0.5), 0, maxcode)
+            np.add.at(y[r], jidx, code * lsb * coef * cyc_w[t])
     return y

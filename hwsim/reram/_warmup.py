@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels as K
+from . import _kernels_run as KR
 
 
 def warmup() -> None:
@@ -26,6 +27,13 @@ def warmup() -> None:
                     np.zeros(2, dtype=np.int64), np.ones(2), y, np.empty((1, 2, 1), dtype=np.uint8),
                     np.empty((1, 2, 2), dtype=np.int32), np.empty((1, 1, 256, 4), dtype=np.float32),
                     np.empty((1, 4), dtype=np.float32), np.empty((1, 4)), np.empty((1, 1, 1)))
+    L = np.empty((1, 2, 2), dtype=np.int32)
+    KR.bitplane_lists(np.ones((1, 2), dtype=np.int64), 2, L)
+    KR.bitserial_adc_lists(L, np.ones((2, 2), dtype=np.float32), 2, 1.0, 255.0, np.ones(KR.BLOCK),
+                           np.array([0, 1], dtype=np.int64), np.array([2], dtype=np.int64), np.zeros(1, dtype=np.int64),
+                           np.ones(2), 0, 1, np.empty((256, KR.BLOCK), dtype=np.float32),
+                           np.empty(KR.BLOCK, dtype=np.float32), np.empty(KR.BLOCK, dtype=np.float32),
+                           np.empty(KR.BLOCK), y)
     TP = np.empty((1, 256, 1, 1), dtype=np.uint64)
     K.lowbit_tables(np.ones((2, 1, 1), dtype=np.uint64), TP)
     K.bitserial_lowbits(np.ones((1, 2), dtype=np.int64), TP, 2, np.ones(1), np.zeros(1, dtype=np.int64),

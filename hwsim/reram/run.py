@@ -23,10 +23,18 @@ Numerics of one layer y = W x (the hook replaces ``cols @ W.T``):
 When the hardware is ideal (no variation or faults) and every ADC resolves every level without clipping, the
 result equals the exact integer product and is computed as one matrix product (tested against the bit-serial
 path).
+
+Bit-serial kernels (1-bit DACs): the reference is the table kernel :func:`_kernels.bitserial_adc` (``fast=False``).
+``fast=True`` (the default) sends ideal devices with a non-clipping ADC of LSB <= 2^5 to the low-bits path (exact
+integer product + a bit-sliced correction) and everything else -- device variation, stuck-at faults, clipping
+ADCs, coarser ADCs -- to the chunk-list kernel :func:`_kernels_run.bitserial_adc_lists`, which sums every read in
+float32 in the table kernel's own order, converts it with an exact rewrite of its ADC step and drops the columns
+that cannot reach half an LSB; both are bit-identical to the reference (tests/reram/test_reram_bitserial_*.py).
 """
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -35,6 +43,7 @@ import numpy as np
 
 from ..errors import DataError, MappingError
 from . import _kernels as K
+from . import _kernels_run as KR
 from .config import ReramConfig
 from .mapping import LayerMapping, ReramMapping, compact_layout, ou_layout, quantize_matrix, zero_levels
 
@@ -146,8 +155,10 @@ class LayerEngine:
         self.lin: Optional[np.ndarray] = None
         self.parity_blocks: list = []  # low-bits path (``self.blocks`` keeps every read group, e.g. for calibration)
         self.table_blocks = self.blocks  # the table kernel's share
+        self.table_lists = False  # True: table blocks run on the chunk-list kernel (``_kernels_run``)
         if fast:
             self._split_parity_blocks()
+            self._prepare_table_blocks()
 
     def _split_parity_blocks(self) -> None:
         """Move the blocks whose reads are exact integers converted at lsb = 2^s without clipping to the low-bits
@@ -198,6 +209,37 @@ class LayerEngine:
             self.parity_blocks.append((rows, TP, plane_w, (keys // self.out_f).astype(np.int64),
                                        (keys % self.out_f).astype(np.int64), tab))
         self.table_blocks = keep
+
+    def _prepare_table_blocks(self) -> None:
+        """Route the blocks left on the table kernel (device variation, faults, clipping ADCs, lsb > 2^5) to the
+        chunk-list kernel :func:`_kernels_run.bitserial_adc_lists` (same float32 reads, bit-identical outputs) and
+        drop the columns whose code is 0 for every input: a column whose positive levels sum (plus a bound on
+        float32 rounding, ``gamma_rows * sum |G|``) below lsb / 2 reads below half an LSB whatever rows are driven,
+        in the reference's arithmetic too, so its conversions add exactly 0."""
+        cfg = self.cfg
+        cyc_w = 2.0 ** (cfg.precision.dac_bits * np.arange(cfg.cycles_per_mvm))
+        if cfg.precision.dac_bits != 1 or self.maxcode * cyc_w.sum() >= 2.0 ** 24:
+            return  # multi-bit DACs take the matrix-product path; larger shift-added codes are not exact in float32
+        ncols = sum(G.shape[1] for _, G, _, _ in self.table_blocks)
+        cmax = max((float(np.abs(c).max()) for _, _, c, _ in self.table_blocks if len(c)), default=0.0)
+        if self.maxcode * cyc_w.sum() * self.lsb * cmax * ncols >= 2.0 ** 53:
+            return  # outputs might not be exact integers in float64: keep the reference's order
+        half = self.lsb / 2
+        keep = []
+        for rows, G, coef, jidx in self.table_blocks:
+            nrows = G.shape[0]
+            gamma = nrows * 2.0 ** -24 / (1 - nrows * 2.0 ** -24)
+            Gd = G.astype(np.float64)
+            bound = np.maximum(Gd, 0.0).sum(axis=0) + gamma * np.abs(Gd).sum(axis=0)  # >= any read, as summed
+            live = np.flatnonzero(bound >= half)
+            if len(live) == 0:
+                continue
+            if len(live) < G.shape[1]:
+                G, coef, jidx = np.ascontiguousarray(G[:, live]), coef[live], jidx[live]
+            keep.append((rows, G, coef, jidx))
+        self.table_blocks = keep
+        self.table_lists = True
+        self.list_blocks = [(rows, G, _padded(coef * self.lsb), _runs(jidx)) for rows, G, coef, jidx in keep]
 
     def _merge_groups(self) -> None:
         """Concatenate the columns of groups that read the same contiguous rows (one matrix product per row
@@ -281,6 +323,47 @@ class LayerEngine:
             self._ws_key = key
         return self._ws
 
+    def _table_lists(self, xq: np.ndarray, cycles: int, cyc_w: np.ndarray, y: np.ndarray) -> None:
+        """Every table block through :func:`_kernels_run.bitserial_adc_lists`: the chunk lists of each group of
+        rows, then ranges of ``LIST_ITEM_BLOCKS`` column blocks taken by up to ``numba.get_num_threads()``
+        threads as they come (each with its own scratch and partial output; the partial outputs are sums of
+        integers times powers of two, so the split changes no bit)."""
+        n = xq.shape[0]
+        blocks, step = self.list_blocks, LIST_ITEM_BLOCKS
+        lists, items = [], []
+        for b, (rows, G, _, _) in enumerate(blocks):
+            L = np.empty((n, cycles, (G.shape[0] + 7) // 8 + 1), dtype=np.int32)
+            KR.bitplane_lists(np.ascontiguousarray(xq[:, rows]), cycles, L)
+            lists.append(L)
+            nb = -(-G.shape[1] // KR.BLOCK)
+            items += [(b, c, min(c + step, nb)) for c in range(0, nb, step)]
+        nthr = max(1, min(numba.get_num_threads(), len(items)))
+        ws = self._workspace_lists(n, nthr)
+        lsb, maxcode = self.lsb, self.maxcode
+
+        def work(w: int, item: tuple) -> None:
+            b, c0, c1 = item
+            _, G, cl, (sp, se, sj) = blocks[b]
+            T, a, ca, pr, yv = ws[w]
+            KR.bitserial_adc_lists(lists[b], G, cycles, lsb, maxcode, cl, sp, se, sj, cyc_w, c0, c1, T, a, ca, pr, yv)
+
+        _run_items(work, items, nthr)
+        for *_, yv in ws[:nthr]:
+            y += yv
+
+    def _workspace_lists(self, n: int, nthr: int) -> list:
+        """Per-thread scratch of the chunk-list kernel (table, accumulators, zeroed partial output (n, out)),
+        kept between batches of the same size."""
+        nch = (max((G.shape[0] for _, G, _, _ in self.table_blocks), default=1) + 7) // 8
+        ws = getattr(self, "_wsl", None)
+        if ws is None or ws[0][-1].shape[0] != n or len(ws) < nthr:
+            self._wsl = ws = [(np.empty((nch * 256, KR.BLOCK), dtype=np.float32), np.empty(KR.BLOCK, dtype=np.float32),
+                               np.empty(KR.BLOCK, dtype=np.float32), np.empty(KR.BLOCK), np.empty((n, self.out_f)))
+                              for _ in range(nthr)]
+        for *_, yv in ws[:nthr]:
+            yv[:] = 0.0
+        return ws
+
     def _quantize_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         imax = 2 ** self.cfg.precision.input_bits - 1
         sx = x.max(axis=1) / imax
@@ -315,7 +398,9 @@ class LayerEngine:
                 acc = np.empty((numba.get_num_threads(), cycles) + TP.shape[2:], dtype=np.uint64)
                 K.bitserial_lowbits(np.ascontiguousarray(xq[:, rows]), TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y,
                                     acc)
-        if db == 1:  # table-driven numba kernel (1-bit inputs)
+        if db == 1 and self.table_lists:  # chunk-list kernel on threads (column ranges taken as they come)
+            self._table_lists(xq, cycles, cyc_w, y)
+        elif db == 1:  # table-driven numba kernel (1-bit inputs)
             blk, nw = BITSERIAL_BLOCK, numba.get_num_threads()
             ws = self._workspace(n, max((G.shape[0] for _, G, _, _ in self.table_blocks), default=1))  # none: all pruned
             for rows, G, coef, jidx in self.table_blocks:
@@ -345,6 +430,74 @@ class LayerEngine:
         else:
             y = self._unsigned(x)
         return (y * self.scale).astype(cols.dtype if np.asarray(cols).dtype.kind == "f" else np.float32)
+
+
+LIST_ITEM_BLOCKS = 2
+"""Column blocks (of ``_kernels_run.BLOCK`` columns) per work item of the chunk-list kernel: ~1 ms per item for
+1000 inputs x 128 rows, so threads share the work evenly even when another process holds a core."""
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool():
+    """Worker threads for the chunk-list kernel: NUMBA_NUM_THREADS - 1 (the calling thread is the last one)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                       thread_name_prefix="hwsim-reram")
+        return _POOL
+
+
+def _run_items(work, items: list, nthr: int) -> None:
+    """``work(w, item)`` for every item, on ``nthr`` threads (the calling thread and pool workers, w their index),
+    each taking the next item until none is left; one thread: in order on the calling thread. No ``prange``: a
+    static split waits for a core another process holds, and its workers spin meanwhile."""
+    if nthr <= 1:
+        for it in items:
+            work(0, it)
+        return
+    todo = iter(items)
+    lock = threading.Lock()
+
+    def loop(w: int) -> None:
+        while True:
+            with lock:
+                it = next(todo, None)
+            if it is None:
+                return
+            work(w, it)
+
+    futures = [_pool().submit(loop, w) for w in range(1, nthr)]
+    try:
+        loop(0)
+    finally:
+        for f in futures:
+            f.result()
+
+
+def _padded(cl: np.ndarray) -> np.ndarray:
+    """``cl`` zero-padded to whole column blocks of the chunk-list kernel."""
+    out = np.zeros(-(-len(cl) // KR.BLOCK) * KR.BLOCK)
+    out[:len(cl)] = cl
+    return out
+
+
+def _runs(jidx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal outputs in ``jidx``, cut at the column blocks of the chunk-list kernel: (per block the first
+    run, padded with the total; each run's end within its block; each run's output)."""
+    nc, B = len(jidx), KR.BLOCK
+    c = np.arange(nc)
+    start = np.ones(nc, dtype=bool)
+    start[1:] = (jidx[1:] != jidx[:-1]) | (c[1:] % B == 0)
+    first = np.flatnonzero(start)
+    ends = np.append(first[1:], nc)
+    ends = ends - (first // B) * B
+    seg_ptr = np.searchsorted(first, np.arange(-(-nc // B) + 1) * B).astype(np.int64)
+    return seg_ptr, ends.astype(np.int64), jidx[first].astype(np.int64)
 
 
 def _rng(seed: Any) -> np.random.Generator:

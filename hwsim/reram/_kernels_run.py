@@ -1,0 +1,211 @@
+"""Numba kernels of the bit-serial ReRAM engine's chunk-list path (:mod:`hwsim.reram.run`, ``fast=True``; device
+variation, stuck-at faults, clipping ADCs, ADC LSBs above 2^5).
+
+:func:`bitserial_adc_lists` computes every crossbar read with the same float32 operations, in the same order, as
+:func:`hwsim.reram._kernels.bitserial_adc` (the reference, ``fast=False``): the same "four Russians" tables of
+8-row subsets, the same list of nonzero 8-row chunks per read, summed four lookups at a time and then one at a
+time. Its ADC step is an exact rewrite of the reference's (float32 instead of float64; proof in the docstring)
+and its shift-add sums integers times powers of two (exact in any order). So its outputs are bit-identical to
+the reference's (tests). What changes is the cost (2.2-2.7x less CPU on LeNet-300-100, BENCHMARKS.md):
+fixed-width inner loops over a block of ``BLOCK`` columns, the last lookups fused with the ADC step, reads of
+no driven row skipped, the chunk lists built once per call (one multiply per chunk and cycle), the per-output
+sums over runs of columns, and no ``prange``: serial ``nogil`` calls on column ranges that the caller's threads
+take as they come.
+
+A bit-for-bit numpy replica of the arithmetic: :func:`hwsim.reram._reference.bitserial_adc_f32` (and
+:func:`hwsim.reram._reference.bitplane_lists`); :func:`hwsim.reram._reference.bitserial_adc` is the float64
+oracle (exact reads), equal to float32 rounding.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+BLOCK = 80
+"""Columns per block: one table is ceil(rows / 8) x 256 x BLOCK float32 (1.25 MB for 128 rows) per thread. 80 to
+160 measured alike (LeNet-300-100, default preset), 64 ~15 % slower (more per-read overhead), 48 slower still."""
+
+
+@njit(cache=True, nogil=True)
+def bitplane_lists(X, cycles, L):
+    """Nonzero 8-row chunks of every input bit-plane: ``X`` (n, rows) unsigned integer inputs; cycle t drives row
+    i when bit t of X[r, i] is 1. ``L[r, t, 0]`` is the number of chunks ch (rows 8 ch ... 8 ch + 7) with a driven
+    row, ``L[r, t, 1:1 + count]`` their table rows ``256 ch + p`` in increasing ch, p the byte of driven rows
+    (row 8 ch + b -> bit b). ``L`` (n, cycles, ceil(rows / 8) + 1) int32; inputs below 2^cycles. Serial (about
+    1 ms per 1000 x 128 inputs)."""
+    n, nrows = X.shape
+    nch = (nrows + 7) // 8
+    ones = np.uint64(0x0101010101010101)
+    gather = np.uint64(0x0102040810204080)  # (bytes of 0/1) * gather >> 56: byte b's bit -> bit b
+    s56 = np.uint64(56)
+    for r in range(n):
+        for t in range(cycles):
+            L[r, t, 0] = 0
+        for ch in range(nch):
+            i0 = 8 * ch
+            i1 = min(i0 + 8, nrows)
+            m = 0
+            for i in range(i0, i1):
+                m |= X[r, i]
+            if m == 0:
+                continue  # no row of the chunk driven in any cycle
+            if cycles <= 8:  # the chunk's 8 inputs as the bytes of one word; cycle t's byte by one multiply
+                wd = np.uint64(0)
+                for i in range(i0, i1):
+                    wd |= np.uint64(X[r, i]) << np.uint64(8 * (i - i0))
+                for t in range(cycles):
+                    p = np.int64((((wd >> np.uint64(t)) & ones) * gather) >> s56)
+                    if p != 0:
+                        cnt = L[r, t, 0] + 1
+                        L[r, t, 0] = cnt
+                        L[r, t, cnt] = 256 * ch + p
+            else:
+                for t in range(cycles):
+                    p = 0
+                    for i in range(i0, i1):
+                        p |= ((X[r, i] >> t) & 1) << (i - i0)
+                    if p != 0:
+                        cnt = L[r, t, 0] + 1
+                        L[r, t, 0] = cnt
+                        L[r, t, cnt] = 256 * ch + p
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _adc(v, inv, mc, wt):
+    """One conversion, shift-weighted: ``clip(floor(v / lsb + 0.5), 0, maxcode) * wt`` exactly, in float32 (see
+    :func:`bitserial_adc_lists`)."""
+    x = v * inv
+    f = np.floor(x)
+    code = f + (np.float32(1.0) if x - f >= np.float32(0.5) else np.float32(0.0))
+    return min(max(code, np.float32(0.0)), mc) * wt
+
+
+@njit(cache=True, nogil=True)
+def bitserial_adc_lists(L, G, cycles, lsb, maxcode, cl, seg_ptr, seg_end, seg_j, cyc_w, cb0, cb1, T, a, ca, pr, yv):
+    """Bit-serial reads with 1-bit inputs, ADC and shift-add of column blocks ``cb0 <= cb < cb1`` (``BLOCK``
+    columns each) of one group of rows, for a batch whose chunk lists ``L`` are (:func:`bitplane_lists`); adds
+    to ``yv`` (n, outputs). Over all column blocks, the result is bit for bit that of
+    :func:`hwsim.reram._kernels.bitserial_adc` (the reference), whatever the split into calls.
+
+    Reads: column c of cycle t reads ``sum_i bit_t(X[r, i]) G[i, c]`` (level units, float32), summed as the
+    reference sums it: table ``T[256 ch + p]`` (one block of columns) holds the subset sum of chunk ch's rows in
+    p, built ``T[p] = T[p & (p - 1)] + G[lowest row of p]``; a read adds its chunks' rows four at a time,
+    ``a += (t0 + t1) + (t2 + t3)``, then one at a time, from a = 0. Here the first group is stored without the
+    ``0 +`` and the last group and the single lookups are fused with the ADC step (no store of a): adding 0 or
+    not changes no value.
+
+    ADC: the reference converts ``code = clip(floor(a / lsb + 0.5), 0, maxcode)`` in float64. Here x = a * (1 /
+    lsb) is exact in float32 (lsb a power of two); for x >= 0, f = floor(x) and x - f are exact (Sterbenz for
+    f >= 1, x itself for f = 0), and ``f + (x - f >= 0.5)`` is floor(x + 0.5); for x < 0 both give a code <= 0,
+    clipped to 0. A read with no chunk is 0 (code 0) and is skipped. Codes are shift-added over the cycles in
+    float32, ``ca += code * cyc_w[t]``: integers below 2^24 (the caller checks ``maxcode * sum(cyc_w) < 2^24``),
+    exact. Outputs: ``yv[r, j] += sum of ca[c] * cl[c]`` over the run of j's columns in the block, ``cl = lsb *
+    coef`` (zero-padded to whole blocks); the columns of one output are contiguous: run s of block cb (``seg_ptr[cb]
+    <= s < seg_ptr[cb + 1]``) ends before column ``seg_end[s]`` of the block and belongs to output ``seg_j[s]``.
+    In float64 these are integers times powers of two, exact in any order (the caller checks the bound).
+
+    Scratch (overwritten): ``T`` (>= ceil(rows / 8) * 256, BLOCK) float32, ``a`` and ``ca`` (BLOCK,) float32,
+    ``pr`` (BLOCK,) float64.
+    Serial and ``nogil``: the caller runs disjoint column ranges on threads, each with its own scratch and
+    ``yv``."""
+    n = L.shape[0]
+    nrows, ncols = G.shape
+    nch = (nrows + 7) // 8
+    inv = np.float32(1.0 / lsb)
+    mc = np.float32(maxcode)
+    cw = cyc_w.astype(np.float32)
+    z = np.zeros(BLOCK, dtype=np.float32)
+    for cb in range(cb0, cb1):
+        c0 = cb * BLOCK
+        w = min(BLOCK, ncols - c0)
+        for ch in range(nch):
+            base = 256 * ch
+            for k in range(BLOCK):
+                T[base, k] = 0.0
+            for p in range(1, 256):
+                b = 0
+                while not (p >> b) & 1:
+                    b += 1
+                i = 8 * ch + b
+                q = base + (p & (p - 1))
+                if i < nrows:
+                    for k in range(w):
+                        T[base + p, k] = T[q, k] + G[i, c0 + k]
+                    for k in range(w, BLOCK):
+                        T[base + p, k] = 0.0
+                else:
+                    for k in range(BLOCK):
+                        T[base + p, k] = T[q, k]
+        for r in range(n):
+            for k in range(BLOCK):
+                ca[k] = 0.0
+            for t in range(cycles):
+                cnt = L[r, t, 0]
+                if cnt == 0:
+                    continue  # no row driven: every read is 0, code 0
+                ng = cnt >> 2
+                if ng >= 2:  # a = first group + the next ones but the last
+                    i0 = L[r, t, 1]
+                    i1 = L[r, t, 2]
+                    i2 = L[r, t, 3]
+                    i3 = L[r, t, 4]
+                    for k in range(BLOCK):
+                        a[k] = (T[i0, k] + T[i1, k]) + (T[i2, k] + T[i3, k])
+                    for j in range(5, 4 * ng - 3, 4):
+                        i0 = L[r, t, j]
+                        i1 = L[r, t, j + 1]
+                        i2 = L[r, t, j + 2]
+                        i3 = L[r, t, j + 3]
+                        for k in range(BLOCK):
+                            a[k] += (T[i0, k] + T[i1, k]) + (T[i2, k] + T[i3, k])
+                    src = a
+                else:
+                    src = z
+                if ng >= 1:  # the last group (row 0 of the table is zero: a group of zeros adds nothing)
+                    j = 4 * ng - 3
+                    i0 = L[r, t, j]
+                    i1 = L[r, t, j + 1]
+                    i2 = L[r, t, j + 2]
+                    i3 = L[r, t, j + 3]
+                else:
+                    i0 = i1 = i2 = i3 = 0
+                rem = cnt & 3
+                j = 4 * ng + 1  # the single lookups
+                wt = cw[t]
+                if rem == 0:
+                    for k in range(BLOCK):
+                        v = src[k] + ((T[i0, k] + T[i1, k]) + (T[i2, k] + T[i3, k]))
+                        ca[k] += _adc(v, inv, mc, wt)
+                elif rem == 1:
+                    s1 = L[r, t, j]
+                    for k in range(BLOCK):
+                        v = src[k] + ((T[i0, k] + T[i1, k]) + (T[i2, k] + T[i3, k]))
+                        v += T[s1, k]
+                        ca[k] += _adc(v, inv, mc, wt)
+                elif rem == 2:
+                    s1 = L[r, t, j]
+                    s2 = L[r, t, j + 1]
+                    for k in range(BLOCK):
+                        v = src[k] + ((T[i0, k] + T[i1, k]) + (T[i2, k] + T[i3, k]))
+                        v += T[s1, k]
+                        v += T[s2, k]
+                        ca[k] += _adc(v, inv, mc, wt)
+                else:
+                    s1 = L[r, t, j]
+                    s2 = L[r, t, j + 1]
+                    s3 = L[r, t, j + 2]
+                    for k in range(BLOCK):
+                        v = src[k] + ((T[i0, k] + T[i1, k]) + (T[i2, k] + T[i3, k]))
+                        v += T[s1, k]
+                        v += T[s2, k]
+                        v += T[s3, k]
+                        ca[k] += _adc(v, inv, mc, wt)
+            for k in range(BLOCK):
+                pr[k] = np.float64(ca[k]) * cl[c0 + k]
+            k = 0
+            for sg in range(seg_ptr[cb], seg_ptr[cb + 1]):  # runs of columns of one output
+                tot = 0.0
+                for k in range(k, seg_end[sg]):
+                    tot += pr[k]
+                k = seg_end[sg]
+                yv[r, seg_j[sg]] += tot
