@@ -6,7 +6,9 @@
    busy by another process, vs the `interferometer` package (PyPI, benchmark-only);
 1. decompose + reconstruct (Clements, Haar-random complex unitaries), hwsim batched over many tiles vs
    `interferometer`, per tile;
-2. map + cost of ResNet-50 shapes, 16 x 16 tiles (wall time);
+2. map + cost of ResNet-50 shapes, 16 x 16 tiles (wall time, numba's thread count and one thread), against the
+   floor of weight generation + serial numpy SVD of the same tiles; ``--only svd``: the batched Jacobi SVD against
+   numpy's per K (thread CPU time);
 3. map + cost of VGG-16 shapes in a subprocess: wall time and peak RSS;
 4. static power vs weight sparsity (LeNet-300-100, trained weights): random unstructured vs all-zero tiles;
 5. LeNet-300-100 accuracy on hardware vs phase-noise sigma (full Fashion-MNIST test set).
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
 import subprocess
@@ -21,7 +24,7 @@ import sys
 import time
 
 import numpy as np
-from _timing import median_seconds  # the script's folder is on sys.path
+from _timing import machine, median_seconds  # the script's folder is on sys.path
 
 import hwsim
 from hwsim import photonic as P
@@ -114,7 +117,12 @@ def bench_single(quick: bool) -> None:
 
 
 def bench_resnet50(reps: int) -> None:
+    """Map + cost of ResNet-50 shapes (K = 16) on numba's thread count and on one thread, against the floor of the
+    issue (weight generation + serial numpy SVD of the same tiles) and the same floor with the Jacobi SVD."""
+    import numba
+
     import models
+    from hwsim.photonic import _kernels_tiles as KT, _svd as SV
 
     net = models.get("resnet50")
     cfg = P.resolve_config()
@@ -123,28 +131,66 @@ def bench_resnet50(reps: int) -> None:
     def run():
         holder["r"] = P.cost(P.map(net, cfg))
 
+    threads = numba.get_num_threads()
     t = median_time(run, reps)
+    c0 = time.process_time()
+    run()
+    cpu = time.process_time() - c0
+    numba.set_num_threads(1)
+    try:
+        t1 = median_time(run, reps)
+    finally:
+        numba.set_num_threads(threads)
     r = holder["r"]
     c = r.chip
     print(f"## ResNet-50 shapes, K = 16, chip level ({cfg.chip.mode}, {cfg.chip.cores} cores, batch "
-          f"{cfg.chip.batch_size}): map + cost median {t:.2f} s over {reps} runs (target <= 5 s); {r.total.tiles} "
-          f"tiles; chip: static {c.static_power_w:.1f} W, {c.energy_per_inference_j * 1e3:.3f} mJ/inference, "
-          f"{c.throughput_inferences_per_s:.4g} inferences/s, latency {c.latency_s * 1e3:.4g} ms, "
-          f"area {c.area_mm2:.0f} mm^2")
-    # floor in the same run: weight generation + LAPACK SVD of the same tiles (numpy, serial), nothing else
-    from hwsim.photonic import _kernels_tiles as KT
+          f"{cfg.chip.batch_size}): map + cost median {t:.2f} s over {reps} runs on {threads} threads ({cpu:.2f} s CPU), "
+          f"{t1:.2f} s on 1 thread (target <= 5 s); {r.total.tiles} tiles; chip: static {c.static_power_w:.1f} W, "
+          f"{c.energy_per_inference_j * 1e3:.3f} mJ/inference, {c.throughput_inferences_per_s:.4g} inferences/s, "
+          f"latency {c.latency_s * 1e3:.4g} ms, area {c.area_mm2:.0f} mm^2")
+    # floor in the same run: weight generation + SVD of the same tiles (serial), nothing else
 
-    def floor():
+    def floor(svd):
         for layer in hwsim.iter_matrix_layers(net):
             tr, tc = np.nonzero(KT.tile_nonzero(layer.weight, 16))
             for c0 in range(0, tr.shape[0], 4096):
                 b = np.empty((min(4096, tr.shape[0] - c0), 16, 16))
                 KT.gather_tiles(layer.weight, 16, tr[c0:c0 + 4096].astype(np.int64), tc[c0:c0 + 4096].astype(np.int64), b)
-                np.linalg.svd(b)
+                svd(b)
 
-    tf = median_time(floor, reps)
-    print(f"   floor (weight generation + numpy SVD of the same tiles, serial): median {tf:.2f} s; map + cost = "
-          f"{t / tf:.2f}x floor")
+    tf = median_time(lambda: floor(np.linalg.svd), reps)
+    tj = median_time(lambda: floor(SV.svd_tiles), reps)
+    tg = median_time(lambda: floor(lambda b: None), reps)
+    print(f"   floor (weight generation + numpy SVD of the same tiles, serial): median {tf:.2f} s (weights + gather alone "
+          f"{tg:.2f} s; with the Jacobi SVD instead {tj:.2f} s); map + cost = {t / tf:.2f}x floor on {threads} threads, "
+          f"{t1 / tf:.2f}x on 1 thread (target <= 0.6x)")
+
+
+def bench_svd() -> None:
+    """Thread CPU time per tile: the lane-batched Jacobi SVD against numpy's (LAPACK gesdd per tile), and the
+    canonical form, on Gaussian tiles."""
+    from hwsim.photonic import _svd as SV
+
+    def cpu_best(fn, reps=3):
+        best = math.inf
+        for _ in range(reps):
+            t0 = time.thread_time()
+            fn()
+            best = min(best, time.thread_time() - t0)
+        return best
+
+    print("## batched SVD of K x K tiles, thread CPU time per tile (best of 3; Gaussian tiles)")
+    print(f"{'K':>4} {'tiles':>6} {'jacobi us':>10} {'numpy us':>9} {'ratio':>6} {'sweeps':>7} {'canonical us':>13} "
+          f"{'max |s - s_np| / s0':>20}")
+    for k, n in ((4, 8192), (8, 8192), (12, 4096), (16, 4096), (24, 1024), (32, 512)):
+        b = np.random.default_rng(k).standard_normal((n, k, k))
+        SV.svd_tiles(b[:32].copy())
+        tj = cpu_best(lambda: SV.svd_tiles(b)) / n
+        tn = cpu_best(lambda: np.linalg.svd(b)) / n
+        u, s, vt, sweeps = SV.svd_tiles(b)
+        tc = cpu_best(lambda: SV.canonicalize(u, s, vt)) / n
+        err = float(np.max(np.abs(s - np.linalg.svd(b, compute_uv=False)) / s[:, :1]))
+        print(f"{k:>4} {n:>6} {tj * 1e6:>10.2f} {tn * 1e6:>9.2f} {tn / tj:>6.2f} {sweeps:>7} {tc * 1e6:>13.2f} {err:>20.2e}")
 
 
 _VGG_CHILD = """
@@ -228,14 +274,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-vgg", action="store_true")
-    ap.add_argument("--only", choices=("mesh", "resnet50"), help="run only sections 0-1 (mesh) or 2 (resnet50)")
+    ap.add_argument("--only", choices=("mesh", "resnet50", "svd"),
+                    help="run only sections 0-1 (mesh), 2 (resnet50) or the batched SVD (svd)")
     args = ap.parse_args()
     hwsim.warmup()
     print(f"load average at start: {os.getloadavg()}")
-    if args.only != "resnet50":
+    print(f"{machine()}; numba threads {__import__('numba').get_num_threads()}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+    if args.only in (None, "mesh"):
         bench_single(args.quick)
         bench_mesh(args.quick)
-    if args.only != "mesh":
+    if args.only in (None, "svd"):
+        bench_svd()
+    if args.only in (None, "resnet50"):
         bench_resnet50(1 if args.quick else 3)
     if args.only:
         print(f"load average at end: {os.getloadavg()}")

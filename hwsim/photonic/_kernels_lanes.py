@@ -17,6 +17,12 @@ kernels also use since issue 16), so every lane kernel equals its per-tile kerne
 reconstruction block holding a phase beyond ``SINCOS_MAX_ARG``, which takes libm's sin / cos for all its tiles
 (within 1e-14 n; the tests bound it).
 
+The complex nulling step takes the fused form of ``_kernels_common._givens_cf`` like the per-tile kernel: every
+lane's fused coefficients in one vectorized loop, and in the rare block where a lane's pivots fall outside its range
+the polar form for those lanes and a per-lane select in the update (10-18 % more CPU per tile than the polar form
+alone, the price of matching the per-tile kernel's faster single calls bit for bit). The drivers run nogil chunk
+functions through ``_kernels_common.run_chunks`` (no ``prange``).
+
 (LANES = 32: with 8 the lane loops are fully unrolled and, numba running no SLP vectorizer, stay scalar.) Used for
 n <= LANE_MAX_N, where the (n, n, LANES) scratch stays in L1/L2. error_model="numpy": a division by zero in the
 branch a select discards gives inf instead of raising (and keeps loops vectorizable).

@@ -30,16 +30,20 @@ global phase i e^{i theta/2} is carried to the output screen. Degenerate cases a
 element to null is already zero the MZI is set to (theta=0 or pi as required, phi=0); when both elements are
 zero, theta = phi = 0 (heaters off). All phases are returned in [0, 2*pi); a phase within 1e-12 rad of 0
 (mod 2*pi) is rounding noise of the nulling and is returned as exactly 0, a heater off (``PHASE_SNAP_RAD`` in
-``_kernels_common.py``; cost applies the same rule, so -1e-15 never costs 2 P_pi). Magnitudes are taken without
-underflow (entries of 1e-300 still give unitary rotations).
+``_kernels_common.py``; cost applies the same rule, so -1e-15 never costs 2 P_pi). A pivot entry below 1e-10 is
+rounding noise of an exact zero and nulls as one (``PIVOT_ZERO``: structured unitaries, such as the SVD factors of
+padded or pruned tiles, meet +-1e-17 midway, whose sign would otherwise pick phi = 0 or pi); other magnitudes are
+taken without underflow.
 
 Phase layout of a :class:`MeshPhases`: ``theta`` and ``phi`` are (..., n(n-1)/2) in light order, ``screen``
 is (..., n); the batch dimensions ``...`` are those of the input matrices.
 
 Batches and threads: :func:`decompose` and :func:`reconstruct` take one matrix or a stack (..., n, n) (the batched
-API: pass a stack rather than looping). Below ``PARALLEL_MIN_WORK`` (tiles x n^3) a call runs on the calling
-thread; stacks of at least ``LANE_MIN_TILES`` meshes of n <= 32 take the lane-batched kernels. Every path gives the
-same bits (the lane and per-tile kernels share their arithmetic and trigonometry).
+API: pass a stack rather than looping). One matrix, or a stack below ``PARALLEL_MIN_WORK`` (tiles x n^3), runs on
+the calling thread (a single call goes straight to the per-tile kernel); larger stacks run in chunks on up to
+numba's thread count (a small Python thread pool of nogil kernels, no ``prange``); stacks of at least
+``LANE_MIN_TILES`` meshes of n <= 32 take the lane-batched kernels. Every path gives the same bits (the lane and
+per-tile kernels share their arithmetic and trigonometry).
 """
 from __future__ import annotations
 
