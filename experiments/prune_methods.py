@@ -24,8 +24,9 @@ Zhu-Gupta gradual magnitude pruning, iterative magnitude pruning with rewinding)
 Writes prune_methods.csv, .json and .md (the full table, then the README's compact one) to experiments/out/ (or
 ``--out``), all through :mod:`hwsim.atomic_io`, after every row. A rerun resumes: rows already in ``<tag>.json`` with
 the same budget (epochs, training images, seed) and penalty are kept, the others are (re)run, so a killed run loses
-at most the row in progress (``--fresh`` starts over). One command regenerates the table (about 1.5-2 hours on
-2 shared cores)::
+at most the row in progress (``--fresh`` starts over). Each row's pruned network is saved in ``<tag>_nets/`` (scratch,
+not committed), so ``--markdown ... --hardware DIR...`` can recompute every hardware column with one version of the
+simulators. One command regenerates the table (about 1.5-2 hours on 2 shared cores)::
 
     nohup nice -n 5 env OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python experiments/prune_methods.py &
 
@@ -41,11 +42,13 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 
 import models
 from hwsim import atomic_io, backend
@@ -86,6 +89,32 @@ def hardware(net: Any) -> dict[str, float]:
         if key == "reram":
             out["reram_area_mm2"] = float(rep.total.area_mm2)
     return out
+
+
+def _net_path(out: Path, tag: str, row: dict) -> Path:
+    name = f"{row['model']}__{row['method'].replace(':', '-')}__{row['target']:g}.npz"
+    return out / f"{tag}_nets" / name
+
+
+def save_net(path: Path, net: Any) -> None:
+    """The pruned weights, biases and masks of ``net`` (so the hardware columns can be recomputed, ``--hardware``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for i, l in enumerate(net.weighted_layers()):
+        arrays[f"w{i}"], arrays[f"b{i}"], arrays[f"m{i}"] = l.weight, l.bias, l.mask
+    tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def load_net(path: Path, model: str) -> Any:
+    net = models.get(model, pretrained=True)
+    with np.load(path) as z:
+        for i, l in enumerate(net.weighted_layers()):
+            l.mask = np.ones_like(l.mask)
+            l.set_weight(z[f"w{i}"], z[f"b{i}"])
+            l.set_mask(z[f"m{i}"])
+    return net
 
 
 def existing_methods() -> list[str]:
@@ -253,10 +282,17 @@ def main(argv: list[str] | None = None) -> int:
                         "ones; rows of another budget or penalty are rerun)")
     p.add_argument("--markdown", type=Path, nargs="+",
                    help="only rewrite <out>/<tag>.json/.csv/.md from these JSON files (e.g. runs split by model)")
+    p.add_argument("--hardware", type=Path, nargs="+", metavar="NETS_DIR",
+                   help="with --markdown: recompute the dense and hardware columns with the current simulators from "
+                        "the pruned networks saved in these directories (<tag>_nets/ beside each run's JSON)")
     a = p.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.hardware and not a.markdown:
+        p.error("--hardware needs --markdown")
     if a.markdown:
         rows, meta = _merge(a.markdown)
+        if a.hardware:
+            _rehardware(rows, meta, a.hardware)
         _write(a, rows, meta)
         return 0
     methods = a.methods or (existing_methods() + list(METHODS))
@@ -301,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                        "accuracy": net.accuracy(*test), **r, **hardware(net)}
                 row["seconds"] = time.perf_counter() - t0
                 row["budget"], row["hyper"] = b, hyper
+                save_net(_net_path(a.out, a.tag, row), net)
                 done[(model, method, target)] = row
                 print(f"{model:14s} {method:28s} target {target:.2f} sparsity {row['sparsity']:.4f} "
                       f"acc {row['accuracy']:.4f} no-ft {row['acc_no_ft']} reram {row['reram_tiles']} "
@@ -310,6 +347,24 @@ def main(argv: list[str] | None = None) -> int:
     meta["budget"] = _budget_text(meta["budgets"], a.seed)
     _write(a, _order(list(done.values())), meta)
     return 0
+
+
+def _rehardware(rows: list[dict], meta: dict, dirs: list[Path]) -> None:
+    """Recompute every row's hardware columns (and the dense ones) from its saved network, so that the whole table
+    comes from one version of the simulators; exits naming the rows without a saved network (a mixed table is not
+    written)."""
+    missing = []
+    for r in rows:
+        name = _net_path(Path("."), "x", r).name
+        found = [d / name for d in dirs if (d / name).exists()]
+        if not found:
+            missing.append(f"{r['model']} {r['method']} {r['target']}")
+            continue
+        r.update(hardware(load_net(found[-1], r["model"])))
+    if missing:
+        raise SystemExit(f"no saved network for {len(missing)} row(s): {', '.join(missing)}")
+    for model, d in meta["dense"].items():
+        d.update(hardware(models.get(model, pretrained=True)))
 
 
 def _write(a: argparse.Namespace, rows: list[dict], meta: dict) -> None:
