@@ -1,5 +1,5 @@
 """Numba kernels of the bit-serial ReRAM engine's chunk-list path (:mod:`hwsim.reram.run`, ``fast=True``; device
-variation, stuck-at faults, clipping ADCs, ADC LSBs above 2^5).
+variation, stuck-at faults, clipping ADCs, ADC LSBs above 2^LOWBITS_MAX = 2 levels).
 
 :func:`bitserial_adc_lists` computes every crossbar read with the same float32 operations, in the same order, as
 :func:`hwsim.reram._kernels.bitserial_adc` (the reference, ``fast=False``): the same "four Russians" tables of
@@ -24,6 +24,10 @@ from numba import njit
 BLOCK = 80
 """Columns per block: one table is ceil(rows / 8) x 256 x BLOCK float32 (1.25 MB for 128 rows) per thread. 80 to
 160 measured alike (LeNet-300-100, default preset), 64 ~15 % slower (more per-read overhead), 48 slower still."""
+
+
+_LOWBIT = np.array([0] + [(p & -p).bit_length() - 1 for p in range(1, 256)], dtype=np.int64)
+"""Lowest set bit of each byte (the row a subset table entry adds last)."""
 
 
 @njit(cache=True, nogil=True)
@@ -87,9 +91,10 @@ def bitserial_adc_lists(L, G, cycles, lsb, maxcode, cl, seg_ptr, seg_end, seg_j,
     to ``yv`` (n, outputs). Over all column blocks, the result is bit for bit that of
     :func:`hwsim.reram._kernels.bitserial_adc` (the reference), whatever the split into calls.
 
-    Reads: column c of cycle t reads ``sum_i bit_t(X[r, i]) G[i, c]`` (level units, float32), summed as the
+    Reads: column c of cycle t reads ``sum_i bit_t(X[r, i]) G[i, c]`` (level units, float32; ``G`` zero-padded
+    to whole 8-row chunks and whole column blocks, :func:`hwsim.reram.run._padded_levels`), summed as the
     reference sums it: table ``T[256 ch + p]`` (one block of columns) holds the subset sum of chunk ch's rows in
-    p, built ``T[p] = T[p & (p - 1)] + G[lowest row of p]``; a read adds its chunks' rows four at a time,
+    p, built ``T[p] = T[p & (p - 1)] + G[lowest row of p]`` (a padding row adds 0: the same value); a read adds its chunks' rows four at a time,
     ``a += (t0 + t1) + (t2 + t3)``, then one at a time, from a = 0. Here the first group is stored without the
     ``0 +`` and the last group and the single lookups are fused with the ADC step (no store of a): adding 0 or
     not changes no value.
@@ -109,33 +114,22 @@ def bitserial_adc_lists(L, G, cycles, lsb, maxcode, cl, seg_ptr, seg_end, seg_j,
     Serial and ``nogil``: the caller runs disjoint column ranges on threads, each with its own scratch and
     ``yv``."""
     n = L.shape[0]
-    nrows, ncols = G.shape
-    nch = (nrows + 7) // 8
+    nch = G.shape[0] // 8
     inv = np.float32(1.0 / lsb)
     mc = np.float32(maxcode)
     cw = cyc_w.astype(np.float32)
     z = np.zeros(BLOCK, dtype=np.float32)
     for cb in range(cb0, cb1):
         c0 = cb * BLOCK
-        w = min(BLOCK, ncols - c0)
         for ch in range(nch):
             base = 256 * ch
             for k in range(BLOCK):
                 T[base, k] = 0.0
             for p in range(1, 256):
-                b = 0
-                while not (p >> b) & 1:
-                    b += 1
-                i = 8 * ch + b
+                i = 8 * ch + _LOWBIT[p]
                 q = base + (p & (p - 1))
-                if i < nrows:
-                    for k in range(w):
-                        T[base + p, k] = T[q, k] + G[i, c0 + k]
-                    for k in range(w, BLOCK):
-                        T[base + p, k] = 0.0
-                else:
-                    for k in range(BLOCK):
-                        T[base + p, k] = T[q, k]
+                for k in range(BLOCK):
+                    T[base + p, k] = T[q, k] + G[i, c0 + k]
         for r in range(n):
             for k in range(BLOCK):
                 ca[k] = 0.0

@@ -29,7 +29,7 @@ def warmup() -> None:
                     np.empty((1, 4), dtype=np.float32), np.empty((1, 4)), np.empty((1, 1, 1)))
     L = np.empty((1, 2, 2), dtype=np.int32)
     KR.bitplane_lists(np.ones((1, 2), dtype=np.int64), 2, L)
-    KR.bitserial_adc_lists(L, np.ones((2, 2), dtype=np.float32), 2, 1.0, 255.0, np.ones(KR.BLOCK),
+    KR.bitserial_adc_lists(L, np.ones((8, KR.BLOCK), dtype=np.float32), 2, 1.0, 255.0, np.ones(KR.BLOCK),
                            np.array([0, 1], dtype=np.int64), np.array([2], dtype=np.int64), np.zeros(1, dtype=np.int64),
                            np.ones(2), 0, 1, np.empty((256, KR.BLOCK), dtype=np.float32),
                            np.empty(KR.BLOCK, dtype=np.float32), np.empty(KR.BLOCK, dtype=np.float32),

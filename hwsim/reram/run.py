@@ -25,9 +25,9 @@ result equals the exact integer product and is computed as one matrix product (t
 path).
 
 Bit-serial kernels (1-bit DACs): the reference is the table kernel :func:`_kernels.bitserial_adc` (``fast=False``).
-``fast=True`` (the default) sends ideal devices with a non-clipping ADC of LSB <= 2^5 to the low-bits path (exact
-integer product + a bit-sliced correction) and everything else -- device variation, stuck-at faults, clipping
-ADCs, coarser ADCs -- to the chunk-list kernel :func:`_kernels_run.bitserial_adc_lists`, which sums every read in
+``fast=True`` (the default) sends ideal devices with a non-clipping ADC of LSB <= 2^LOWBITS_MAX to the low-bits
+path (exact integer product + a bit-sliced correction) and everything else -- device variation, stuck-at faults,
+clipping ADCs, coarser ADCs -- to the chunk-list kernel :func:`_kernels_run.bitserial_adc_lists`, which sums every read in
 float32 in the table kernel's own order, converts it with an exact rewrite of its ADC step and drops the columns
 that cannot reach half an LSB; both are bit-identical to the reference (tests/reram/test_reram_bitserial_*.py).
 """
@@ -48,8 +48,12 @@ from .config import ReramConfig
 from .mapping import LayerMapping, ReramMapping, compact_layout, ou_layout, quantize_matrix, zero_levels
 
 
-LOWBITS_MAX = 5
-"""Largest s (ADC LSB 2^s in level units) the low-bits path takes: its tables and adds grow with s."""
+LOWBITS_MAX = 1
+"""Largest s (ADC LSB 2^s in level units) the low-bits path takes: its tables and adds grow with s, and from s = 2
+the chunk-list kernel is as fast or faster (LeNet-300-100, 10k images, preset ideal, CPU s, low-bits vs list
+kernel; 1 thread: s = 1 0.69 vs 1.51, s = 2 1.52 vs 1.57, s = 3 1.91 vs 1.41, s = 4 2.09 vs 1.40, s = 5 2.67 vs
+1.15; 2 threads at load 3-4: s = 2 2.12 vs ~1.6, the low-bits kernel's ``prange`` workers spinning). The kernel
+handles s <= 5 (tests)."""
 LOWBITS_TABLE_BYTES = 16 << 20
 """Largest low-bits table of one read group; larger groups stay on the table kernel."""
 
@@ -211,8 +215,8 @@ class LayerEngine:
         self.table_blocks = keep
 
     def _prepare_table_blocks(self) -> None:
-        """Route the blocks left on the table kernel (device variation, faults, clipping ADCs, lsb > 2^5) to the
-        chunk-list kernel :func:`_kernels_run.bitserial_adc_lists` (same float32 reads, bit-identical outputs) and
+        """Route the blocks left on the table kernel (device variation, faults, clipping ADCs, lsb > 2^LOWBITS_MAX) to
+        the chunk-list kernel :func:`_kernels_run.bitserial_adc_lists` (same float32 reads, bit-identical outputs) and
         drop the columns whose code is 0 for every input: a column whose positive levels sum (plus a bound on
         float32 rounding, ``gamma_rows * sum |G|``) below lsb / 2 reads below half an LSB whatever rows are driven,
         in the reference's arithmetic too, so its conversions add exactly 0."""
@@ -239,7 +243,8 @@ class LayerEngine:
             keep.append((rows, G, coef, jidx))
         self.table_blocks = keep
         self.table_lists = True
-        self.list_blocks = [(rows, G, _padded(coef * self.lsb), _runs(jidx)) for rows, G, coef, jidx in keep]
+        self.list_blocks = [(rows, _padded_levels(G), _padded(coef * self.lsb), _runs(jidx))
+                            for rows, G, coef, jidx in keep]
 
     def _merge_groups(self) -> None:
         """Concatenate the columns of groups that read the same contiguous rows (one matrix product per row
@@ -368,8 +373,11 @@ class LayerEngine:
         imax = 2 ** self.cfg.precision.input_bits - 1
         sx = x.max(axis=1) / imax
         sx[sx <= 0] = 1.0
-        xq = np.clip(np.floor(x / sx[:, None] + 0.5), 0, imax).astype(np.int64)
-        return xq, sx
+        q = x / sx[:, None]  # in place from here: the same operations as clip(floor(x / sx + 0.5)), one temporary
+        q += 0.5
+        np.floor(q, out=q)
+        np.clip(q, 0, imax, out=q)
+        return q.astype(np.int64), sx
 
     def _unsigned(self, x: np.ndarray) -> np.ndarray:
         xq, sx = self._quantize_inputs(x)
@@ -391,7 +399,7 @@ class LayerEngine:
                 D[t * n:(t + 1) * n] = (xq >> (db * t)) & dmask
         cyc_w = 2.0 ** (db * np.arange(cycles))
         y = np.zeros((n, self.out_f))
-        xf = xq.astype(np.float64)
+        xf = xq.astype(np.float64) if self.lin is not None or any(g.corr is not None for g in self.groups) else None
         if self.lin is not None:  # low-bits path: exact product + a term in the low bits of each read
             y += xf @ self.lin
             for rows, TP, plane_w, ent_bp, ent_j, ent_tab in self.parity_blocks:
@@ -483,6 +491,13 @@ def _padded(cl: np.ndarray) -> np.ndarray:
     """``cl`` zero-padded to whole column blocks of the chunk-list kernel."""
     out = np.zeros(-(-len(cl) // KR.BLOCK) * KR.BLOCK)
     out[:len(cl)] = cl
+    return out
+
+
+def _padded_levels(G: np.ndarray) -> np.ndarray:
+    """``G`` (rows, cols) zero-padded to whole 8-row chunks and whole column blocks of the chunk-list kernel."""
+    out = np.zeros((-(-G.shape[0] // 8) * 8, -(-G.shape[1] // KR.BLOCK) * KR.BLOCK), dtype=np.float32)
+    out[:G.shape[0], :G.shape[1]] = G
     return out
 
 

@@ -1,6 +1,8 @@
 """The fast bit-serial engine (low-bits path for exact integer reads at lsb = 2^s without clipping) against the
 table kernel it replaces: bit-identical outputs for the same seed across presets, mapping modes, ADC resolutions,
 non-idealities, pruned layers."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -83,8 +85,10 @@ def test_fast_accuracy_identical_through_public_api(rng):
 
 
 @pytest.mark.parametrize("adc_bits,fast_blocks", [(9, 0), (8, 1), (7, 2), (6, 3), (5, 4), (4, 5), (3, 0)])
-def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng):
-    """lsb = 2^s for s = 0 (exact product) ... 5 take the fast path; s = 6 stays on the table kernel."""
+def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng, monkeypatch):
+    """With LOWBITS_MAX = 5 (the kernel's range), lsb = 2^s for s = 0 (exact product) ... 5 take the low-bits path;
+    s = 6 goes to the chunk-list kernel."""
+    monkeypatch.setattr(sys.modules["hwsim.reram.run"], "LOWBITS_MAX", 5)
     cfg = rr.resolve_config("ideal", adc_bits=adc_bits)  # the default preset with ideal devices
     x = rng.random((20, 150)).astype(np.float32)
     (y_old, y_new), (_, new) = both(net3(sparsity=0.3), cfg, x)
@@ -92,6 +96,20 @@ def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng):
     assert e.lsb == 2.0 ** {9: 0, 8: 1, 7: 2, 6: 3, 5: 4, 4: 5, 3: 6}[adc_bits]
     assert (e.lin is not None) == (adc_bits > 3)
     assert all(tp.shape[2] == fast_blocks for _, tp, *_ in e.parity_blocks)
+    np.testing.assert_array_equal(y_new, y_old)
+
+
+@pytest.mark.parametrize("adc_bits,path", [(9, "low-bits"), (8, "low-bits"), (7, "lists"), (6, "lists"),
+                                           (5, "lists"), (4, "lists"), (3, "lists")])
+def test_ideal_devices_path_per_adc_resolution(adc_bits, path, rng):
+    """Ideal devices: lsb 2^s for s <= LOWBITS_MAX = 1 on the low-bits path, coarser ADCs on the chunk-list kernel
+    (faster there); bit-identical to the table kernel either way."""
+    cfg = rr.resolve_config("ideal", adc_bits=adc_bits)
+    x = rng.random((20, 150)).astype(np.float32)
+    (y_old, y_new), (_, new) = both(net3(sparsity=0.3), cfg, x)
+    e = new[0]
+    assert (e.lin is not None) == (path == "low-bits")
+    assert (e.table_lists and bool(e.table_blocks)) == (path == "lists")
     np.testing.assert_array_equal(y_new, y_old)
 
 

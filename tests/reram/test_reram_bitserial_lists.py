@@ -76,7 +76,8 @@ def _lists_kernel(X, G, cycles, lsb, maxcode, coef, jidx, out_f, splits=1):
     cuts = np.linspace(0, nb, splits + 1).astype(int)
     for c0, c1 in zip(cuts[:-1], cuts[1:]):
         yv = np.zeros((n, out_f))
-        KR.bitserial_adc_lists(L, G, cycles, lsb, maxcode, cl, sp, se, sj, 2.0 ** np.arange(cycles), c0, c1,
+        KR.bitserial_adc_lists(L, R._padded_levels(G), cycles, lsb, maxcode, cl, sp, se, sj, 2.0 ** np.arange(cycles),
+                               c0, c1,
                                np.full((nch * 256, KR.BLOCK), np.nan, dtype=np.float32),
                                np.empty(KR.BLOCK, dtype=np.float32), np.empty(KR.BLOCK, dtype=np.float32),
                                np.empty(KR.BLOCK), yv)
