@@ -6,7 +6,9 @@
   (np.count_nonzero of every layer) and the numpy reference of the mapper kernel (on a subset of layers);
 * chip-level map + cost of ResNet-50 shapes at 90% sparsity (placement, replication, Report.chip; target <= 0.3 s),
   and the schedule alone;
-* run of LeNet-300-100 over the Fashion-MNIST test set (bit-serial path and ideal exact path; target <= 10 s);
+* run of LeNet-300-100 over the Fashion-MNIST test set: the default preset (device variation) and other
+  non-idealities on the chunk-list kernel, ideal devices on the low-bits and exact paths, each beside the table
+  kernel (fast=False) and the float pass (issue 16: default preset <= 30x the float pass);
 * accuracy vs ADC bits and vs conductance variation sigma;
 * VGG-16 shapes (138M weights) map+cost peak memory (max RSS, in a fresh subprocess).
 """
@@ -96,7 +98,20 @@ def bench_chip(repeat):
               f"{c.throughput_inferences_per_s:.4g} inferences/s, {c.tops_per_w:.3g} TOPS/W")
 
 
+def _wall_cpu(fn, repeat):
+    """(median wall s, median CPU s of this process, all threads) of ``fn()`` over ``repeat`` runs."""
+    wall, cpu = [], []
+    for _ in range(repeat):
+        c0, t0 = time.process_time(), time.perf_counter()
+        fn()
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return sorted(wall)[len(wall) // 2], sorted(cpu)[len(cpu) // 2]
+
+
 def bench_run(limit, repeat=3):
+    import numba
+
     import models
     from models import fashion_mnist
     import hwsim.reram as rr
@@ -106,31 +121,48 @@ def bench_run(limit, repeat=3):
     net = models.get("lenet-300-100", pretrained=True)
     x, y = fashion_mnist.load("test", limit=limit)
     acc_f = net.accuracy(x, y)
-    t_f = median_time(lambda: net.accuracy(x, y), repeat)
-    print(f"LeNet-300-100, {len(y)} Fashion-MNIST test images: float {acc_f * 100:.2f}%, median of {repeat} "
-          f"{t_f * 1e3:.1f} ms; medians of {repeat} runs (A/B in this process: low-bits path vs the table kernel)")
-    # preset ideal = the default preset with ideal devices (the default's device variation keeps the table kernel)
-    for label, kw in (("ideal preset (8-bit ADC, bit-serial path)", {}),
-                      ("ideal preset, 6-bit ADC (bit-serial path)", {"adc_bits": 6}),
-                      ("ideal preset, 4-bit ADC (bit-serial path)", {"adc_bits": 4}),
-                      ("ideal 8-bit (9-bit ADC, exact path)", {"adc_bits": 9}),
-                      ("ideal 8-bit + sigma 0.05 (bit-serial path)", {"adc_bits": 9, "sigma": 0.05})):
-        m = rr.map(net, rr.resolve_config("ideal", **kw))
+    t_f, c_f = _wall_cpu(lambda: net.accuracy(x, y), 5)
+    print(f"LeNet-300-100, {len(y)} Fashion-MNIST test images: float {acc_f * 100:.2f}%, median of 5 "
+          f"{t_f * 1e3:.1f} ms (CPU {c_f * 1e3:.1f} ms); numba threads {numba.get_num_threads()}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; medians of {repeat} runs, "
+          f"ratios to the float pass as wall (CPU); A/B in this process against the table kernel (fast=False)")
+
+    def row(label, m, ab):
         acc = rr.accuracy(m, x, y, seed=0)
-        dt = median_time(lambda: rr.accuracy(m, x, y, seed=0), repeat)
-        print(f"  run {label:<45} {acc * 100:6.2f}%  {dt:6.2f} s  ({dt / t_f:5.1f}x float)")
-        if "bit-serial" in label:
+        dt, ct = _wall_cpu(lambda: rr.accuracy(m, x, y, seed=0), repeat)
+        print(f"  run {label:<52} {acc * 100:6.2f}%  {dt:6.2f} s  ({dt / t_f:5.1f}x float; CPU {ct:5.2f} s, "
+              f"{ct / c_f:5.1f}x)")
+        if not ab:
+            return
 
-            def reference():
-                eng = engines(m, 0, fast=False)
-                return net.accuracy(x, y, matmul=lambda i, c: eng[i](c))
+        def reference():
+            eng = engines(m, 0, fast=False)
+            return net.accuracy(x, y, matmul=lambda i, c: eng[i](c))
 
-            acc_r = reference()
-            dt_r = median_time(reference, repeat)
-            same = np.array_equal(net.predict(x[:2000], matmul=(lambda e: lambda i, c: e[i](c))(engines(m, 0))),
-                                  net.predict(x[:2000], matmul=(lambda e: lambda i, c: e[i](c))(engines(m, 0, fast=False))))
-            print(f"      table kernel (reference)                  {acc_r * 100:6.2f}%  {dt_r:6.2f} s  "
-                  f"({dt_r / t_f:5.1f}x float); speed-up {dt_r / dt:.1f}x, logits on 2000 images bit-identical: {same}")
+        acc_r = reference()
+        dt_r, ct_r = _wall_cpu(reference, repeat)
+        same = np.array_equal(net.predict(x[:2000], matmul=(lambda e: lambda i, c: e[i](c))(engines(m, 0))),
+                              net.predict(x[:2000], matmul=(lambda e: lambda i, c: e[i](c))(engines(m, 0, fast=False))))
+        print(f"      table kernel (reference)                         {acc_r * 100:6.2f}%  {dt_r:6.2f} s  "
+              f"({dt_r / t_f:5.1f}x float; CPU {ct_r:5.2f} s, {ct_r / c_f:5.1f}x); speed-up {dt_r / dt:.1f}x "
+              f"(CPU {ct_r / ct:.1f}x), logits on 2000 images bit-identical: {same}")
+
+    # the default preset carries device variation (lognormal sigma 0.043): the chunk-list kernel
+    for label, preset, kw in (("default preset (sigma 0.043, 8-bit ADC; list kernel)", "default", {}),
+                              ("default + stuck-at 1 %/1 % (list kernel)", "default",
+                               {"overrides": {"nonideal.p_sa0": 0.01, "nonideal.p_sa1": 0.01}}),
+                              ("default, clipping ADC range 1/4 (list kernel)", "default",
+                               {"overrides": {"adc.range_fraction": 0.25}}),
+                              ("ideal preset, 3-bit ADC (list kernel)", "ideal", {"adc_bits": 3})):
+        row(label, rr.map(net, rr.resolve_config(preset, **kw)), True)
+    # preset ideal = the default preset with ideal devices: the low-bits path (LSB <= 2^LOWBITS_MAX), the list
+    # kernel (coarser ADCs) and the exact path
+    for label, kw in (("ideal preset (8-bit ADC, low-bits path)", {}),
+                      ("ideal preset, 7-bit ADC (list kernel)", {"adc_bits": 7}),
+                      ("ideal preset, 6-bit ADC (list kernel)", {"adc_bits": 6}),
+                      ("ideal preset, 4-bit ADC (list kernel)", {"adc_bits": 4}),
+                      ("ideal 8-bit (9-bit ADC, exact path)", {"adc_bits": 9})):
+        row(label, rr.map(net, rr.resolve_config("ideal", **kw)), "exact" not in label)
 
 
 def bench_sweep(limit):
