@@ -133,8 +133,9 @@ def add_parser(subparsers: Any) -> None:
     m.add_argument("--method", choices=tuple(METHODS),
                    help="; ".join(f"{k}: {v.source}" for k, v in METHODS.items()))
     for h in HYPERPARAMETERS:
+        default = f"{h.default:g}" if isinstance(h.default, (int, float)) else str(h.default)
         m.add_argument(h.flag, dest=h.name, type=h.type, metavar=h.name.upper(),
-                       help=f"{h.help} (default {h.default:g}; --method {'/'.join(h.methods)} only)")
+                       help=f"{h.help} (default {default}; --method {'/'.join(h.methods)} only)")
     g = p.add_argument_group("hardware-aware pruning (needs --hardware and exactly one of --budget, --accuracy-floor)")
     g.add_argument("--preset", help="hardware preset (default: the back-end's default)")
     g.add_argument("--metric", default="tiles", choices=METRICS)

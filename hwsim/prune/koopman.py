@@ -16,8 +16,10 @@ operator is approximated from a window of weight snapshots by dynamic mode decom
   the Koopman counterpart of gradient-magnitude pruning (the paper shows the equivalence early in training).
   This reading of KGP as the modal estimate of the update is this implementation's; see the paper, sec. 4.2.
 
-DMD is done per layer on the flattened weight matrix. After scoring, the network (the last snapshot) is
-pruned once to the target sparsity per layer and fine-tuned for the remaining budget (masks fixed).
+``scope="global"`` (default, as the paper's code ``KoopGlobalMagWeight`` does): one DMD over all the network's
+weights concatenated, weights ranked across layers (the paper's equivalence to *global* magnitude pruning);
+``scope="layer"``: one DMD per layer on its flattened weight matrix, each layer pruned to the target. After scoring,
+the network (the last snapshot) is pruned once and fine-tuned for the remaining budget (masks fixed).
 Defaults: 10 snapshots every 20 minibatches (this implementation's choice; the paper uses short windows of
 training epochs on MNIST/CIFAR); when that window exceeds half of the ``epochs`` budget, the snapshot interval
 shrinks so that the window is at most half of it (at least one minibatch per snapshot) and the rest fine-tunes.
@@ -31,9 +33,11 @@ import numpy as np
 from ..errors import ConfigError
 from ..nn import Adam, Network
 from ._common import (MethodResult, check_int, check_network, layer_support, minibatches, step_loss, top_k_mask, train_arrays)
-from .selection import check_sparsity
+from ..nn.im2col import supports
+from .selection import check_sparsity, select
 
 CRITERIA = ("magnitude", "gradient")
+SCOPES = ("global", "layer")
 DEFAULT_SNAPSHOTS = 10
 DEFAULT_SNAPSHOT_EVERY = 20
 
@@ -69,7 +73,7 @@ def koopman_scores(snapshots: np.ndarray, criterion: str = "magnitude") -> np.nd
 def koopman_prune(network: Network, train_data: Any, *, sparsity: float, criterion: str = "magnitude",
                   epochs: int = 1, lr: float = 1e-3, snapshots: int = DEFAULT_SNAPSHOTS,
                   snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, batch_size: int = 128,
-                  seed: int | np.random.Generator = 0) -> tuple[Network, MethodResult]:
+                  seed: int | np.random.Generator = 0, scope: str = "global") -> tuple[Network, MethodResult]:
     """Train a copy of ``network`` for ``(snapshots - 1) * snapshot_every`` minibatches recording weight snapshots,
     score by KMP or KGP, prune each layer to ``sparsity``, and fine-tune the rest of the ``epochs`` budget (Adam,
     cosine decay); the whole run takes ``epochs`` epochs of minibatch steps."""
@@ -77,6 +81,8 @@ def koopman_prune(network: Network, train_data: Any, *, sparsity: float, criteri
     s = check_sparsity(sparsity)
     if criterion not in CRITERIA:
         raise ConfigError(f"Koopman criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
+    if scope not in SCOPES:
+        raise ConfigError(f"Koopman scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     m = check_int("snapshots", snapshots, 3)
     every = check_int("snapshot_every", snapshot_every, 1)
     x, y = train_arrays(net, train_data)
@@ -97,10 +103,18 @@ def koopman_prune(network: Network, train_data: Any, *, sparsity: float, criteri
         if t % every == 0:
             for sn, l in zip(snaps, layers):
                 sn.append(l.weight.astype(np.float64).ravel())
-    for sn, l in zip(snaps, layers):
-        sc = koopman_scores(np.stack(sn, axis=1), criterion).reshape(l.weight.shape)
-        k = max(1, int(round((1 - s) * int(layer_support(l).sum()))))
-        l.set_mask(top_k_mask(np.where(l.mask, sc, -np.inf), k, allowed=l.mask))
+    if scope == "global":   # one DMD over every weight, ranked across layers
+        flat = koopman_scores(np.concatenate([np.stack(sn, axis=1) for sn in snaps], axis=0), criterion)
+        scores, at = [], 0
+        for l in layers:
+            scores.append(flat[at:at + l.weight.size].reshape(l.weight.shape))
+            at += l.weight.size
+        net.set_masks(select(scores, s, scope="global", masks=net.masks(), support=supports(net)))
+    else:
+        for sn, l in zip(snaps, layers):
+            sc = koopman_scores(np.stack(sn, axis=1), criterion).reshape(l.weight.shape)
+            k = max(1, int(round((1 - s) * int(layer_support(l).sum()))))
+            l.set_mask(top_k_mask(np.where(l.mask, sc, -np.inf), k, allowed=l.mask))
     rest = epochs * spe - window
     if rest > 0:   # fine-tune the remaining minibatch steps (masks fixed), cosine decay
         opt = Adam(net, lr=lr)

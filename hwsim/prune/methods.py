@@ -79,6 +79,9 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
           ("koopman_magnitude", "koopman_gradient"), lambda v: check_int("snapshots", v, 3)),
     Hyper("snapshot_every", int, "Koopman minibatches between snapshots, >= 1", koopman.DEFAULT_SNAPSHOT_EVERY,
           ("koopman_magnitude", "koopman_gradient"), lambda v: check_int("snapshot_every", v, 1)),
+    Hyper("koopman_scope", str, "Koopman ranking: 'global' (one DMD over all weights, ranked across layers, as the "
+          "paper's code) or 'layer' (one DMD and the target per layer)", "global",
+          ("koopman_magnitude", "koopman_gradient"), lambda v: _one_of("koopman_scope", v, koopman.SCOPES)),
     Hyper("update_fraction", float, "SET/RigL initial drop-and-grow fraction alpha, in [0, 1]", dst.DEFAULT_ALPHA,
           ("set", "rigl"), lambda v: check_fraction("update_fraction", v)),
     Hyper("delta_t", int, "SET/RigL minibatches between mask updates, >= 1", dst.DEFAULT_DELTA_T, ("set", "rigl"),
@@ -87,6 +90,12 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
           ("set", "rigl"), lambda v: check_fraction("t_end", v)),
 )
 HYPER = {h.name: h for h in HYPERPARAMETERS}
+
+
+def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -149,10 +158,10 @@ def _nest(net, data, *, sparsity, epochs, lr, batch_size, seed, seed_density=nes
 
 def _koopman(criterion):
     def run(net, data, *, sparsity, epochs, lr, batch_size, seed, snapshots=koopman.DEFAULT_SNAPSHOTS,
-            snapshot_every=koopman.DEFAULT_SNAPSHOT_EVERY):
+            snapshot_every=koopman.DEFAULT_SNAPSHOT_EVERY, koopman_scope="global"):
         return koopman.koopman_prune(net, data, sparsity=sparsity, criterion=criterion, epochs=epochs, lr=lr,
                                      snapshots=snapshots, snapshot_every=snapshot_every, batch_size=batch_size,
-                                     seed=seed)
+                                     seed=seed, scope=koopman_scope)
     return run
 
 

@@ -305,6 +305,20 @@ def test_koopman_prune_reaches_target(tiny_mlp, tiny_data):
     assert out.sparsity() == pytest.approx(0.5, abs=0.02)
     with pytest.raises(ConfigError, match="snapshots"):
         koopman.koopman_prune(tiny_mlp, tiny_data, sparsity=0.5, snapshots=2)
+    with pytest.raises(ConfigError, match="scope must be one of global, layer"):
+        koopman.koopman_prune(tiny_mlp, tiny_data, sparsity=0.5, scope="network")
+
+
+def test_koopman_global_scope_is_one_ranking_over_all_weights(tiny_mlp, tiny_data):
+    """scope="global" (the paper's KoopGlobalMagWeight) = one DMD over the concatenated weights, ranked across
+    layers: its masks keep the weights that the global ranking of the concatenated-snapshot scores keeps."""
+    kw = dict(sparsity=0.6, epochs=1, snapshots=4, snapshot_every=2, batch_size=32)
+    glob, _ = koopman.koopman_prune(tiny_mlp, tiny_data, scope="global", **kw)
+    per, _ = koopman.koopman_prune(tiny_mlp, tiny_data, scope="layer", **kw)
+    assert glob.sparsity() == pytest.approx(0.6, abs=0.02) and per.sparsity() == pytest.approx(0.6, abs=0.02)
+    per_layer = [1 - l.mask.mean() for l in per.weighted_layers()]
+    assert max(per_layer) - min(per_layer) < 0.05  # the same target in every layer
+    assert [l.mask.tolist() for l in glob.weighted_layers()] != [l.mask.tolist() for l in per.weighted_layers()]
 
 
 # ---- registry ----
