@@ -94,10 +94,10 @@ def bitserial_adc_lists(L, G, cycles, lsb, maxcode, cl, seg_ptr, seg_end, seg_j,
     Reads: column c of cycle t reads ``sum_i bit_t(X[r, i]) G[i, c]`` (level units, float32; ``G`` zero-padded
     to whole 8-row chunks and whole column blocks, :func:`hwsim.reram.run._padded_levels`), summed as the
     reference sums it: table ``T[256 ch + p]`` (one block of columns) holds the subset sum of chunk ch's rows in
-    p, built ``T[p] = T[p & (p - 1)] + G[lowest row of p]`` (a padding row adds 0: the same value); a read adds its chunks' rows four at a time,
-    ``a += (t0 + t1) + (t2 + t3)``, then one at a time, from a = 0. Here the first group is stored without the
-    ``0 +`` and the last group and the single lookups are fused with the ADC step (no store of a): adding 0 or
-    not changes no value.
+    p, built ``T[p] = T[p & (p - 1)] + G[lowest row of p]`` (a padding row adds 0: the same value); a read adds
+    its chunks' rows four at a time, ``a += (t0 + t1) + (t2 + t3)``, then one at a time, from a = 0. Here the
+    first group is stored without the ``0 +`` and the last group and the single lookups are fused with the ADC
+    step (no store of a): adding 0 or not changes no value.
 
     ADC: the reference converts ``code = clip(floor(a / lsb + 0.5), 0, maxcode)`` in float64. Here x = a * (1 /
     lsb) is exact in float32 (lsb a power of two); for x >= 0, f = floor(x) and x - f are exact (Sterbenz for
@@ -203,3 +203,52 @@ def bitserial_adc_lists(L, G, cycles, lsb, maxcode, cl, seg_ptr, seg_end, seg_j,
                     tot += pr[k]
                 k = seg_end[sg]
                 yv[r, seg_j[sg]] += tot
+
+
+@njit(cache=True, nogil=True)
+def bitserial_lowbits_rows(X, TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y, r0, r1, aw):
+    """:func:`hwsim.reram._kernels.bitserial_lowbits` for samples ``r0 <= r < r1`` only, serial and ``nogil``, with
+    one scratch ``aw`` (cycles, s, words) uint64: the caller runs disjoint ranges of samples on threads (each
+    writes only its rows of ``y``), so no ``prange`` workers wait or spin. Same operations per sample, the same
+    result bit for bit (tests)."""
+    nrows = X.shape[1]
+    nch = TP.shape[0]
+    ns = TP.shape[2]
+    nwd = TP.shape[3]
+    ne = ent_bp.shape[0]
+    for r in range(r0, r1):
+        for t in range(cycles):
+            at = aw[t]
+            for b in range(ns):
+                for w in range(nwd):
+                    at[b, w] = 0
+            for ch in range(nch):
+                p = 0
+                i0 = 8 * ch
+                for i in range(i0, min(i0 + 8, nrows)):
+                    p |= ((X[r, i] >> t) & 1) << (i - i0)
+                if p != 0:
+                    tp = TP[ch, p]
+                    if ns == 1:
+                        for w in range(nwd):
+                            at[0, w] ^= tp[0, w]
+                    else:
+                        for w in range(nwd):
+                            carry = np.uint64(0)
+                            for b in range(ns):
+                                u = at[b, w]
+                                v = tp[b, w]
+                                at[b, w] = u ^ v ^ carry
+                                carry = (u & v) | (carry & (u ^ v))
+        for e in range(ne):
+            bp = ent_bp[e]
+            w = bp >> 3
+            sh = np.uint64(8 * (bp & 7))
+            tab = ent_tab[e]
+            tot = 0.0
+            wt = 1.0
+            for t in range(cycles):
+                for b in range(ns):
+                    tot += tab[np.intp((aw[t, b, w] >> sh) & np.uint64(255))] * (plane_w[b] * wt)
+                wt *= 2.0
+            y[r, ent_j[e]] += tot

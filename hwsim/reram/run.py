@@ -27,9 +27,11 @@ path).
 Bit-serial kernels (1-bit DACs): the reference is the table kernel :func:`_kernels.bitserial_adc` (``fast=False``).
 ``fast=True`` (the default) sends ideal devices with a non-clipping ADC of LSB <= 2^LOWBITS_MAX to the low-bits
 path (exact integer product + a bit-sliced correction) and everything else -- device variation, stuck-at faults,
-clipping ADCs, coarser ADCs -- to the chunk-list kernel :func:`_kernels_run.bitserial_adc_lists`, which sums every read in
-float32 in the table kernel's own order, converts it with an exact rewrite of its ADC step and drops the columns
-that cannot reach half an LSB; both are bit-identical to the reference (tests/reram/test_reram_bitserial_*.py).
+clipping ADCs, coarser ADCs -- to the chunk-list kernel :func:`_kernels_run.bitserial_adc_lists`, which sums
+every read in float32 in the table kernel's own order, converts it with an exact rewrite of its ADC step and
+drops the columns that cannot reach half an LSB; both are bit-identical to the reference
+(tests/reram/test_reram_bitserial_*.py). Both run on up to ``numba.get_num_threads()`` threads taking work items
+as they come (:func:`_run_items`).
 """
 from __future__ import annotations
 
@@ -168,9 +170,9 @@ class LayerEngine:
         """Move the blocks whose reads are exact integers converted at lsb = 2^s without clipping to the low-bits
         path: ``lsb * code = read + h - ((read + h) mod lsb)`` (h = lsb / 2), so their shift-added output is the
         exact integer product (summed into one matrix ``self.lin``, in x out) plus a term in the low s bits of
-        each read, summed bit-sliced (:func:`_kernels.bitserial_lowbits`; s = 0: the product alone). Every term is
-        an integer times a power of two, exact in float64, so the result is bit-identical to the table kernel's
-        (tests)."""
+        each read, summed bit-sliced (:func:`_kernels_run.bitserial_lowbits_rows` on sample ranges, the serial
+        form of :func:`_kernels.bitserial_lowbits`; s = 0: the product alone). Every term is an integer times a
+        power of two, exact in float64, so the result is bit-identical to the table kernel's (tests)."""
         cfg = self.cfg
         if not cfg.nonideal.ideal or cfg.precision.dac_bits != 1:
             return  # levels with variation / faults are not integers
@@ -402,10 +404,17 @@ class LayerEngine:
         xf = xq.astype(np.float64) if self.lin is not None or any(g.corr is not None for g in self.groups) else None
         if self.lin is not None:  # low-bits path: exact product + a term in the low bits of each read
             y += xf @ self.lin
-            for rows, TP, plane_w, ent_bp, ent_j, ent_tab in self.parity_blocks:
-                acc = np.empty((numba.get_num_threads(), cycles) + TP.shape[2:], dtype=np.uint64)
-                K.bitserial_lowbits(np.ascontiguousarray(xq[:, rows]), TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y,
-                                    acc)
+            for rows, TP, plane_w, ent_bp, ent_j, ent_tab in self.parity_blocks:  # sample ranges on threads
+                X = np.ascontiguousarray(xq[:, rows])
+                items = [(r, min(r + LOWBITS_ITEM_ROWS, n)) for r in range(0, n, LOWBITS_ITEM_ROWS)]
+                nthr = max(1, min(numba.get_num_threads(), len(items)))
+                accs = np.empty((nthr, cycles) + TP.shape[2:], dtype=np.uint64)
+
+                def work(w, item, X=X, TP=TP, plane_w=plane_w, ent_bp=ent_bp, ent_j=ent_j, ent_tab=ent_tab):
+                    KR.bitserial_lowbits_rows(X, TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y, item[0], item[1],
+                                              accs[w])
+
+                _run_items(work, items, nthr)
         if db == 1 and self.table_lists:  # chunk-list kernel on threads (column ranges taken as they come)
             self._table_lists(xq, cycles, cyc_w, y)
         elif db == 1:  # table-driven numba kernel (1-bit inputs)
@@ -439,6 +448,10 @@ class LayerEngine:
             y = self._unsigned(x)
         return (y * self.scale).astype(cols.dtype if np.asarray(cols).dtype.kind == "f" else np.float32)
 
+
+LOWBITS_ITEM_ROWS = 128
+"""Samples per work item of the low-bits kernel (:func:`_kernels_run.bitserial_lowbits_rows`); items write
+disjoint rows of the output."""
 
 LIST_ITEM_BLOCKS = 2
 """Column blocks (of ``_kernels_run.BLOCK`` columns) per work item of the chunk-list kernel: ~1 ms per item for

@@ -9,6 +9,7 @@ import pytest
 import hwsim.reram as rr
 from hwsim.nn import Dense, Network, ReLU
 from hwsim.reram import _kernels as K
+from hwsim.reram import _kernels_run as KR
 from hwsim.reram import _reference as ref
 from hwsim.reram.run import LayerEngine
 
@@ -143,3 +144,8 @@ def test_bitserial_lowbits_matches_oracle(nrows, ncols, lsb, nw, rng):
     K.bitserial_lowbits(X, TP, cycles, plane_w, keys // out_f, keys % out_f, tab, y,
                         np.empty((nw, cycles, sh, nwd), dtype=np.uint64))
     np.testing.assert_array_equal(y, ref.bitserial_lowbits(X, G, cycles, lsb, coef, jidx, out_f))
+    y_rows = np.zeros((n, out_f))  # the serial form on sample ranges (the engine's): the same bits
+    for r0, r1 in ((0, 2), (2, 3), (3, n)):
+        KR.bitserial_lowbits_rows(X, TP, cycles, plane_w, keys // out_f, keys % out_f, tab, y_rows, r0, r1,
+                                  np.empty((cycles, sh, nwd), dtype=np.uint64))
+    np.testing.assert_array_equal(y_rows, y)
