@@ -33,11 +33,12 @@ after a change here, or the old helper code keeps running.
 from __future__ import annotations
 
 import math
-import threading
 from functools import lru_cache
 
 import numpy as np
 from numba import njit
+
+from .._threads import run_items
 
 TWO_PI = 2.0 * math.pi
 HALF_PI = 0.5 * math.pi
@@ -76,23 +77,6 @@ def chunk_count(units: int, n_chunks: int) -> int:
     return min(int(units), max(1, int(n_chunks)))
 
 
-_POOL = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool():
-    """The shared worker pool: NUMBA_NUM_THREADS - 1 threads (the calling thread is the last one), made on first use."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            import numba
-            from concurrent.futures import ThreadPoolExecutor
-
-            _POOL = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
-                                       thread_name_prefix="hwsim-photonic")
-        return _POOL
-
-
 def run_chunks(fn, args: tuple, units: int, n_chunks: int) -> list:
     """``[fn(*args, ch, n) for ch in range(n)]`` with n = chunk_count(units, n_chunks), on up to numba's thread count
     of the calling thread (``numba.get_num_threads()``) threads: the calling thread and pool workers each take the
@@ -102,27 +86,12 @@ def run_chunks(fn, args: tuple, units: int, n_chunks: int) -> list:
         return [fn(*args, 0, n)] if n else []
     import numba
 
-    threads = min(n, numba.get_num_threads())
-    if threads <= 1:
-        return [fn(*args, ch, n) for ch in range(n)]
-    todo = iter(range(n))  # next() on a range iterator is atomic under the GIL
-    lock = threading.Lock()
-    results = [None] * n
+    results: list = [None] * n
 
-    def work() -> None:
-        while True:
-            with lock:
-                ch = next(todo, -1)
-            if ch < 0:
-                return
-            results[ch] = fn(*args, ch, n)
+    def work(w: int, ch: int) -> None:
+        results[ch] = fn(*args, ch, n)
 
-    futures = [_pool().submit(work) for _ in range(threads - 1)]
-    try:
-        work()
-    finally:
-        for f in futures:
-            f.result()
+    run_items(work, range(n), min(n, numba.get_num_threads()))
     return results
 
 

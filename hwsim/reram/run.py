@@ -31,18 +31,18 @@ clipping ADCs, coarser ADCs -- to the chunk-list kernel :func:`_kernels_run.bits
 every read in float32 in the table kernel's own order, converts it with an exact rewrite of its ADC step and
 drops the columns that cannot reach half an LSB; both are bit-identical to the reference
 (tests/reram/test_reram_bitserial_*.py). Both run on up to ``numba.get_num_threads()`` threads taking work items
-as they come (:func:`_run_items`).
+as they come (:func:`hwsim._threads.run_items`).
 """
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import numba
 import numpy as np
 
+from .._threads import run_items
 from ..errors import DataError, MappingError
 from . import _kernels as K
 from . import _kernels_run as KR
@@ -354,7 +354,7 @@ class LayerEngine:
             T, a, ca, pr, yv = ws[w]
             KR.bitserial_adc_lists(lists[b], G, cycles, lsb, maxcode, cl, sp, se, sj, cyc_w, c0, c1, T, a, ca, pr, yv)
 
-        _run_items(work, items, nthr)
+        run_items(work, items, nthr)
         for *_, yv in ws[:nthr]:
             y += yv
 
@@ -414,7 +414,7 @@ class LayerEngine:
                     KR.bitserial_lowbits_rows(X, TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y, item[0], item[1],
                                               accs[w])
 
-                _run_items(work, items, nthr)
+                run_items(work, items, nthr)
         if db == 1 and self.table_lists:  # chunk-list kernel on threads (column ranges taken as they come)
             self._table_lists(xq, cycles, cyc_w, y)
         elif db == 1:  # table-driven numba kernel (1-bit inputs)
@@ -456,49 +456,6 @@ disjoint rows of the output."""
 LIST_ITEM_BLOCKS = 2
 """Column blocks (of ``_kernels_run.BLOCK`` columns) per work item of the chunk-list kernel: ~1 ms per item for
 1000 inputs x 128 rows, so threads share the work evenly even when another process holds a core."""
-
-_POOL = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool():
-    """Worker threads for the chunk-list kernel: NUMBA_NUM_THREADS - 1 (the calling thread is the last one)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _POOL = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
-                                       thread_name_prefix="hwsim-reram")
-        return _POOL
-
-
-def _run_items(work, items: list, nthr: int) -> None:
-    """``work(w, item)`` for every item, on ``nthr`` threads (the calling thread and pool workers, w their index),
-    each taking the next item until none is left; one thread: in order on the calling thread. No ``prange``: a
-    static split waits for a core another process holds, and its workers spin meanwhile."""
-    if nthr <= 1:
-        for it in items:
-            work(0, it)
-        return
-    todo = iter(items)
-    lock = threading.Lock()
-
-    def loop(w: int) -> None:
-        while True:
-            with lock:
-                it = next(todo, None)
-            if it is None:
-                return
-            work(w, it)
-
-    futures = [_pool().submit(loop, w) for w in range(1, nthr)]
-    try:
-        loop(0)
-    finally:
-        for f in futures:
-            f.result()
-
 
 def _padded(cl: np.ndarray) -> np.ndarray:
     """``cl`` zero-padded to whole column blocks of the chunk-list kernel."""
