@@ -39,8 +39,6 @@ def warmup() -> None:
     KR.bitserial_lowbits_rows(np.ones((1, 2), dtype=np.int64), TP, 2, np.ones(1), np.zeros(1, dtype=np.int64),
                               np.zeros(1, dtype=np.int64), np.zeros((1, 256)), y, 0, 1,
                               np.empty((2, 1, 1), dtype=np.uint64))
-    K.bitserial_lowbits(np.ones((1, 2), dtype=np.int64), TP, 2, np.ones(1), np.zeros(1, dtype=np.int64),
-                        np.zeros(1, dtype=np.int64), np.zeros((1, 256)), y, np.empty((1, 2, 1, 1), dtype=np.uint64))
     qi = np.array([[1, 0], [0, -2]], dtype=np.int32)
     ip, ix, vv = np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64), np.array([1, -2], dtype=np.int64)
     K.csr_fill(qi, ip, ix.copy(), vv.copy())
