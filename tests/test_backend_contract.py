@@ -1,6 +1,5 @@
 """The back-end contract (hwsim.backend): a third hardware kind from the test tree works everywhere (issue 9)."""
 import json
-import subprocess
 import sys
 from pathlib import Path
 

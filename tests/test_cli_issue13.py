@@ -60,7 +60,7 @@ def test_evaluate_names_the_nonidealities_and_ideal_is_the_old_default(capsys, h
         assert ideal["accuracy"] == pytest.approx(float_acc["accuracy"], abs=0.004)
     assert main(["evaluate", "--model", "lenet-300-100", "--limit", "300", "--hardware", hw]) == 0
     text = capsys.readouterr().out
-    assert f"(preset {default})" in text and f"non-idealities: " in text and words in text
+    assert f"(preset {default})" in text and "non-idealities: " in text and words in text
 
 
 def test_default_presets_cost_what_ideal_costs():

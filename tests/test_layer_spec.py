@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from hwsim.cli import main  # noqa: E402
 from hwsim.errors import ConfigError, DataError  # noqa: E402
-from hwsim.importers import bind_state, load_layer_spec, read_state, save_torch_state  # noqa: E402
+from hwsim.importers import load_layer_spec, read_state, save_torch_state  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "tiny_cnn.toml"

@@ -12,7 +12,7 @@ import pytest
 
 from hwsim import atomic_io
 from hwsim.cli import main
-from hwsim.errors import ConfigError, DataError, HwsimError, MappingError
+from hwsim.errors import ConfigError, DataError, MappingError
 from hwsim.weights_io import read_weights
 
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))

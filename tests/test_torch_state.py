@@ -3,7 +3,6 @@ installed) on files written by real torch 2.13 (tests/data, made by tests/data/m
 hand-made malicious pickles (no code runs); the restricted unpickler on its own; the writer; and the im2col order
 against PyTorch's conv2d."""
 import importlib.util
-import io
 import pickle
 import sys
 import time

@@ -7,7 +7,6 @@ MVM; every allocated array leaks. Energies: 8-bit integer multiply 0.2 pJ + 8-bi
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 

@@ -160,7 +160,6 @@ def run(args: argparse.Namespace) -> int:
     import models
     from models import fashion_mnist
 
-    from .. import prune as hp
     from ..errors import ConfigError
 
     hw, hw_options = hardware_options(args, "prune")

@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import math
 import pickle
 import pickletools
 import re

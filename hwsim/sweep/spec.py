@@ -164,7 +164,6 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 def expand(data: Mapping[str, Any], base_dir: str | Path | None = None) -> SweepSpec:
     """Validate a spec dict and expand it into points; every point's configuration is resolved once here."""
-    from .. import backend
 
     data = dict(data)
     allowed = [*AXES, *SETTINGS, "set", "point"]

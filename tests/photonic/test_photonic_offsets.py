@@ -1,6 +1,5 @@
 """Fabrication phase offsets (issue 11, 4): heater power P_pi wrap(phi - offset)/pi, off heaters at their offset,
 one seeded draw per physical shifter, seen by cost, prune_phases, run, the gauge and phase fine-tuning."""
-import dataclasses
 import math
 
 import numpy as np
