@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_UMASK: int | None = None
+
+
+def _new_mode(directory: bool = False) -> int:
+    """Permissions a plain ``open()`` / ``mkdir()`` would give under the process umask (0644 / 0755 under umask
+    022): ``tempfile`` makes its files 0600 and folders 0700, which would leave every output private."""
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return (0o777 if directory else 0o666) & ~_UMASK
+
+
 def _tmp_prefix(name: str) -> str:
     """Temporary-file prefix for ``name``: it carries this process's pid, so a later write can tell a temporary
     that a killed run left (its pid gone) from one that a running process is still writing."""
@@ -86,6 +100,10 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kw: Any) -> It
         raise ValueError(f"atomic_open writes only, got mode {mode!r}")
     _clean_stale_files(p.parent, p.name)
     fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(p.name), dir=p.parent)
+    try:  # a replaced file keeps its permissions; a new one gets the umask's
+        os.fchmod(fd, stat.S_IMODE(p.stat().st_mode) if p.is_file() else _new_mode())
+    except OSError:  # pragma: no cover - file systems without permissions
+        pass
     done = False
     try:
         with os.fdopen(fd, mode, **kw) as f:
@@ -259,6 +277,8 @@ def output_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(target)
     stage = Path(tempfile.mkdtemp(prefix=_TMP + target.name + ".", dir=target.parent))
+    with contextlib.suppress(OSError):
+        os.chmod(stage, _new_mode(directory=True))
     done = False
     try:
         yield stage

@@ -421,3 +421,20 @@ def test_funnel_debug_accepted_after_the_command(monkeypatch):
     monkeypatch.setattr(zoo, "run", broken)
     with pytest.raises(RuntimeError):
         main(["models", "--debug"])
+
+
+def test_rc10_outputs_get_the_umask_permissions_not_tempfile_private_ones(tmp_path):
+    """Outputs are written through tempfile (0600 files, 0700 folders); they end with the permissions a plain
+    open()/mkdir() gives under the umask, so a report can be shared; a replaced file keeps its own mode."""
+    import stat
+    mask = os.umask(0o022)
+    os.umask(mask)
+    atomic_io.write_text(tmp_path / "a.txt", "x")
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o666 & ~mask
+    (tmp_path / "b.txt").write_text("old")
+    os.chmod(tmp_path / "b.txt", 0o640)
+    atomic_io.write_text(tmp_path / "b.txt", "new")
+    assert stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o640
+    with atomic_io.output_folder(tmp_path / "out") as stage:
+        (stage / "r.csv").write_text("a\n")
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o777 & ~mask
