@@ -41,9 +41,7 @@ def warmup() -> None:
                               np.empty((2, 1, 1), dtype=np.uint64))
     qi = np.array([[1, 0], [0, -2]], dtype=np.int32)
     ip, ix, vv = np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64), np.array([1, -2], dtype=np.int64)
-    K.csr_fill(qi, ip, ix.copy(), vv.copy())
-    K.compact_scan(ip, ix, vv, 2, np.array([[0, 1]], dtype=np.int64), np.array([2], dtype=np.int64), 2, 2, 2, 4, True,
-                   8, 2, 2)
+    K.csr_fill(qi, ip, ix.astype(np.int32), vv.astype(np.int32))
     K.ou_scan(qi, 2, 2, 4, 2, 2, True, 8, np.zeros(2, dtype=np.int64), np.zeros((1, 4), dtype=np.uint8),
               np.zeros((1, 4), dtype=np.int64))  # differential, 2 slices: 4 columns per weight, 2 per OU
     # the mapper's sparse path (int32 indices and values)

@@ -327,8 +327,9 @@ def _csr(q: np.ndarray, nnz_out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     """Compressed sparse rows (indptr, indices, values) of q, from its nonzero counts per output."""
     indptr = np.zeros(q.shape[0] + 1, dtype=np.int64)
     np.cumsum(nnz_out, out=indptr[1:])
-    indices = np.empty(int(indptr[-1]), dtype=np.int64)
-    values = np.empty(int(indptr[-1]), dtype=np.int64)
+    # int32, as the sparse mapper's rows (levels and input indices fit): one compiled signature of the scans
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    values = np.empty(int(indptr[-1]), dtype=np.int32)
     K.csr_fill(q, indptr, indices, values)
     return indptr, indices, values
 
