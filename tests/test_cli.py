@@ -47,3 +47,18 @@ def test_evaluate_with_weights_file(tmp_path, capsys):
 def test_cli_errors_are_clear(argv, match, capsys):
     assert main(argv) == 2
     assert match in capsys.readouterr().err
+
+
+def test_warmup_command_compiles_every_part_and_reports_seconds(capsys):
+    """``hwsim warmup``: every registered back-end and the network runtime, progress on stderr, JSON on stdout."""
+    import json
+
+    from hwsim import backend
+    from hwsim.cli import main
+
+    assert main(["warmup", "--json"]) == 0
+    out, err = capsys.readouterr()
+    got = json.loads(out)
+    assert set(got["seconds"]) == {"nn"} | set(backend.names())
+    assert got["total_s"] == pytest.approx(sum(got["seconds"].values()))
+    assert "hwsim.warmup [1/" in err and "done in" in err

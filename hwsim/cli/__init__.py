@@ -1,5 +1,5 @@
 """The ``hwsim`` command line: one module per verb (``zoo``: models, ``evaluate``, ``cost``, ``prune``, ``sweep``,
-``pareto``, ``demo``),
+``pareto``, ``demo``, ``warmup``),
 hardware options built from the back-end registry (:mod:`hwsim.cli._hardware`). Command names and JSON output forms
 are a public contract (DESIGN.md)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .. import backend
 from ..errors import HwsimError
-from . import cost, demo, evaluate, pareto, prune, sweep, zoo
+from . import cost, demo, evaluate, pareto, prune, sweep, warmup, zoo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  f"accelerator models ({kinds}).")
     ap.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     sub = ap.add_subparsers(dest="command", required=True)
-    for verb in (zoo, evaluate, cost, prune, sweep, pareto, demo):
+    for verb in (zoo, evaluate, cost, prune, sweep, pareto, demo, warmup):
         verb.add_parser(sub)
     return ap
 
