@@ -89,6 +89,14 @@ def laser_power_w(cfg: Any, k: int) -> float:
         raise ConfigError(f"the light path of a {k}-mode core loses {loss_db:.4g} dB, more than {MAX_PATH_LOSS_DB:g} dB: "
                           "no laser can feed it; check heater.loss_db, mzi.coupler_loss_db and the optoelectronics "
                           "loss fields")
+    per_waveguide_w = detector_power_w(cfg) * 10.0 ** ((loss_db - oe.coupling_loss_db) / 10.0)
+    if per_waveguide_w > oe.max_waveguide_power_w:
+        raise ConfigError(
+            f"the light path of a {k}-mode core loses {loss_db:.4g} dB, so each of its {k} input waveguides would "
+            f"carry {per_waveguide_w:.3g} W of light for the detectors to resolve {oe.output_bits} bits: more than "
+            f"optoelectronics.max_waveguide_power_w = {oe.max_waveguide_power_w:g} W, where silicon's two-photon "
+            "absorption stops the loss budget from holding (no laser power makes this chip work); use smaller "
+            "tiles (mesh.tile), a shallower mesh (clements), fewer optoelectronics.output_bits or lower losses")
     return k * detector_power_w(cfg) * 10.0 ** (loss_db / 10.0) / oe.laser_wallplug_efficiency
 
 

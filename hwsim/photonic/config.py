@@ -15,6 +15,8 @@ with the reasoning. Sources:
   DMMC cores ... 99.8 +- 0.003 %", limited by the "16-bit voltage resolution per channel" of its drivers, photodetection
   noise and thermal crosstalk that "effectively reduces the number of bits of resolution for setting phases";
   Fig. 3(a) there simulates accuracy against the phase-encoding error sigma_Phi. See :func:`built_chip_noise`.
+* [Bristow07] A. D. Bristow, N. Rotenberg, H. M. van Driel, "Two-photon absorption and Kerr coefficients of silicon
+  for 850-2200 nm", Appl. Phys. Lett. 90, 191104 (2007): beta_TPA = 0.79 cm/GW at 1.55 um.
 * [Fang11] Q. Fang, J. Song, X. Luo, M. Yu, G. Lo and Y. Liu, "Mode-size converter with high coupling efficiency and
   broad bandwidth", Opt. Express 19, 21588 (2011), abstract: fiber-to-chip coupling efficiency > 80 % (TE) and
   > 70 % (TM) per facet at 1600 nm, i.e. 0.97 dB and 1.55 dB.
@@ -183,6 +185,12 @@ class OptoelectronicsConfig:
     laser_wallplug_efficiency: float = 0.2
     """Electrical-to-optical efficiency of the laser. [LT] default.yaml laser.wall_plug_eff 0.2 (LT cites no
     measurement; assumption: typical for III-V lasers coupled to silicon)."""
+    max_waveguide_power_w: float = 1.0
+    """Most optical power one input waveguide may carry for the linear loss budget to hold, W. [Bristow07]: silicon's
+    two-photon absorption coefficient is 0.79 cm/GW at 1.55 um; in a strip waveguide of ~0.1 um^2 effective area
+    (assumption: 450 x 220 nm) it adds beta P / A_eff = 0.79 / cm per W, as much as the 3.6 dB/cm linear loss
+    (``waveguide_loss_db_per_m``) at ~1 W, before free-carrier absorption. A configuration whose laser budget needs
+    more is refused (it would not draw the power computed; it would not work)."""
     coupling_loss_db: float = 1.0
     """Fiber/laser-to-chip coupling loss, dB. [Fang11] abstract: cantilevered edge (mode-size) converter on SOI,
     > 80 % (TE, 0.97 dB) and > 70 % (TM, 1.55 dB) per facet at 1600 nm (cleaved fiber, index-matching oil)."""
@@ -190,7 +198,8 @@ class OptoelectronicsConfig:
     TOML_TABLE: ClassVar[str] = "optoelectronics"
 
     def __post_init__(self) -> None:
-        C.positive(self, "conversion_rate_hz", "detector_sensitivity_w", "laser_wallplug_efficiency")
+        C.positive(self, "conversion_rate_hz", "detector_sensitivity_w", "laser_wallplug_efficiency",
+                   "max_waveguide_power_w")
         C.nonneg(self, "modulator_energy_j", "dac_energy_j", "adc_energy_j", "coupling_loss_db",
                  "waveguide_loss_db_per_m", "receiver_static_power_w", "modulator_loss_db", "dac_area_mm2", "adc_area_mm2",
                  "modulator_area_mm2", "laser_area_mm2")
@@ -399,8 +408,10 @@ def lightening_transformer_mzi() -> PhotonicConfig:
 
 
 def harris2014_reck() -> PhotonicConfig:
-    """Harris 2014 heaters on Reck (triangular) meshes; built-chip noise."""
-    return PhotonicConfig(mesh=MeshConfig(mesh="reck"), noise=built_chip_noise(), preset="harris2014_reck")
+    """Harris 2014 heaters on Reck (triangular) meshes of 8 x 8 tiles; built-chip noise. Reck's depth 2N - 3
+    ([Reck94]) makes the light path of a 16-mode core lose 60.5 dB, so each input waveguide would need 45 W of light
+    (12 modes: 1.2 W), beyond ``optoelectronics.max_waveguide_power_w``; 8 modes lose 30 dB."""
+    return PhotonicConfig(mesh=MeshConfig(mesh="reck", tile=8), noise=built_chip_noise(), preset="harris2014_reck")
 
 
 #: Named presets (zero-argument constructors). The default is "harris2014".

@@ -65,11 +65,28 @@ def test_lenet_on_8_cores_matches_a_hand_calculation(lenet):
 
 def test_laser_doubles_per_output_bit_and_follows_the_path_loss():
     base = resolve_config()
-    eight = resolve_config(overrides={"optoelectronics.output_bits": 8})
+    eight = resolve_config(overrides={"optoelectronics.output_bits": 8, "optoelectronics.max_waveguide_power_w": 10.0})
     assert laser_power_w(eight, 16) == pytest.approx(16 * laser_power_w(base, 16), rel=1e-12)
     lossy = resolve_config(overrides={"optoelectronics.waveguide_loss_db_per_m": 460.0})
     length = 33 * 250e-6 + 2 * 61.6e-6
     assert path_loss_db(lossy, 16) - path_loss_db(base, 16) == pytest.approx(100.0 * length, rel=1e-9)
+
+
+def test_a_laser_budget_no_waveguide_can_carry_is_refused():
+    """Each input waveguide carries detector power x 10^((path loss - fibre coupling) / 10): 16-mode Clements at
+    4 bits, 50.6 uW x 10^3.404 = 0.128 W, works; at 8 bits 2.05 W, and a 16-mode Reck core (60.5 dB) 45 W, are above
+    the ~1 W where silicon's two-photon absorption (Bristow et al. 2007) breaks the linear loss budget: refused."""
+    base = resolve_config()
+    per_wg = 10 ** (-25 / 10) * 1e-3 * 2 ** 4 * 10 ** ((path_loss_db(base, 16) - 1.0) / 10)
+    assert per_wg == pytest.approx(0.128, rel=0.01)
+    assert laser_power_w(base, 16) == pytest.approx(16 * per_wg * 10 ** 0.1 / 0.2, rel=1e-9)
+    with pytest.raises(ConfigError, match="would carry 2.05 W of light .* optoelectronics.max_waveguide_power_w = 1 W"):
+        laser_power_w(resolve_config(overrides={"optoelectronics.output_bits": 8}), 16)
+    with pytest.raises(ConfigError, match="loses 60.52 dB"):
+        cost(map([np.ones((16, 16))], resolve_config("harris2014_reck", overrides={"mesh.tile": 16})))
+    assert resolve_config("harris2014_reck").mesh.tile == 8  # the preset stays within the limit
+    with pytest.raises(ConfigError, match="max_waveguide_power_w"):
+        resolve_config(overrides={"optoelectronics.max_waveguide_power_w": 0.0})
 
 
 def test_batch_and_cores_trade_latency_for_throughput():
