@@ -194,6 +194,7 @@ def chip_cost(mapping: Any, dynamic_j: dict[str, float], per_crossbar: dict[str,
         return neurosim_chip_cost(mapping, dynamic_j, per_crossbar, s)
     xpt = ch.crossbars_per_tile
     tiles_leaking = s.tiles_used if cfg.system.power_gating else s.tiles_available
+    tiles_area = s.tiles_used if ch.area_of_occupied_tiles else s.tiles_available
     links = s.chips > 1 or ch.links_on_single_chip
     links_powered = links and (s.chips > 1 or not ch.link_power_gating)
     gb = ch.global_buffer_bytes is not None
@@ -204,7 +205,7 @@ def chip_cost(mapping: Any, dynamic_j: dict[str, float], per_crossbar: dict[str,
     parts: dict[str, tuple[float, float, float]] = {}
     for name, (leak_x, area_x) in per_crossbar.items():
         parts[name] = (dynamic_j.get(name, 0.0), leak_x * xpt * tiles_leaking,
-                       area_x * xpt * s.tiles_available if name != "index" else 0.0)
+                       area_x * xpt * tiles_area if name != "index" else 0.0)
     parts["interconnect"] = (s.noc_bit_hops * ch.noc_energy_per_bit_per_hop_j + spill_hops, 0.0, 0.0)
     parts["global_buffer"] = (s.spill_bits * e_gb, ch.global_buffer_leakage_w * s.chips if gb else 0.0,
                               ch.global_buffer_area_mm2 * s.chips if gb else 0.0)

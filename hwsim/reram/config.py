@@ -533,6 +533,10 @@ class ChipConfig:
     links_on_single_chip: bool = True
     """A single chip carries its links too ([ISAAC]'s chip: 85.4 mm^2 includes their 22.88 mm^2; they connect to
     the host and to other chips). False: only multi-chip systems have links (no link area or power)."""
+    area_of_occupied_tiles: bool = False
+    """The chip's area counts only the tiles the mapped network occupies (an accelerator sized to the network, as
+    MNSIM-2.0's ``Model_Area.calculate_model_area`` sums tile area x each layer's ``tilenum``); False: every tile of
+    the allocated chips (a fixed chip such as [ISAAC]'s)."""
     link_power_gating: bool = True
     """Links of a job that fits one chip are power-gated: they keep their area but draw no power. A link with no
     traffic for the whole job need not stay up: HyperTransport defines disconnecting its links to conserve power
@@ -566,7 +570,7 @@ class ChipConfig:
             C.pos_int(self, "chips")
         if self.global_buffer_bytes is not None:
             C.pos_int(self, "global_buffer_bytes")
-        C.flag(self, "replicate", "links_on_single_chip", "link_power_gating")
+        C.flag(self, "replicate", "links_on_single_chip", "link_power_gating", "area_of_occupied_tiles")
         C.positive(self, "tile_buffer_bandwidth_bits_per_s")
         C.nonneg(self, "tile_buffer_latency_s")
         C.one_of(self, "schedule", SCHEDULES, what="chip schedule")
@@ -868,9 +872,11 @@ def mnsim2() -> ReramConfig:
     (c) MNSIM's NoC energy is off by default (``NoC_enable = 0``, line 216) and so is hwsim's here; (d) the global
     buffer MNSIM sizes from the network graph is not modelled; (e) MNSIM charges buffer leakage per access (one
     20 ns cycle of leakage with every read or write, ``calculate_buf_read_energy``), hwsim charges every powered
-    buffer over the whole interval: on ``vgg8-cifar`` (replicated over 3,969 of the 4,096 tiles) the 90 nm SRAM
-    buffers' 8.86 mW each make 148 W of static power and most of the 13.1 mJ per inference (0.094 TOPS/W,
-    16,950 inferences/s, 26,590 mm^2 for the whole 64 x 64-tile accelerator)."""
+    buffer over the whole interval: on ``vgg8-cifar`` (399 occupied tiles, no layer duplicated, as MNSIM) the 90 nm
+    SRAM buffers' 8.86 mW each make most of the 14.9 W of static power and of the 46.7 mJ per inference over the
+    2.84 ms interval (0.026 TOPS/W, 352 inferences/s, 2,590 mm^2 of occupied tiles). Replicating layers over the
+    whole 64 x 64-tile template instead (``chip.replicate = true``, ``chip.area_of_occupied_tiles = false``) gives
+    3,969 tiles, 148 W and 26,590 mm^2: MNSIM's template is an upper bound on the tile count, not a chip."""
     ns = 2e-9  # Digital_Frequency = 500 MHz (line 118): one digital cycle
     t_buf = 20e-9  # Buffer.py: buf_cycle = 20 ns (the CACTI cycle table is commented out)
     return ReramConfig(
@@ -922,7 +928,10 @@ def mnsim2() -> ReramConfig:
             noc_tiles_per_router=1,  # Tile_Connection (line 202): tiles connect directly to their neighbours
             noc_energy_per_bit_per_hop_j=0.0, noc_hop_latency_s=0.0,
             noc_bandwidth_bits_per_s=20e9,  # Inter_Tile_Bandwidth = 20 Gbps (line 169)
-            links_on_single_chip=False, link_power_w=0.0, link_area_mm2=0.0),  # one accelerator, no chip links
+            links_on_single_chip=False, link_power_w=0.0, link_area_mm2=0.0,  # one accelerator, no chip links
+            # MNSIM duplicates no layer unless asked (Tile_connection_graph.py TCG.__init__: multiple = [1] * layers)
+            # and its area is that of the occupied tiles (Model_Area.py calculate_model_area: tile_area x tilenum)
+            replicate=False, area_of_occupied_tiles=True),
         preset="mnsim2")
 
 
