@@ -361,67 +361,6 @@ def lowbit_tables(O, TP):
                     carry = (x & y) | (carry & (x ^ y))
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def bitserial_lowbits(X, TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y, acc):
-    """The non-linear part of bit-serial reads converted by an ADC with ``lsb = 2^s`` (s >= 1) that never clips.
-
-    With integer reads a >= 0 and h = lsb / 2, ``lsb * round_half_up(a / lsb) = a + h - ((a + h) mod lsb)``, and
-    ``(a + h) mod lsb`` is ``a mod lsb`` with its top bit flipped. So the shift-added output is the exact integer
-    product (computed apart, one matrix product) plus ``sum_c coef[c] sum_t 2^t sum_b plane_w[b] l_b[t, c]``, where
-    l_b is bit b of ``a mod lsb`` and ``plane_w = (-1, -2, ..., -2^(s-2), +2^(s-1))``; this kernel adds that term
-    to ``y`` (n, outputs). The low bits of a read are summed bit-sliced from the tables ``TP``
-    (:func:`lowbit_tables`, ``(ceil(rows/8), 256, s, words)`` uint64) with ripple-carry adds, into
-    ``acc[worker, t]`` (scratch ``(nw, cycles, s, words)``, worker = sample mod nw). Each entry e (byte
-    ``ent_bp[e]`` of the words, i.e. columns 8 bp ... 8 bp + 7, restricted to output ``ent_j[e]``'s columns) adds
-    ``sum_t 2^t sum_b plane_w[b] ent_tab[e, byte]``, where ``ent_tab[e, v]`` sums the ``coef`` of that output's
-    columns whose bit is set in v. Exact: sums of integers times powers of two.
-    """
-    n, nrows = X.shape
-    nch = TP.shape[0]
-    ns = TP.shape[2]
-    nwd = TP.shape[3]
-    nw = acc.shape[0]
-    ne = ent_bp.shape[0]
-    for wk in prange(nw):
-        aw = acc[wk]
-        for r in range(wk, n, nw):
-            for t in range(cycles):
-                at = aw[t]
-                for b in range(ns):
-                    for w in range(nwd):
-                        at[b, w] = 0
-                for ch in range(nch):
-                    p = 0
-                    i0 = 8 * ch
-                    for i in range(i0, min(i0 + 8, nrows)):
-                        p |= ((X[r, i] >> t) & 1) << (i - i0)
-                    if p != 0:
-                        tp = TP[ch, p]
-                        if ns == 1:
-                            for w in range(nwd):
-                                at[0, w] ^= tp[0, w]
-                        else:
-                            for w in range(nwd):
-                                carry = np.uint64(0)
-                                for b in range(ns):
-                                    u = at[b, w]
-                                    v = tp[b, w]
-                                    at[b, w] = u ^ v ^ carry
-                                    carry = (u & v) | (carry & (u ^ v))
-            for e in range(ne):
-                bp = ent_bp[e]
-                w = bp >> 3
-                sh = np.uint64(8 * (bp & 7))
-                tab = ent_tab[e]
-                tot = 0.0
-                wt = 1.0
-                for t in range(cycles):
-                    for b in range(ns):
-                        tot += tab[np.intp((aw[t, b, w] >> sh) & np.uint64(255))] * (plane_w[b] * wt)
-                    wt *= 2.0
-                y[r, ent_j[e]] += tot
-
-
 @njit(cache=True, nogil=True)
 def csr_collect(w, indptr, indices, vals):
     """One pass over w (out, in): its nonzero entries as compressed sparse rows (``indptr`` (out + 1,), ``indices``

@@ -207,10 +207,21 @@ def bitserial_adc_lists(L, G, cycles, lsb, maxcode, cl, seg_ptr, seg_end, seg_j,
 
 @njit(cache=True, nogil=True)
 def bitserial_lowbits_rows(X, TP, cycles, plane_w, ent_bp, ent_j, ent_tab, y, r0, r1, aw):
-    """:func:`hwsim.reram._kernels.bitserial_lowbits` for samples ``r0 <= r < r1`` only, serial and ``nogil``, with
-    one scratch ``aw`` (cycles, s, words) uint64: the caller runs disjoint ranges of samples on threads (each
-    writes only its rows of ``y``), so no ``prange`` workers wait or spin. Same operations per sample, the same
-    result bit for bit (tests)."""
+    """The non-linear part of bit-serial reads converted by an ADC with ``lsb = 2^s`` (s >= 1) that never clips,
+    for samples ``r0 <= r < r1``.
+
+    With integer reads a >= 0 and h = lsb / 2, ``lsb * round_half_up(a / lsb) = a + h - ((a + h) mod lsb)``, and
+    ``(a + h) mod lsb`` is ``a mod lsb`` with its top bit flipped. So the shift-added output is the exact integer
+    product (computed apart, one matrix product) plus ``sum_c coef[c] sum_t 2^t sum_b plane_w[b] l_b[t, c]``, where
+    l_b is bit b of ``a mod lsb`` and ``plane_w = (-1, -2, ..., -2^(s-2), +2^(s-1))``; this kernel adds that term
+    to ``y`` (n, outputs). The low bits of a read are summed bit-sliced from the tables ``TP``
+    (:func:`hwsim.reram._kernels.lowbit_tables`, ``(ceil(rows/8), 256, s, words)`` uint64) with ripple-carry adds,
+    into the scratch ``aw`` (cycles, s, words). Each entry e (byte ``ent_bp[e]`` of the words, i.e. columns
+    8 bp ... 8 bp + 7, restricted to output ``ent_j[e]``'s columns) adds ``sum_t 2^t sum_b plane_w[b]
+    ent_tab[e, byte]``, where ``ent_tab[e, v]`` sums the ``coef`` of that output's columns whose bit is set in v.
+    Exact: sums of integers times powers of two. Serial and ``nogil``: the caller runs disjoint ranges of samples
+    on threads (each writes only its rows of ``y``). The plain-numpy reference is
+    :func:`hwsim.reram._reference.bitserial_lowbits` (tests)."""
     nrows = X.shape[1]
     nch = TP.shape[0]
     ns = TP.shape[2]

@@ -171,7 +171,7 @@ class LayerEngine:
         path: ``lsb * code = read + h - ((read + h) mod lsb)`` (h = lsb / 2), so their shift-added output is the
         exact integer product (summed into one matrix ``self.lin``, in x out) plus a term in the low s bits of
         each read, summed bit-sliced (:func:`_kernels_run.bitserial_lowbits_rows` on sample ranges, the serial
-        form of :func:`_kernels.bitserial_lowbits`; s = 0: the product alone). Every term is an integer times a
+        form; s = 0: the product alone). Every term is an integer times a
         power of two, exact in float64, so the result is bit-identical to the table kernel's (tests)."""
         cfg = self.cfg
         if not cfg.nonideal.ideal or cfg.precision.dac_bits != 1:

@@ -7,36 +7,13 @@ import numpy as np
 import pytest
 
 import hwsim.reram as rr
-from hwsim.nn import Dense, Network, ReLU
 from hwsim.reram import _kernels as K
 from hwsim.reram import _kernels_run as KR
 from hwsim.reram import _reference as ref
-from hwsim.reram.run import LayerEngine
+
+from bitserial_engines import both, net3
 
 
-def net3(seed=0, sparsity=0.6, prune_all=None):
-    net = Network([Dense(150, 60, "a", seed), ReLU(), Dense(60, 20, "b", seed + 1), ReLU(),
-                   Dense(20, 5, "c", seed + 2)], (150,))
-    rng = np.random.default_rng(seed)
-    for k, l in enumerate(net.weighted_layers()):
-        mask = rng.random(l.weight.shape) >= sparsity
-        if k == prune_all:
-            mask[:] = False
-        l.set_mask(mask)
-        l.bias[:] = rng.standard_normal(l.bias.shape).astype(np.float32) * 0.1
-    return net
-
-
-def both(net, cfg, x, seed=0):
-    m = rr.map(net, cfg)
-    outs, engs = [], []
-    for fast in (False, True):
-        rngs = np.random.default_rng(seed).spawn(len(m.layers))
-        eng = [LayerEngine(l.effective_weight(), lm, cfg, r, bit_serial=True, fast=fast)
-               for l, lm, r in zip(net.weighted_layers(), m.layers, rngs)]
-        outs.append(net.forward(x, matmul=lambda i, c: eng[i](c)))
-        engs.append(eng)
-    return outs, engs
 
 
 @pytest.mark.parametrize("preset", sorted(rr.PRESETS))
@@ -50,14 +27,14 @@ def test_fast_engine_bit_identical(preset, mode, adc_bits, dims, rng):
     cfg = rr.resolve_config(preset, overrides=ov)
     x = rng.standard_normal((37, 150)).astype(np.float32)  # negative inputs: two passes
     x[0] = 0.0
-    (y_old, y_new), (_, eng) = both(net3(), cfg, x)
+    (y_old, y_new), (_, eng) = both(net3(0.6), cfg, x)
     np.testing.assert_array_equal(y_new, y_old)
 
 
 def test_default_preset_takes_the_parity_path(rng):
     cfg = rr.get_preset("ideal")  # ideal devices: the default preset's device variation keeps the table kernel
     x = rng.random((20, 150)).astype(np.float32)
-    (y_old, y_new), (old, new) = both(net3(sparsity=0.3), cfg, x)
+    (y_old, y_new), (old, new) = both(net3(0.3), cfg, x)
     assert all(e.parity_blocks and not e.table_blocks for e in new)
     assert all(e.table_blocks and not e.parity_blocks for e in old)
     np.testing.assert_array_equal(y_new, y_old)
@@ -71,13 +48,13 @@ def test_default_preset_takes_the_parity_path(rng):
 def test_fast_engine_bit_identical_nonideal_and_pruned(ov, prune_all, rng):
     cfg = rr.resolve_config("default", overrides=ov)
     x = rng.random((25, 150)).astype(np.float32)
-    (y_old, y_new), _ = both(net3(prune_all=prune_all, sparsity=0.5), cfg, x, seed=3)
+    (y_old, y_new), _ = both(net3(0.5, prune_all=prune_all), cfg, x, seed=3)
     np.testing.assert_array_equal(y_new, y_old)
 
 
 def test_fast_accuracy_identical_through_public_api(rng):
     cfg = rr.get_preset("ideal")
-    net = net3(sparsity=0.2)
+    net = net3(0.2)
     x = rng.random((64, 150)).astype(np.float32)
     m = rr.map(net, cfg)
     y = rr.run(m, x, seed=0)
@@ -92,7 +69,7 @@ def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng, 
     monkeypatch.setattr(sys.modules["hwsim.reram.run"], "LOWBITS_MAX", 5)
     cfg = rr.resolve_config("ideal", adc_bits=adc_bits)  # the default preset with ideal devices
     x = rng.random((20, 150)).astype(np.float32)
-    (y_old, y_new), (_, new) = both(net3(sparsity=0.3), cfg, x)
+    (y_old, y_new), (_, new) = both(net3(0.3), cfg, x)
     e = new[0]
     assert e.lsb == 2.0 ** {9: 0, 8: 1, 7: 2, 6: 3, 5: 4, 4: 5, 3: 6}[adc_bits]
     assert (e.lin is not None) == (adc_bits > 3)
@@ -107,7 +84,7 @@ def test_ideal_devices_path_per_adc_resolution(adc_bits, path, rng):
     (faster there); bit-identical to the table kernel either way."""
     cfg = rr.resolve_config("ideal", adc_bits=adc_bits)
     x = rng.random((20, 150)).astype(np.float32)
-    (y_old, y_new), (_, new) = both(net3(sparsity=0.3), cfg, x)
+    (y_old, y_new), (_, new) = both(net3(0.3), cfg, x)
     e = new[0]
     assert (e.lin is not None) == (path == "low-bits")
     assert (e.table_lists and bool(e.table_blocks)) == (path == "lists")
@@ -140,12 +117,9 @@ def test_bitserial_lowbits_matches_oracle(nrows, ncols, lsb, nw, rng):
         sel = c % 8 == b
         tab[inv[sel]] += coef[sel, None] * bits[None, :, b]
     plane_w = np.array([-(2.0 ** b) for b in range(sh - 1)] + [2.0 ** (sh - 1)])
-    y = np.zeros((n, out_f))
-    K.bitserial_lowbits(X, TP, cycles, plane_w, keys // out_f, keys % out_f, tab, y,
-                        np.empty((nw, cycles, sh, nwd), dtype=np.uint64))
-    np.testing.assert_array_equal(y, ref.bitserial_lowbits(X, G, cycles, lsb, coef, jidx, out_f))
-    y_rows = np.zeros((n, out_f))  # the serial form on sample ranges (the engine's): the same bits
-    for r0, r1 in ((0, 2), (2, 3), (3, n)):
+    y_rows = np.zeros((n, out_f))  # the engine's kernel on nw disjoint sample ranges: the oracle's bits
+    cuts = np.linspace(0, n, nw + 1).astype(int)
+    for r0, r1 in zip(cuts[:-1], cuts[1:]):
         KR.bitserial_lowbits_rows(X, TP, cycles, plane_w, keys // out_f, keys % out_f, tab, y_rows, r0, r1,
                                   np.empty((cycles, sh, nwd), dtype=np.uint64))
-    np.testing.assert_array_equal(y_rows, y)
+    np.testing.assert_array_equal(y_rows, ref.bitserial_lowbits(X, G, cycles, lsb, coef, jidx, out_f))
