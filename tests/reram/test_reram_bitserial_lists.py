@@ -13,38 +13,16 @@ import numpy as np
 import pytest
 
 import hwsim.reram as rr
-from hwsim.nn import Dense, Network, ReLU
 from hwsim.reram import _kernels as K
 from hwsim.reram import _kernels_run as KR
 from hwsim.reram import _reference as ref
-from hwsim.reram.run import LayerEngine, engines
+from hwsim.reram.run import engines
+
+from bitserial_engines import both, net3
 
 R = sys.modules["hwsim.reram.run"]  # the module (hwsim.reram.run is also the name of the function)
 
 
-def net3(seed=0, sparsity=0.5, prune_all=None, n_in=150):
-    net = Network([Dense(n_in, 60, "a", seed), ReLU(), Dense(60, 20, "b", seed + 1), ReLU(),
-                   Dense(20, 5, "c", seed + 2)], (n_in,))
-    rng = np.random.default_rng(seed)
-    for k, l in enumerate(net.weighted_layers()):
-        mask = rng.random(l.weight.shape) >= sparsity
-        if k == prune_all:
-            mask[:] = False
-        l.set_mask(mask)
-        l.bias[:] = rng.standard_normal(l.bias.shape).astype(np.float32) * 0.1
-    return net
-
-
-def both(net, cfg, x, seed=0):
-    m = rr.map(net, cfg)
-    outs, engs = [], []
-    for fast in (False, True):
-        rngs = np.random.default_rng(seed).spawn(len(m.layers))
-        eng = [LayerEngine(l.effective_weight(), lm, cfg, r, bit_serial=True, fast=fast)
-               for l, lm, r in zip(net.weighted_layers(), m.layers, rngs)]
-        outs.append(net.forward(x, matmul=lambda i, c: eng[i](c)))
-        engs.append(eng)
-    return outs, engs
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -157,7 +135,7 @@ def test_engine_bit_identical(mode, nonideal, prune_all, rng):
     cfg = rr.resolve_config("default", overrides=ov)
     x = rng.standard_normal((29, 150)).astype(np.float32)  # negative inputs: two passes
     x[0] = 0.0
-    (y_old, y_new), (old, new) = both(net3(prune_all=prune_all), cfg, x, seed=5)
+    (y_old, y_new), (old, new) = both(net3(0.5, prune_all=prune_all), cfg, x, seed=5)
     np.testing.assert_array_equal(y_new, y_old)
     assert all(e.table_lists or not e.table_blocks for e in new)  # nothing left on the table kernel
     if not cfg.nonideal.ideal:
@@ -171,7 +149,7 @@ def test_engine_bit_identical_presets_with_variation(preset, dims, rng):
     cfg = rr.resolve_config(preset, overrides={"nonideal.sigma": 0.05, "crossbar.rows": dims[0],
                                                "crossbar.cols": dims[1]})
     x = rng.random((23, 150)).astype(np.float32)
-    (y_old, y_new), _ = both(net3(sparsity=0.3), cfg, x, seed=1)
+    (y_old, y_new), _ = both(net3(0.3), cfg, x, seed=1)
     np.testing.assert_array_equal(y_new, y_old)
 
 
@@ -179,7 +157,7 @@ def test_offset_encoding_and_one_bit_cells(rng):
     for ov in ({"precision.signed": "offset"}, {"crossbar.bits_per_cell": 1}, {"precision.input_bits": 4}):
         cfg = rr.resolve_config("default", overrides=ov)
         x = rng.random((17, 150)).astype(np.float32)
-        (y_old, y_new), _ = both(net3(), cfg, x, seed=2)
+        (y_old, y_new), _ = both(net3(0.5), cfg, x, seed=2)
         np.testing.assert_array_equal(y_new, y_old)
 
 
@@ -187,7 +165,7 @@ def test_dead_columns_dropped(rng):
     """Columns whose positive levels cannot reach half an LSB (zero-level cells with variation) are dropped; the
     outputs do not change."""
     cfg = rr.get_preset("default")
-    net = net3(sparsity=0.2)
+    net = net3(0.2)
     (y_old, y_new), (old, new) = both(net, cfg, rng.random((11, 150)).astype(np.float32))
     np.testing.assert_array_equal(y_new, y_old)
     kept = sum(G.shape[1] for e in new for _, G, _, _ in e.table_blocks)
@@ -198,7 +176,7 @@ def test_dead_columns_dropped(rng):
 @pytest.mark.parametrize("threads,item_blocks", [(1, 2), (2, 1), (3, 1)])
 def test_thread_split_changes_no_bit(threads, item_blocks, rng, monkeypatch):
     cfg = rr.resolve_config("default", overrides={"crossbar.cols": 64})
-    net = net3(sparsity=0.1)
+    net = net3(0.1)
     x = rng.random((40, 150)).astype(np.float32)
     y_ref = net.forward(x, matmul=(lambda e: lambda i, c: e[i](c))(engines(rr.map(net, cfg), 0, fast=False)))
     monkeypatch.setattr(R, "LIST_ITEM_BLOCKS", item_blocks)
@@ -215,14 +193,14 @@ def test_thread_split_changes_no_bit(threads, item_blocks, rng, monkeypatch):
 def test_float32_code_sums_guard(rng):
     """16 input cycles with a 9-bit ADC: shift-added codes could pass 2^24, so the table kernel keeps them."""
     cfg = rr.resolve_config("default", overrides={"precision.input_bits": 16, "adc.bits": 9})
-    (y_old, y_new), (_, new) = both(net3(), cfg, rng.random((5, 150)).astype(np.float32))
+    (y_old, y_new), (_, new) = both(net3(0.5), cfg, rng.random((5, 150)).astype(np.float32))
     assert not any(e.table_lists for e in new)
     np.testing.assert_array_equal(y_new, y_old)
 
 
 def test_accuracy_identical_through_public_api(rng):
     cfg = rr.get_preset("default")
-    net = net3(sparsity=0.2)
+    net = net3(0.2)
     x = rng.random((64, 150)).astype(np.float32)
     labels = rng.integers(0, 5, 64)
     m = rr.map(net, cfg)
