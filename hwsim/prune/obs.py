@@ -205,14 +205,21 @@ def _inputs_of(net: Network, k: int, x: np.ndarray, batch_size: int, max_rows: i
     forward = layer.forward
 
     def caching(h: np.ndarray, train: bool = False, matmul: Any = None) -> np.ndarray:
-        out = forward(h, train=True, matmul=matmul)  # this layer caches its inputs; the rest run in eval mode
+        forward(h, train=True, matmul=matmul)  # this layer caches its inputs; the layers before ran in eval mode
         chunks.append(np.array(_layer_inputs(layer)[::stride], dtype=np.float64))
-        return out
+        raise _Reached  # the layers after it are not needed
 
     layer.forward = caching  # the network's own forward pass: chains and imported graphs alike
     try:
         for i in range(0, len(x), batch_size):
-            net.forward(x[i:i + batch_size], validate=False)
+            try:
+                net.forward(x[i:i + batch_size], validate=False)
+            except _Reached:
+                pass
     finally:
         del layer.forward
     return np.concatenate(chunks, axis=0)
+
+
+class _Reached(Exception):
+    """Raised by :func:`_inputs_of`'s hook once its layer has seen the batch: the forward pass stops there."""
