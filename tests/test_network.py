@@ -130,3 +130,26 @@ def test_predict_refuses_nan_or_inf_logits():
             net.accuracy(x, y, matmul=lambda i, cols: np.full((len(cols), net.weighted_layers()[i].weight.shape[0]),
                                                               np.nan, np.float32))
     assert np.all(np.isfinite(net.predict(x)))
+
+
+def test_wrapped_hooks_see_the_networks_own_pass_and_are_removed_even_on_error():
+    from hwsim.nn.hooks import wrapped
+
+    net = _tiny_net()
+    x, _ = _toy_data(4)
+    seen = []
+
+    def spy(k, forward):
+        def record(h, *args, **kw):
+            out = forward(h, *args, **kw)
+            seen.append((k, out.shape))
+            return out
+        return record
+
+    with wrapped(net.weighted_layers(), "forward", spy):
+        np.testing.assert_array_equal(net.forward(x), _tiny_net().forward(x))
+    assert [k for k, _ in seen] == [0, 1, 2] and seen[-1][1] == (4, 3)
+    with pytest.raises(ZeroDivisionError):
+        with wrapped(net.weighted_layers(), "forward", spy):
+            1 / 0
+    assert all("forward" not in vars(l) for l in net.weighted_layers())  # the class methods again

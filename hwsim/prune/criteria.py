@@ -45,6 +45,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..nn import Network, ReLU, WeightedLayer, check_dataset, softmax_cross_entropy
+from ..nn.hooks import wrapped
 
 CRITERIA = ("random", "magnitude", "gradient", "taylor", "snip", "grasp", "grad_magnitude", "l2",
             "mean_activation", "apoz")
@@ -196,7 +197,7 @@ def activations(network: Network, x: np.ndarray, batch_size: int = 1000) -> tupl
     counts = [0] * len(weighted)
 
     def recording(k: int, forward: Any) -> Any:
-        def wrapped(h: np.ndarray, *args: Any, **kw: Any) -> np.ndarray:
+        def record(h: np.ndarray, *args: Any, **kw: Any) -> np.ndarray:
             out = forward(h, *args, **kw)
             a = np.maximum(out, 0) if relu_after[k] else out
             a = np.moveaxis(a, 1, -1).reshape(-1, a.shape[1]) if a.ndim == 4 else a
@@ -204,16 +205,11 @@ def activations(network: Network, x: np.ndarray, batch_size: int = 1000) -> tupl
             zeros[k] += (a <= 0).sum(axis=0)
             counts[k] += a.shape[0]
             return out
-        return wrapped
+        return record
 
-    for k, layer in enumerate(weighted):
-        layer.forward = recording(k, layer.forward)  # instance attribute over the class method
-    try:
+    with wrapped(weighted, "forward", recording):
         for i in range(0, len(x), batch_size):
             network.forward(x[i:i + batch_size])
-    finally:
-        for layer in weighted:
-            del layer.forward
     return [s / c for s, c in zip(sums, counts)], [z / c for z, c in zip(zeros, counts)]
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..nn import Conv2d, Network, WeightedLayer, softmax
+from ..nn.hooks import wrapped
 from ._common import MethodResult, check_network, check_nonneg, layer_support, top_k_mask
 from .criteria import check_data
 from .selection import check_sparsity
@@ -106,18 +107,13 @@ def _backward_deltas(net: Network, grad: np.ndarray) -> list[np.ndarray]:
     out: dict[int, np.ndarray] = {}
 
     def recording(k: int, backward: Any) -> Any:
-        def wrapped(g: np.ndarray) -> np.ndarray:
+        def record(g: np.ndarray) -> np.ndarray:
             out[k] = g.transpose(0, 2, 3, 1).reshape(-1, g.shape[1]) if g.ndim == 4 else g
             return backward(g)
-        return wrapped
+        return record
 
-    for k, layer in enumerate(layers):
-        layer.backward = recording(k, layer.backward)  # instance attribute over the class method
-    try:
+    with wrapped(layers, "backward", recording):
         net.backward(grad)
-    finally:
-        for layer in layers:
-            del layer.backward
     return [out[k] for k in range(len(layers))]
 
 
@@ -202,22 +198,20 @@ def _inputs_of(net: Network, k: int, x: np.ndarray, batch_size: int, max_rows: i
     layer = net.weighted_layers()[k]
     stride = max(1, -(-len(x) * layer.mvms_per_inference // max_rows))
     chunks = []
-    forward = layer.forward
 
-    def caching(h: np.ndarray, train: bool = False, matmul: Any = None) -> np.ndarray:
-        forward(h, train=True, matmul=matmul)  # this layer caches its inputs; the layers before ran in eval mode
-        chunks.append(np.array(_layer_inputs(layer)[::stride], dtype=np.float64))
-        raise _Reached  # the layers after it are not needed
+    def caching(_: int, forward: Any) -> Any:
+        def cache(h: np.ndarray, train: bool = False, matmul: Any = None) -> np.ndarray:
+            forward(h, train=True, matmul=matmul)  # this layer caches its inputs; the layers before ran in eval mode
+            chunks.append(np.array(_layer_inputs(layer)[::stride], dtype=np.float64))
+            raise _Reached  # the layers after it are not needed
+        return cache
 
-    layer.forward = caching  # the network's own forward pass: chains and imported graphs alike
-    try:
+    with wrapped([layer], "forward", caching):  # the network's own forward pass: chains and imported graphs alike
         for i in range(0, len(x), batch_size):
             try:
                 net.forward(x[i:i + batch_size], validate=False)
             except _Reached:
                 pass
-    finally:
-        del layer.forward
     return np.concatenate(chunks, axis=0)
 
 
