@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from .im2col import (conv_mask, conv_matrix, kernel_shape, layer_sparsity, real_weights,  # noqa: F401 - re-exported
                      support, supports)
+from . import _kernels
 from .layers import Layer, MatmulHook, WeightedLayer
 from .network import Network
 
@@ -101,16 +102,25 @@ class GraphConv(WeightedLayer):
         t, l, b, r = self.pads
         return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r))) if any(self.pads) else x
 
+    def _square(self) -> bool:
+        """Square kernel, one stride, equal pads, no dilation: the compiled im2col / col2im of :mod:`._kernels`."""
+        return (self.kh == self.kw and self.stride[0] == self.stride[1] and len(set(self.pads)) == 1
+                and self.dilation == (1, 1))
+
     def forward(self, x: np.ndarray, train: bool = False, matmul: Optional[MatmulHook] = None) -> np.ndarray:
         n, c, h, w = x.shape
         oh, ow = self._geometry(h, w)
-        xp = self._pad(x)
-        cols = np.empty((n, oh, ow, c, self.kh, self.kw), dtype=x.dtype)
-        for i in range(self.kh):
-            for j in range(self.kw):
-                win = _windows(xp, self.kh, self.kw, *self.stride, *self.dilation, oh, ow, i, j)
-                cols[:, :, :, :, i, j] = win.transpose(0, 2, 3, 1)
-        cols = cols.reshape(n * oh * ow, c * self.kh * self.kw)
+        if self._square():
+            cols = np.empty((n * oh * ow, c * self.kh * self.kw), dtype=x.dtype)
+            _kernels.im2col(np.ascontiguousarray(x), self.kh, self.kw, self.stride[0], self.pads[0], cols)
+        else:
+            xp = self._pad(x)
+            cols = np.empty((n, oh, ow, c, self.kh, self.kw), dtype=x.dtype)
+            for i in range(self.kh):
+                for j in range(self.kw):
+                    win = _windows(xp, self.kh, self.kw, *self.stride, *self.dilation, oh, ow, i, j)
+                    cols[:, :, :, :, i, j] = win.transpose(0, 2, 3, 1)
+            cols = cols.reshape(n * oh * ow, c * self.kh * self.kw)
         if train:
             self._cols, self._xshape = cols, x.shape
         y = self._linear(cols, matmul)
@@ -120,6 +130,11 @@ class GraphConv(WeightedLayer):
         n, c, h, w = self._xshape
         oh, ow = grad.shape[2:]
         g = grad.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
+        if self._square():
+            gx = np.empty(self._xshape, dtype=grad.dtype)
+            _kernels.col2im(np.ascontiguousarray(self._grad_linear(self._cols, g)), n, c, h, w, self.kh, self.kw,
+                            self.stride[0], self.pads[0], gx)
+            return gx
         gcols = self._grad_linear(self._cols, g).reshape(n, oh, ow, c, self.kh, self.kw)
         t, l, b, r = self.pads
         gx = np.zeros((n, c, h + t + b, w + l + r), dtype=grad.dtype)
@@ -152,14 +167,26 @@ class ChannelAffine(Layer):
 
 
 class BatchNorm(ChannelAffine):
-    """Inference-mode batch normalisation with PyTorch's parameters (``weight`` = gamma, ``bias`` = beta,
-    ``running_mean``, ``running_var``, ``eps``): y = (x - mean) / sqrt(var + eps) * gamma + beta per channel."""
+    """Batch normalisation with PyTorch's parameters (``weight`` = gamma, ``bias`` = beta, ``running_mean``,
+    ``running_var``, ``eps``): y = (x - mean) / sqrt(var + eps) * gamma + beta per channel (axis 1).
 
-    def __init__(self, channels: int, eps: float = 1e-5, name: str = "bn"):
+    By default the statistics are frozen (inference mode, also while fine-tuning an imported network: the layer is the
+    affine map of its running statistics). With ``batch_statistics=True`` -- how hwsim trains a network with batch
+    norm from scratch (Ioffe & Szegedy, ICML 2015) -- a training forward normalises by the batch's own mean and biased
+    variance over (N, H, W), updates the running statistics as PyTorch does (``momentum``, unbiased variance) and
+    learns gamma and beta; evaluation uses the running statistics.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5, name: str = "bn", batch_statistics: bool = False,
+                 momentum: float = 0.1):
         if channels < 1 or not eps > 0:
             raise ConfigError(f"layer {name!r}: batch norm needs channels >= 1 and eps > 0, got {channels}, {eps}")
+        if not 0 < momentum <= 1:
+            raise ConfigError(f"layer {name!r}: batch norm momentum must lie in (0, 1], got {momentum}")
         self.channels, self.eps = int(channels), float(eps)
+        self.batch_statistics, self.momentum = bool(batch_statistics), float(momentum)
         self.gamma, self.beta = np.ones(self.channels), np.zeros(self.channels)
+        self.grad_gamma, self.grad_beta = np.zeros(self.channels), np.zeros(self.channels)
         self.running_mean, self.running_var = np.zeros(self.channels), np.ones(self.channels)
         super().__init__(np.ones(self.channels), np.zeros(self.channels), name=name)
         self.refresh()
@@ -176,6 +203,39 @@ class BatchNorm(ChannelAffine):
             raise ConfigError(f"layer {self.name!r}: batch norm of {self.channels} channels after an input of shape "
                               f"{input_shape}")
         return input_shape
+
+    def params(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        return [("weight", self.gamma, self.grad_gamma), ("bias", self.beta, self.grad_beta)] \
+            if self.batch_statistics else []
+
+    def forward(self, x: np.ndarray, train: bool = False, matmul: Optional[MatmulHook] = None) -> np.ndarray:
+        if not (train and self.batch_statistics):
+            if self.batch_statistics:  # gamma / beta / statistics move while training
+                self.refresh()
+            return super().forward(x, train, matmul)
+        axes = (0,) + tuple(range(2, x.ndim))
+        count = x.size // self.channels
+        if count < 2:
+            raise DataError(f"layer {self.name!r}: batch statistics need more than one value per channel")
+        mean = x.mean(axis=axes, dtype=np.float64)
+        var = x.var(axis=axes, dtype=np.float64)
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean
+        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var * count / (count - 1)
+        xhat = (x - self._b(mean, x)) * self._b(inv_std, x)
+        self._xhat, self._inv_std, self._axes = xhat, inv_std, axes
+        return xhat * self._b(self.gamma, x) + self._b(self.beta, x)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        if not self.batch_statistics:
+            return super().backward(grad)
+        xhat, axes = self._xhat, self._axes
+        count = grad.size // self.channels
+        self.grad_beta = grad.sum(axis=axes, dtype=np.float64)
+        self.grad_gamma = (grad * xhat).sum(axis=axes, dtype=np.float64)
+        k = self.gamma * self._inv_std / count
+        gx = (grad * count - self._b(self.grad_beta, grad) - xhat * self._b(self.grad_gamma, grad)) * self._b(k, grad)
+        return gx.astype(grad.dtype, copy=False)
 
 
 class Elementwise(Layer):

@@ -110,7 +110,10 @@ class WeightedLayer(Layer):
         return grad @ self.effective_weight()
 
     def params(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        return [("weight", self.weight, self.grad_weight), ("bias", self.bias, self.grad_bias)]
+        """Weight and bias; the bias stays fixed (at 0) on a layer declared without one (``has_bias = False``: a
+        convolution before a batch norm, whose beta is the bias)."""
+        p = [("weight", self.weight, self.grad_weight)]
+        return p + [("bias", self.bias, self.grad_bias)] if getattr(self, "has_bias", True) else p
 
     def astype(self, dtype: np.dtype) -> None:
         self.weight = self.weight.astype(dtype)

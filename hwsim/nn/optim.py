@@ -35,9 +35,10 @@ class Optimizer:
         raise NotImplementedError
 
     def step(self) -> None:
-        for layer in self.network.weighted_layers():
+        for layer in self.network.layers:  # weighted layers and any other layer that learns (batch norm)
             for pname, p, g in layer.params():
                 self._update(id(p), p, g)
+        for layer in self.network.weighted_layers():
             layer.weight[~layer.mask] = 0.0
         for hook in _STEP_HOOKS:
             hook(self)

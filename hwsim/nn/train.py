@@ -46,10 +46,13 @@ def fit(network: Network, x: np.ndarray, y: np.ndarray, *, epochs: int = 1, batc
         optimizer: Optional[Optimizer] = None, seed: int | np.random.Generator = 0,
         lr_schedule: Optional[Callable[[int], float]] = None,
         x_val: Optional[np.ndarray] = None, y_val: Optional[np.ndarray] = None,
-        progress: bool = False) -> TrainLog:
+        progress: bool = False,
+        augment: Optional[Callable[[np.ndarray, np.random.Generator], np.ndarray]] = None) -> TrainLog:
     """Train in place with shuffled minibatches. Masks stay fixed: pruned weights remain exactly 0.
 
     ``lr_schedule(epoch)`` multiplies the optimizer's base learning rate at the start of each epoch.
+    ``augment(batch, rng)`` returns an augmented copy of each training batch (e.g. :func:`crop_and_flip`), drawn from
+    the training generator so that a seed gives one run.
     """
     if epochs < 0 or batch_size < 1:
         raise ConfigError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
@@ -66,7 +69,8 @@ def fit(network: Network, x: np.ndarray, y: np.ndarray, *, epochs: int = 1, batc
         total_loss, correct = 0.0, 0
         for i in range(0, len(x), batch_size):
             idx = order[i:i + batch_size]
-            logits = network.forward(x[idx], train=True, validate=False)
+            xb = x[idx] if augment is None else augment(x[idx], rng)
+            logits = network.forward(xb, train=True, validate=False)
             loss, grad = softmax_cross_entropy(logits, y[idx])
             network.backward(grad)
             opt.step()
@@ -81,3 +85,23 @@ def fit(network: Network, x: np.ndarray, y: np.ndarray, *, epochs: int = 1, batc
                   f"{entry.seconds:.1f} s", file=sys.stderr, flush=True)
     opt.lr = base_lr
     return log
+
+
+def crop_and_flip(pad: int = 2) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+    """Augmentation of (n, C, H, W) images: a random crop of the zero-padded image (``pad`` pixels each side) and a
+    horizontal flip with probability 1/2 -- the CIFAR augmentation of He et al., CVPR 2016, Sec. 4.2."""
+    if pad < 0:
+        raise ConfigError(f"pad must be >= 0, got {pad}")
+
+    def augment(xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n, _, h, w = xb.shape
+        xp = np.pad(xb, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        dy, dx = rng.integers(0, 2 * pad + 1, size=(2, n))
+        flip = rng.random(n) < 0.5
+        out = np.empty_like(xb)
+        for i in range(n):
+            crop = xp[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
+            out[i] = crop[:, :, ::-1] if flip[i] else crop
+        return out
+
+    return augment
