@@ -152,16 +152,19 @@ def _make_parent(p: Path, flag: str) -> None:
         raise ConfigError(f"{flag} {str(p)!r}: cannot create folder {str(parent)!r}: {exc.strerror or exc}") from None
 
 
-def check_output_file(path: str | os.PathLike[str], flag: str = "output", suffix: str | None = None) -> Path:
-    """Validate an output file location before any work: not a folder, the right ``suffix`` (when given), its
-    folder created if missing and writable. Returns the path; ConfigError naming ``flag`` otherwise."""
+def check_output_file(path: str | os.PathLike[str], flag: str = "output",
+                      suffix: str | tuple[str, ...] | None = None) -> Path:
+    """Validate an output file location before any work: not a folder, the right ``suffix`` (when given; one of
+    them for a tuple), its folder created if missing and writable. Returns the path; ConfigError naming ``flag``
+    otherwise."""
     p = Path(path)
     if str(path) == "" or p.name in ("", ".", ".."):
         raise ConfigError(f"{flag} {str(path)!r}: not a file name")
     if p.is_dir():
         raise ConfigError(f"{flag} {str(p)!r} is a folder; give a file name")
-    if suffix is not None and p.suffix != suffix:
-        raise ConfigError(f"{flag} {str(p)!r}: must end in {suffix}")
+    allowed = (suffix,) if isinstance(suffix, str) else suffix
+    if allowed is not None and p.suffix not in allowed:
+        raise ConfigError(f"{flag} {str(p)!r}: must end in {' or '.join(allowed)}")
     if p.exists() and not p.is_file():
         raise ConfigError(f"{flag} {str(p)!r} exists and is not a regular file")
     _make_parent(p, flag)

@@ -147,28 +147,3 @@ def activations(seed: int = 0) -> onnx.ModelProto:
     x = g.node("Identity", [x])
     out = g.node("Softmax", [g.gemm(x, 16, 5, "fc2")], axis=-1)
     return g.model([20], out, 5, opset=20)
-
-
-def from_sequential(net) -> onnx.ModelProto:
-    """A zoo :class:`hwsim.nn.Network` of Conv2d / Dense / ReLU / MaxPool2d / Flatten layers as ONNX (test helper)."""
-    from hwsim.nn import Conv2d, Dense, Flatten, MaxPool2d, ReLU
-
-    g = G()
-    x = "input"
-    for layer in net.layers:
-        if isinstance(layer, Conv2d):
-            w = layer.effective_weight().reshape(layer.out_channels, layer.in_channels, layer.k, layer.k)
-            x = g.node("Conv", [x, g.tensor(layer.name + ".weight", w), g.tensor(layer.name + ".bias", layer.bias)],
-                       layer.name, kernel_shape=[layer.k] * 2, strides=[layer.stride] * 2, pads=[layer.pad] * 4)
-        elif isinstance(layer, Dense):
-            x = g.node("Gemm", [x, g.tensor(layer.name + ".weight", layer.effective_weight()),
-                                g.tensor(layer.name + ".bias", layer.bias)], layer.name, transB=1)
-        elif isinstance(layer, ReLU):
-            x = g.node("Relu", [x])
-        elif isinstance(layer, MaxPool2d):
-            x = g.node("MaxPool", [x], kernel_shape=[layer.k] * 2, strides=[layer.stride] * 2)
-        elif isinstance(layer, Flatten):
-            x = g.node("Flatten", [x])
-        else:
-            raise TypeError(type(layer).__name__)
-    return g.model(list(net.input_shape), x, int(np.prod(net.output_shape)))

@@ -15,6 +15,7 @@ import onnx_models as M  # noqa: E402  (tests/onnx_models.py, needs onnx)
 from hwsim import backend  # noqa: E402
 from hwsim.errors import DataError  # noqa: E402
 from hwsim.importers import load_onnx  # noqa: E402
+from hwsim.importers.onnx_export import export_onnx  # noqa: E402
 from hwsim.nn.graph import GraphNetwork  # noqa: E402
 
 
@@ -104,7 +105,7 @@ def test_accuracy_on_hardware_equals_the_zoo_network(tmp_path, images, kind):
     from models import fashion_mnist
 
     zoo = models.get("lenet5", pretrained=True)
-    p = _save(tmp_path, M.from_sequential(zoo))
+    p = export_onnx(zoo, tmp_path / "m.onnx")
     net = load_onnx(p)
     assert np.abs(net.forward(images) - _ort(p, images)).max() <= 1e-5
     be = backend.get(kind)
@@ -198,7 +199,7 @@ def test_preprocessing_arguments_override_metadata_and_are_checked(tmp_path, ima
 def _lenet5_onnx(tmp_path):
     import models
 
-    return _save(tmp_path, M.from_sequential(models.get("lenet5", pretrained=True)), "lenet5.onnx")
+    return export_onnx(models.get("lenet5", pretrained=True), tmp_path / "lenet5.onnx")
 
 
 @pytest.mark.parametrize("hw", [[], ["--hardware", "reram"], ["--hardware", "photonic"]])

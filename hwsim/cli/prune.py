@@ -106,8 +106,9 @@ def add_parser(subparsers: Any) -> None:
                    "--state or --weights); not with an ONNX file")
     p.add_argument("--weights", help="start from this weights .npz instead of the shipped pretrained weights, or "
                    "prune an ONNX model (.onnx, no --model; then --out is an .onnx file too)")
-    p.add_argument("--out", required=True, help="output weights file (.npz: weights, biases, masks; .onnx for an "
-                   "ONNX model: the same graph with the pruned, fine-tuned weights, pruned ones exact zeros)")
+    p.add_argument("--out", required=True, help="output weights file (.npz: weights, biases, masks), or an ONNX "
+                   "model (.onnx: pruned weights exact zeros; for an ONNX model the same graph with the pruned, "
+                   "fine-tuned weights, and the only choice)")
     p.add_argument("--criterion", choices=CRITERIA, help="importance criterion (default magnitude)")
     p.add_argument("--sparsity", type=float, help="fraction of weights pruned, in [0, 1) (default 0.9)")
     p.add_argument("--scope", choices=SCOPES, help="selection scope (default global)")
@@ -169,7 +170,11 @@ def run(args: argparse.Namespace) -> int:
     imported = models.is_onnx(args.weights)
     if args.model is None and not imported:
         raise ConfigError("give --model NAME|SPEC.toml (a trainable zoo model or a layer spec) or --weights FILE.onnx")
-    check_output_file(args.out, "--out", suffix=None if hw_options else ".onnx" if imported else ".npz")
+    check_output_file(args.out, "--out", suffix=None if hw_options else ".onnx" if imported else (".npz", ".onnx"))
+    if models.is_onnx(args.out):
+        from ..importers.onnx_import import _onnx
+
+        _onnx("writing")  # the optional package, before any work
     hw_aware = args.budget is not None or args.accuracy_floor is not None
     if hw_aware and hw is None:
         raise ConfigError(f"--budget / --accuracy-floor need --hardware {'|'.join(backend.names())}")
@@ -208,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
 def _prune(args: argparse.Namespace, hw: Any, net: Any, label: str, imported: bool, train: Any, xt: Any, yt: Any,
            hw_aware: bool) -> int:
     """Weight-domain pruning (the rest of :func:`run`, once the data are loaded)."""
+    import models
     from models import fashion_mnist
 
     from .. import prune as hp
@@ -265,6 +271,10 @@ def _prune(args: argparse.Namespace, hw: Any, net: Any, label: str, imported: bo
         from ..importers import save_onnx
 
         path = save_onnx(pruned, args.weights, args.out)
+    elif models.is_onnx(args.out):
+        from ..importers.onnx_export import export_onnx
+
+        path = export_onnx(pruned, args.out)
     else:
         path = hp.save(pruned, args.out)
     result.update({"out": str(path), "sparsity": pruned.sparsity(), "accuracy": pruned.accuracy(xt, yt),

@@ -53,11 +53,11 @@ _DTYPES = {1: (np.float32, "float_data"), 2: (np.uint8, "int32_data"), 3: (np.in
            11: (np.float64, "double_data"), 12: (np.uint32, "uint64_data"), 13: (np.uint64, "uint64_data")}
 
 
-def _onnx() -> Any:
+def _onnx(what: str = "reading") -> Any:
     try:
         import onnx
     except ImportError:
-        raise ConfigError("reading .onnx files needs the optional package onnx: pip install 'hwsim[onnx]'") from None
+        raise ConfigError(f"{what} .onnx files needs the optional package onnx: pip install 'hwsim[onnx]'") from None
     return onnx
 
 
