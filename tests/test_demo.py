@@ -67,10 +67,12 @@ def test_report_html_is_self_contained_and_matches_report_json(tmp_path):
                        "mvms_per_inference": 3}],
            "accuracy": [{"model": "lenet-300-100", "accuracy": 0.8998, "n": 10000}],
            "cost": [{"model": "lenet-300-100", "hardware": "reram", "preset": "default", "tiles": 155,
-                     "latency_s": 2.5e-6, "energy_j": 4.3e-7, "static_power_w": 0.0399, "area_mm2": 0.6}],
+                     "latency_s": 2.5e-6, "energy_j": 4.3e-7, "static_power_w": 0.0399, "area_mm2": 0.6, "chips": 1,
+                     "chip_latency_s": 2.52e-6, "chip_energy_per_inference_j": 4.419e-7,
+                     "chip_static_power_w": 0.0494, "chip_area_mm2": 85.42, "chip_tops_per_w": 1.205}],
            "sweep": [{"hardware": "reram", "mapping": "ou", "structure": "unstructured", "sparsity": 0.9, "tiles": 9,
                       "static_power_w": 0.028, "energy_j": 2.1e-6, "float_accuracy_no_finetune": 0.54}],
-           "hardware_accuracy": [{"hardware": "reram", "preset": "default", "accuracy": 0.8922,
+           "hardware_accuracy": [{"model": "lenet-300-100", "hardware": "reram", "preset": "default", "accuracy": 0.8922,
                                   "float_accuracy": 0.8998, "n": 10000, "nonidealities": head["nonidealities"]}],
            "headline": [head], "figures": ["reram_energy_j_vs_sparsity.png", "breakdown_reram_energy_j.png"],
            "seconds": 1.0}
@@ -79,6 +81,7 @@ def test_report_html_is_self_contained_and_matches_report_json(tmp_path):
     text = "".join(root.itertext())
     assert "LeNet-300-100 <&>" in text and "10.45 W" in text and "9.317 \u00b5J" in text
     assert "conductance variation sigma 0.043" in text
+    assert "49.4 mW" in text and "85.42 mm\u00b2" in text  # the cost table is the chip's
 
 
 @pytest.fixture(scope="module")
