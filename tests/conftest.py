@@ -21,3 +21,15 @@ def fmnist_test():
     from models import fashion_mnist
 
     return fashion_mnist.load("test")
+
+
+@pytest.fixture(scope="session")
+def images100() -> np.ndarray:
+    """100 Fashion-MNIST test images, or seeded random ones where the data set is not installed."""
+    from hwsim.errors import DataError
+    from models import fashion_mnist
+
+    try:
+        return fashion_mnist.load("test", limit=100)[0]
+    except DataError:
+        return np.random.default_rng(0).random((100, 1, 28, 28), dtype=np.float32)

@@ -147,3 +147,10 @@ def activations(seed: int = 0) -> onnx.ModelProto:
     x = g.node("Identity", [x])
     out = g.node("Softmax", [g.gemm(x, 16, 5, "fc2")], axis=-1)
     return g.model([20], out, 5, opset=20)
+
+
+def run_ort(path, x):
+    """onnxruntime's output of the model at ``path`` on input ``x`` (the oracle of the ONNX tests)."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]

@@ -19,18 +19,9 @@ from hwsim.nn import Layer, Network  # noqa: E402
 from hwsim.nn.graph import BatchNorm  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def images() -> np.ndarray:
-    from models import fashion_mnist
-
-    try:
-        return fashion_mnist.load("test", limit=100)[0]
-    except DataError:
-        return np.random.default_rng(0).random((100, 1, 28, 28), dtype=np.float32)
-
-
-def _ort(path, x):
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+@pytest.fixture
+def images(images100) -> np.ndarray:
+    return images100
 
 
 def _same_layers(a: Network, b: Network) -> None:
@@ -48,7 +39,7 @@ def test_pruned_zoo_network_exports_runs_in_onnxruntime_and_round_trips_bit_for_
     net = hp.one_shot(models.get(name, pretrained=True), None, criterion="magnitude", sparsity=0.8,
                       finetune_epochs=0)
     p = export_onnx(net, tmp_path / f"{name}.onnx")
-    assert np.abs(_ort(p, images) - net.forward(images)).max() <= 1e-5
+    assert np.abs(M.run_ort(p, images) - net.forward(images)).max() <= 1e-5
     back = load_onnx(p)
     _same_layers(net, back)
     assert back.sparsity() == pytest.approx(net.sparsity())
@@ -66,7 +57,7 @@ def test_imported_graphs_export_to_what_onnxruntime_and_the_importer_agree_on(tm
     p = export_onnx(pruned, tmp_path / "out.onnx")
     x = images if net.input_shape == (1, 28, 28) else np.random.default_rng(0).standard_normal(
         (100,) + net.input_shape).astype(np.float32)
-    assert np.abs(_ort(p, x) - pruned.forward(x)).max() <= 1e-5  # normalisation is in the graph now
+    assert np.abs(M.run_ort(p, x) - pruned.forward(x)).max() <= 1e-5  # normalisation is in the graph now
     back = load_onnx(p)
     _same_layers(pruned, back)
     assert np.abs(back.forward(x) - pruned.forward(x)).max() <= 1e-6
@@ -87,7 +78,7 @@ def test_batch_norms_export_as_batch_normalization_and_fold_again_on_import(tmp_
     inits = {t.name for t in onnx.load(str(p)).graph.initializer}
     assert {"conv1.weight", "bn1.running_var", "layer2.0.downsample.0.weight", "fc.bias"} <= inits
     assert "conv1.bias" not in inits  # a convolution before a batch norm has no bias
-    want = _ort(p, images)
+    want = M.run_ort(p, images)
     assert np.abs(net.forward(images) - want).max() <= 1e-4 * np.abs(want).max()
     back = load_onnx(p)
     assert not any(isinstance(l, BatchNorm) for l in back.layers)
@@ -95,6 +86,13 @@ def test_batch_norms_export_as_batch_normalization_and_fold_again_on_import(tmp_
     for a, b in zip(folded.weighted_layers(), back.weighted_layers()):
         assert a.name == b.name and np.allclose(a.weight, b.weight, rtol=1e-6, atol=1e-7)
     assert np.abs(back.astype(np.float64).forward(images) - want).max() <= 1e-5 * max(1.0, np.abs(want).max())
+    # the PyTorch-style state dict of the trained network binds by name to its own export
+    from models.resnet import torch_state
+
+    state = torch_state(net)
+    assert state["layer2.0.downsample.0.weight"].shape == (32, 16, 1, 1) and "layer2.0.downsample.1.running_mean" in state
+    bound = load_onnx(p, state={k: v * 2 if k == "fc.bias" else v for k, v in state.items()})
+    assert np.allclose(bound.weighted_layers()[-1].bias, 2 * net.weighted_layers()[-1].bias)
 
 
 def test_export_refuses_a_layer_it_cannot_write(tmp_path):

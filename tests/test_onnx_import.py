@@ -19,25 +19,15 @@ from hwsim.importers.onnx_export import export_onnx  # noqa: E402
 from hwsim.nn.graph import GraphNetwork  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def images() -> np.ndarray:
-    """100 Fashion-MNIST test images, or seeded random ones where the data set is not installed."""
-    from models import fashion_mnist
-
-    try:
-        return fashion_mnist.load("test", limit=100)[0]
-    except DataError:
-        return np.random.default_rng(0).random((100, 1, 28, 28), dtype=np.float32)
+@pytest.fixture
+def images(images100) -> np.ndarray:
+    return images100
 
 
 def _save(tmp_path, model, name="m.onnx"):
     p = tmp_path / name
     p.write_bytes(model.SerializeToString())
     return p
-
-
-def _ort(path, x):
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
 
 
 @pytest.mark.parametrize("build", ["mlp", "cnn", "residual"])
@@ -50,7 +40,7 @@ def test_forward_matches_onnxruntime(tmp_path, images, build):
     x_ref = images
     if meta:  # the importer applies the metadata's normalisation; onnxruntime gets normalised images
         x_ref = ((images - np.float32(meta["hwsim.mean"])) / np.float32(meta["hwsim.std"])).astype(np.float32)
-    want = _ort(p, x_ref)
+    want = M.run_ort(p, x_ref)
     got = net.forward(images)
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= 1e-5
@@ -63,7 +53,7 @@ def test_forward_matches_onnxruntime(tmp_path, images, build):
 def test_activations_softmax_gelu_match_onnxruntime(tmp_path):
     p = _save(tmp_path, M.activations())
     x = np.random.default_rng(1).standard_normal((100, 20)).astype(np.float32)
-    assert np.abs(load_onnx(p).forward(x) - _ort(p, x)).max() <= 1e-5
+    assert np.abs(load_onnx(p).forward(x) - M.run_ort(p, x)).max() <= 1e-5
 
 
 def test_batchnorm_folded_into_preceding_weight_layer(tmp_path):
@@ -107,7 +97,7 @@ def test_accuracy_on_hardware_equals_the_zoo_network(tmp_path, images, kind):
     zoo = models.get("lenet5", pretrained=True)
     p = export_onnx(zoo, tmp_path / "m.onnx")
     net = load_onnx(p)
-    assert np.abs(net.forward(images) - _ort(p, images)).max() <= 1e-5
+    assert np.abs(net.forward(images) - M.run_ort(p, images)).max() <= 1e-5
     be = backend.get(kind)
     cfg = be.resolve_config()
     m_zoo, m_net = be.map(zoo, cfg), be.map(net, cfg)
@@ -297,7 +287,7 @@ def test_export_import_round_trip_preserves_masks_and_weights(tmp_path, images, 
     x = images[:20]
     assert np.abs(back.forward(x) - pruned.forward(x)).max() <= 1e-5
     if build != "cnn":  # (the cnn's normalisation is metadata, which onnxruntime does not apply)
-        assert np.abs(_ort(tmp_path / "pruned.onnx", x) - pruned.forward(x)).max() <= 1e-5
+        assert np.abs(M.run_ort(tmp_path / "pruned.onnx", x) - pruned.forward(x)).max() <= 1e-5
 
 
 def test_cli_prune_onnx_equals_pruning_the_zoo_model(tmp_path, capsys):
@@ -354,7 +344,7 @@ def test_sub_mul_div_by_constants_match_onnxruntime(tmp_path, images):
     x = g.node("Flatten", [g.node("MaxPool", [x], kernel_shape=[4, 4], strides=[4, 4])])
     out = g.gemm(x, 4 * 7 * 7, 10, "fc")
     p = _save(tmp_path, g.model([1, 28, 28], out, 10))
-    assert np.abs(load_onnx(p).forward(images) - _ort(p, images)).max() <= 1e-5
+    assert np.abs(load_onnx(p).forward(images) - M.run_ort(p, images)).max() <= 1e-5
     g = M.G(4)
     x = g.node("Sub", ["input", g.tensor("pixelwise", np.zeros((1, 1, 28, 28), np.float32))])
     out = g.gemm(g.node("Flatten", [x]), 784, 10, "fc")

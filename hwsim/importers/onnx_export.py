@@ -30,6 +30,7 @@ from ..nn.graph import (Add, BatchNorm, ChannelAffine, Concat, Elementwise, Grap
 from ..nn.im2col import kernel_shape
 from ..nn.layers import AvgPool2d, Conv2d, Dense, Flatten, Layer, MaxPool2d, ReLU
 from ..nn.network import Network
+from .onnx_import import _onnx, unique_name
 
 #: ONNX opset written (Gelu needs 20; everything else is in 13).
 OPSET = 13
@@ -64,8 +65,6 @@ def _conv_weight(layer: Any) -> np.ndarray:
 
 class _Writer:
     def __init__(self, network: Network):
-        from .onnx_import import _onnx
-
         self.onnx = _onnx("writing")
         self.h, self.nh = self.onnx.helper, self.onnx.numpy_helper
         self.net = network
@@ -75,12 +74,7 @@ class _Writer:
         self.opset = OPSET
 
     def fresh(self, base: str) -> str:
-        name, i = base, 1
-        while name in self.names:
-            i += 1
-            name = f"{base}_{i}"
-        self.names.add(name)
-        return name
+        return unique_name(base, self.names)
 
     def const(self, name: str, arr: Any, dtype: Any = np.float32) -> str:
         name = self.fresh(name)

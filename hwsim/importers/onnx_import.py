@@ -220,12 +220,7 @@ class _Builder:
         return t
 
     def unique(self, base: str) -> str:
-        n, i = base, 1
-        while n in self.names:
-            i += 1
-            n = f"{base}_{i}"
-        self.names.add(n)
-        return n
+        return unique_name(base, self.names)
 
     def add(self, node: Any, layer: Any, inputs: list[str]) -> None:
         out = node.output[0]
@@ -711,14 +706,20 @@ def _set_const(model: Any, name: str, arr: np.ndarray) -> None:
     g.initializer.append(numpy_helper.from_array(arr.astype(np.float32), name))
 
 
-def _fresh(model: Any, base: str) -> str:
-    used = {t.name for t in model.graph.initializer} | {o for n in model.graph.node for o in n.output} | \
-        {i.name for i in model.graph.input}
+def unique_name(base: str, used: set[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``, ... : the first not in ``used`` (which it joins)."""
     name, i = base, 1
     while name in used:
         i += 1
         name = f"{base}_{i}"
+    used.add(name)
     return name
+
+
+def _fresh(model: Any, base: str) -> str:
+    used = {t.name for t in model.graph.initializer} | {o for n in model.graph.node for o in n.output} | \
+        {i.name for i in model.graph.input}
+    return unique_name(base, used)
 
 
 def save_onnx(network: GraphNetwork, source: str | Path, path: str | Path) -> Path:
