@@ -96,6 +96,10 @@ def test_crop_and_flip_is_a_seeded_shift_or_mirror_of_each_image():
         assert np.isin(b[i], np.append(x[i].ravel(), 0)).all()
     with pytest.raises(ConfigError):
         crop_and_flip(-1)
+    from models.lenet import lenet5
+
+    with pytest.raises(ConfigError, match="augment must return"):
+        fit(lenet5(), np.zeros((4, 1, 28, 28), np.float32), np.zeros(4, int), augment=lambda xb, r: xb[:, :, :20])
 
 
 @pytest.mark.parametrize("stride,pad,groups", [(1, 1, 1), (2, 1, 2), (2, 0, 1), (1, 2, 4)])

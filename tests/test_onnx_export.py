@@ -106,6 +106,8 @@ def test_export_refuses_a_layer_it_cannot_write(tmp_path):
                   (1, 28, 28))
     with pytest.raises(ConfigError, match="odd.*no ONNX export"):
         export_onnx(net, tmp_path / "x.onnx")
+    with pytest.raises(ConfigError, match="shape-only"):
+        export_onnx(models.get("resnet18"), tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()
 
 

@@ -181,6 +181,9 @@ class _Writer:
 
 def onnx_model(network: Network) -> Any:
     """``network`` as an in-memory ``onnx.ModelProto`` (see the module doc); checked with ``onnx.checker``."""
+    if not isinstance(network, Network):
+        raise ConfigError(f"export_onnx needs a hwsim network (hwsim.nn.Network or GraphNetwork), got "
+                          f"{type(network).__name__}; shape-only zoo models have no weights to export")
     w = _Writer(network)
     onnx = w.onnx
     w.names.add("input")

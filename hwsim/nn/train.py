@@ -69,7 +69,13 @@ def fit(network: Network, x: np.ndarray, y: np.ndarray, *, epochs: int = 1, batc
         total_loss, correct = 0.0, 0
         for i in range(0, len(x), batch_size):
             idx = order[i:i + batch_size]
-            xb = x[idx] if augment is None else augment(x[idx], rng)
+            xb = x[idx]
+            if augment is not None:
+                xa = augment(xb, rng)
+                if not isinstance(xa, np.ndarray) or xa.shape != xb.shape or xa.dtype != xb.dtype:
+                    raise ConfigError(f"augment must return an array like its input ({xb.dtype} {xb.shape}), got "
+                                      f"{getattr(xa, 'dtype', type(xa).__name__)} {getattr(xa, 'shape', '')}")
+                xb = xa
             logits = network.forward(xb, train=True, validate=False)
             loss, grad = softmax_cross_entropy(logits, y[idx])
             network.backward(grad)
