@@ -1,6 +1,7 @@
-"""Network runtime benchmarks: numba kernels vs their numpy oracles, and one LeNet-300-100 / LeNet-5 epoch.
+"""Network runtime benchmarks: numba kernels vs their numpy oracles, one LeNet-300-100 / LeNet-5 epoch, and
+ResNet-20's training step and inference (GraphConv's compiled im2col path against its strided-window path).
 
-Run: ``python benchmarks/bench_nn.py [--no-epoch]``. Prints medians and ratios.
+Run: ``python benchmarks/bench_nn.py [--no-epoch] [--no-kernels] [--no-resnet]``. Prints medians and ratios.
 """
 from __future__ import annotations
 
@@ -54,10 +55,46 @@ def epochs() -> None:
         print(f"one training epoch, {name}, 60k images, batch 128, Adam: median {t:.2f} s over {repeat}")
 
 
+def resnet() -> None:
+    """One ResNet-20 training step (batch 128, batch norm with batch statistics, SGD) and inference of 1,000 images
+    (the deployed form, batch norms folded), with GraphConv's compiled im2col / col2im and with the window path."""
+    import contextlib
+    from unittest import mock
+
+    from hwsim.nn import SGD
+    from hwsim.nn.graph import GraphConv
+    from hwsim.nn.loss import softmax_cross_entropy
+    from models.resnet import resnet20
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((128, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 128)
+    xi = rng.random((1000, 1, 28, 28), dtype=np.float32)
+    rows = []
+    for label, square in (("compiled im2col", None), ("window path", lambda self: False)):
+        with mock.patch.object(GraphConv, "_square", square) if square else contextlib.nullcontext():
+            net = resnet20(seed=0, batch_norm=True)
+            opt = SGD(net, lr=0.01)
+
+            def step():
+                _, g = softmax_cross_entropy(net.forward(x, train=True, validate=False), y)
+                net.backward(g)
+                opt.step()
+
+            deployed = resnet20(seed=0)
+            rows.append((label, median_seconds(step, repeat=5), median_seconds(lambda: deployed.predict(xi),
+                                                                                 repeat=3)))
+    print(f"{'ResNet-20':<22}{'train step (128) s':>20}{'inference (1000) s':>20}")
+    for label, t_step, t_inf in rows:
+        print(f"{label:<22}{t_step:>20.3f}{t_inf:>20.3f}")
+    print(f"{'window / compiled':<22}{rows[1][1] / rows[0][1]:>20.2f}{rows[1][2] / rows[0][2]:>20.2f}")
+    print(f"one ResNet-20 epoch (469 steps) ~ {469 * rows[0][1] / 60:.1f} min")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-epoch", action="store_true")
     ap.add_argument("--no-kernels", action="store_true")
+    ap.add_argument("--no-resnet", action="store_true")
     a = ap.parse_args()
     import os
 
@@ -68,3 +105,5 @@ if __name__ == "__main__":
         kernels()
     if not a.no_epoch:
         epochs()
+    if not a.no_resnet:
+        resnet()

@@ -109,9 +109,22 @@ class Network:
             grad = layer.backward(grad)
         return grad
 
-    def predict(self, x: np.ndarray, matmul: Optional[MatmulHook] = None, batch_size: int = 1000) -> np.ndarray:
-        """Logits of ``x`` computed in batches."""
+    #: Largest im2col matrix (elements) a default float batch builds: a few MiB, which stays in cache (ResNet-20: 18
+    #: images a batch, 2x faster than 1,000; LeNet-5: 1.5x; an MLP keeps 1,000; ``benchmarks/bench_nn.py``).
+    BATCH_ELEMENTS = 1 << 21
+
+    def default_batch_size(self) -> int:
+        """Images per batch of a float pass: as many as keep the largest layer input (in_features x MVMs per
+        inference, the im2col matrix of a convolution) within :data:`BATCH_ELEMENTS`, between 16 and 1,000."""
+        widest = max(l.weight.shape[1] * max(1, l.mvms_per_inference) for l in self.weighted_layers())
+        return int(min(1000, max(16, self.BATCH_ELEMENTS // widest)))
+
+    def predict(self, x: np.ndarray, matmul: Optional[MatmulHook] = None, batch_size: Optional[int] = None
+                ) -> np.ndarray:
+        """Logits of ``x`` computed in batches (``batch_size`` images; default :meth:`default_batch_size`)."""
         x = self.validate_input(x)
+        if batch_size is None:
+            batch_size = self.default_batch_size()
         outs = [self.forward(x[i:i + batch_size], matmul=matmul, validate=False) for i in range(0, len(x), batch_size)]
         if not outs:
             return np.zeros((0,) + self.output_shape, dtype=self.dtype)
@@ -123,7 +136,7 @@ class Network:
         return logits
 
     def accuracy(self, x: np.ndarray, y: np.ndarray, matmul: Optional[MatmulHook] = None,
-                 batch_size: int = 1000) -> float:
+                 batch_size: Optional[int] = None) -> float:
         """Top-1 accuracy in [0, 1]."""
         y = np.asarray(y)
         if y.shape != (len(x),):
