@@ -135,3 +135,22 @@ def test_resnet20_shapes_mvms_and_batch_norm_folding():
     assert not any(isinstance(l, BatchNorm) for l in folded.layers)
     ref = net.forward(x)
     assert np.abs(folded.forward(x) - ref).max() <= 1e-4 * np.abs(ref).max()
+
+
+def test_resnet_torch_state_round_trip_and_refusals():
+    from models.resnet import from_torch_state, resnet20, torch_state
+
+    net = resnet20(seed=3, batch_norm=True, blocks_per_stage=1)
+    rng = np.random.default_rng(0)
+    for bn in (l for l in net.layers if isinstance(l, BatchNorm)):
+        bn.running_mean = rng.normal(size=bn.channels)
+        bn.gamma[:] = rng.uniform(0.5, 1.5, bn.channels)
+    state = torch_state(net)
+    back = from_torch_state(state, blocks_per_stage=1)
+    assert all(np.array_equal(v, w) for v, w in zip(state.values(), torch_state(back).values()))
+    x = rng.random((8, 1, 28, 28), dtype=np.float32)
+    assert np.abs(back.forward(x) - net.forward(x)).max() <= 1e-4  # BN parameters pass through float32
+    with pytest.raises(DataError, match="missing.*bn1.running_var"):
+        from_torch_state({k: v for k, v in state.items() if k != "bn1.running_var"}, blocks_per_stage=1)
+    with pytest.raises(DataError, match="misshaped.*fc.weight"):
+        from_torch_state({**state, "fc.weight": state["fc.weight"].T}, blocks_per_stage=1)
