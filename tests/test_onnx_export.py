@@ -131,3 +131,14 @@ def test_cli_prune_of_a_zoo_model_writes_onnx_that_evaluates_the_same(tmp_path, 
     _same_layers(load_onnx(tmp_path / "z.onnx"), models.get("lenet5").load(tmp_path / "z.npz"))
     assert main(["prune", "--out", str(tmp_path / "z.txt"), *common]) == 2
     assert "must end in .npz or .onnx" in capsys.readouterr().err
+
+
+def test_without_the_onnx_package_export_is_one_clear_error_before_any_work(tmp_path, monkeypatch, capsys):
+    from hwsim.cli import main
+
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # import onnx now raises ImportError
+    with pytest.raises(ConfigError, match="writing .onnx files needs the optional package onnx"):
+        export_onnx(models.get("lenet5"), tmp_path / "x.onnx")
+    assert main(["prune", "--model", "lenet5", "--out", str(tmp_path / "x.onnx"), "--sparsity", "0.5"]) == 2
+    assert "pip install 'hwsim[onnx]'" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
