@@ -17,6 +17,7 @@ from hwsim.workload import MatrixLayer
 
 from . import shapes
 from .lenet import lenet5, lenet_300_100
+from .resnet import RESNET_TRAINING, resnet20
 from .shapes import ShapeNetwork
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -59,6 +60,12 @@ REGISTRY: dict[str, ModelEntry] = {e.name: e for e in (
     ModelEntry("lenet-300-100", lenet_300_100, True, _FASHION_MNIST_RECIPE.format(name="lenet-300-100", **PRETRAINING),
                "LeNet-300-100"),
     ModelEntry("lenet5", lenet5, True, _FASHION_MNIST_RECIPE.format(name="lenet5", **PRETRAINING), "LeNet-5"),
+    ModelEntry("resnet20", resnet20, True,
+               "Fashion-MNIST training set only (60k images), trained with batch norm (batch statistics), SGD lr {lr:g} "
+               "momentum {momentum:g} weight decay {weight_decay:g}, batch {batch_size}, cosine decay, {epochs} epochs, "
+               "random crop (pad {crop_pad}) and horizontal flip, seed {seed}; batch norms folded into the "
+               "convolutions: python -m models.train_pretrained --model resnet20".format(**RESNET_TRAINING),
+               "ResNet-20"),
     ModelEntry("vgg16", shapes.vgg16, False, title="VGG-16"),
     ModelEntry("vgg8-cifar", shapes.vgg8_cifar, False, title="VGG-8 (CIFAR-10)"),
     ModelEntry("resnet18", shapes.resnet18, False, title="ResNet-18"),

@@ -93,7 +93,10 @@ def demo_out(tmp_path_factory):
 
 def test_demo_writes_report_tables_and_figures(demo_out):
     out, rep = demo_out
-    assert {a["model"]: a["accuracy"] >= 0.89 for a in rep["accuracy"]} == {"lenet-300-100": True, "lenet5": True}
+    assert {a["model"]: a["accuracy"] >= 0.89 for a in rep["accuracy"]} == {"lenet-300-100": True, "lenet5": True,
+                                                                             "resnet20": True}
+    assert {a["model"]: a["n"] for a in rep["accuracy"]} == {"lenet-300-100": 10_000, "lenet5": 10_000,
+                                                             "resnet20": demo.FLOAT_IMAGES["resnet20"]}
     assert {c["hardware"] for c in rep["cost"]} == {"reram", "photonic"}
     for fig in rep["figures"]:
         assert (out / fig).stat().st_size > 10_000
@@ -111,8 +114,17 @@ def test_demo_accuracy_on_hardware_names_its_nonidealities(demo_out):
     """Default presets carry a built chip's non-idealities and say so; preset ideal is the old behaviour (within
     quantization of the float accuracy)."""
     _, rep = demo_out
-    rows = {(a["hardware"], a["preset"]): a for a in rep["hardware_accuracy"]}
+    rows = {(a["hardware"], a["preset"]): a for a in rep["hardware_accuracy"] if a["model"] == demo.SWEEP_MODEL}
     assert set(rows) == {("reram", "default"), ("reram", "ideal"), ("photonic", "harris2014"), ("photonic", "ideal")}
+    resnet = {(a["hardware"], bool(a["calibration"])): a for a in rep["hardware_accuracy"] if a["model"] == "resnet20"}
+    assert set(resnet) == {("reram", False), ("reram", True), ("photonic", False)}
+    assert all(a["n"] == demo.HARDWARE_IMAGES["resnet20"] and 0 < a["accuracy"] <= 1 for a in resnet.values())
+    calibrated = resnet["reram", True]
+    assert calibrated["calibration"] == {"adc_calibration_images": demo.CALIBRATION_IMAGES}
+    assert "adc calibration images" in calibrated["nonidealities"]
+    # 22 layers of uncalibrated 8-bit ADC ranges cost ResNet-20 about 20 points; calibrated ranges cost none
+    assert calibrated["accuracy"] >= calibrated["float_accuracy"] - 0.03
+    assert resnet["reram", False]["accuracy"] < calibrated["accuracy"] - 0.1
     assert "conductance variation sigma 0.043" in rows["reram", "default"]["nonidealities"]
     assert "phase noise sigma 0.077 rad, 8-bit heater DACs" in rows["photonic", "harris2014"]["nonidealities"]
     assert rows["photonic", "ideal"]["nonidealities"].startswith("ideal chip")
@@ -127,7 +139,8 @@ def test_demo_html_report(demo_out):
     root = check_html(out, rep)
     assert {h["hardware"] for h in rep["headline"]} == {"reram", "photonic"}
     for h in rep["headline"]:
-        acc = next(a for a in rep["hardware_accuracy"] if a["hardware"] == h["hardware"] and a["preset"] == h["preset"])
+        acc = next(a for a in rep["hardware_accuracy"]
+                   if (a["model"], a["hardware"], a["preset"]) == (h["model"], h["hardware"], h["preset"]))
         assert (h["accuracy"], h["nonidealities"], h["sparsity"]) == (acc["accuracy"], acc["nonidealities"], 0.0)
         assert h["tops_per_w"] > 0 and h["throughput_inferences_per_s"] > 0
     assert "report.html" in atomic_io.verify_folder(out)["files"]   # in the manifest, checksum verified

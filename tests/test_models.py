@@ -69,7 +69,7 @@ def test_registry_errors():
 
 
 def test_registry_names():
-    assert models.names() == ["lenet-300-100", "lenet5", "vgg16", "vgg8-cifar", "resnet18", "resnet50",
+    assert models.names() == ["lenet-300-100", "lenet5", "resnet20", "vgg16", "vgg8-cifar", "resnet18", "resnet50",
                               "bert-base-block"]
 
 

@@ -160,6 +160,7 @@ def test_default_float_batch_keeps_the_im2col_matrix_small_and_changes_no_predic
 
     assert models.get("lenet-300-100").default_batch_size() == 1000  # 784 inputs: 2^21 / 784 > 1000
     assert models.get("lenet5").default_batch_size() == (1 << 21) // (25 * 28 * 28)  # conv1's 784 x 25 im2col
+    assert models.get("resnet20").default_batch_size() == (1 << 21) // (144 * 28 * 28)
     net = models.get("lenet5")
     x = np.random.default_rng(0).random((300, 1, 28, 28), dtype=np.float32)
     assert np.allclose(net.predict(x), net.predict(x, batch_size=1000), rtol=1e-5, atol=1e-5)

@@ -4,7 +4,7 @@ import pytest
 import models
 
 
-@pytest.mark.parametrize("name,floor", [("lenet-300-100", 0.890), ("lenet5", 0.900)])
+@pytest.mark.parametrize("name,floor", [("lenet-300-100", 0.890), ("lenet5", 0.900), ("resnet20", 0.925)])
 def test_shipped_weights_accuracy(name, floor, fmnist_test):
     x, y = fmnist_test
     assert len(y) == 10_000
