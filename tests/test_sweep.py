@@ -1,13 +1,10 @@
 """hwsim sweep (issue 13): spec validation before any work, the SQLite store, resume after SIGKILL, mapping reuse
 across cost-only keys, process-pool parity, CSV export, and the CLI."""
 import dataclasses
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
