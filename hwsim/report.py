@@ -221,7 +221,7 @@ class Report:
         for l in self.layers:
             rows.append(row(l.name[:16], f"{l.shape[0]}x{l.shape[1]}", str(l.mvms_per_inference), l))
         rows.append("-" * len(head))
-        rows.append(row("total", "", "", self.total))
+        rows.append(row("sum of layers", "", "", self.total))  # Report.total; the chip line is the whole schedule
         if self.chip is not None:
             c = self.chip
             rows.append("")
