@@ -186,6 +186,7 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
         float_k = nets[name].accuracy(x[:k], y[:k])
         for hw, (be, cfg) in backends.items():
             mapping = be.map(nets[name], cfg)
+            preset = getattr(cfg, "preset", be.default_preset)
             options: list[dict[str, Any]] = [{}]
             if be.calibration_option is not None:
                 options.append({be.calibration_option: CALIBRATION_IMAGES})
@@ -198,12 +199,12 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                 notes = "".join(f"; {key.replace('_', ' ')} {v}" for key, v in extra.items() if isinstance(v, int))
                 nonideal["summary"] += notes
                 report["hardware_accuracy"].append({
-                    "model": name, "hardware": hw, "preset": cfg.preset, "accuracy": acc, "float_accuracy": float_k,
+                    "model": name, "hardware": hw, "preset": preset, "accuracy": acc, "float_accuracy": float_k,
                     "n": int(min(k, len(y))), "seed": HARDWARE_SEED, "nonidealities": nonideal["summary"],
                     "nonidealities_detail": nonideal, "calibration": {k2: v for k2, v in extra.items()
                                                                       if isinstance(v, int)},
                     "seconds": time.perf_counter() - t0})
-                _log(f"      {name} {hw:<8} preset {cfg.preset:<12} {acc * 100:.2f}% on the first {k} images "
+                _log(f"      {name} {hw:<8} preset {preset:<12} {acc * 100:.2f}% on the first {k} images "
                      f"(float {float_k * 100:.2f}%){notes}")
 
     _log("[6/6] headline table and reports (JSON, Markdown, HTML)")
@@ -228,9 +229,9 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                                                  for a in report["accuracy"]]),
         "", "## Cost per inference of the shipped networks (default presets, chip level)",
         table(["model", "hardware", "tiles", "chips", "latency", "energy", "static power", "area mm2", "TOPS/W"],
-               [[c["model"], c["hardware"], c["tiles"], c["chips"], si(c["chip_latency_s"], "s"),
+               [[c["model"], c["hardware"], c["tiles"], c["chips"] or "-", si(c["chip_latency_s"], "s"),
                  si(c["chip_energy_per_inference_j"], "J"), si(c["chip_static_power_w"], "W"),
-                 f"{c['chip_area_mm2']:.4g}", f"{c['chip_tops_per_w']:.4g}"] for c in report["cost"]]),
+                 f"{c['chip_area_mm2']:.4g}", _num(c["chip_tops_per_w"])] for c in report["cost"]]),
         "", f"## {title}, global magnitude pruning at 90% (no fine-tuning)",
         table(["hardware", "mapping", "pruning", "tiles", "static mW", "energy nJ"],
                [[r["hardware"], r["mapping"], r["structure"], r["tiles"], f"{r['static_power_w'] * 1e3:.4g}",
@@ -261,6 +262,11 @@ def _nonidealities(be: Any, cfg: Any) -> dict[str, Any]:
                                                      "ideal": None}
 
 
+def _num(v: Any) -> str:
+    """A table cell: 4 significant digits, or "-" for a figure the back-end does not report."""
+    return "-" if v is None else f"{v:.4g}"
+
+
 def _chip_columns(rep: Any) -> dict[str, Any]:
     """A cost row's chip-level figures (``Report.chip``: all allocated hardware running the schedule; the layer sum
     ``Report.total`` counts a time-multiplexed photonic core once per layer that uses it)."""
@@ -268,7 +274,7 @@ def _chip_columns(rep: Any) -> dict[str, Any]:
     if chip is None:
         return {"chips": None, "chip_latency_s": total.latency_s, "chip_energy_per_inference_j": total.energy_j,
                 "chip_static_power_w": total.static_power_w, "chip_area_mm2": total.area_mm2,
-                "chip_tops_per_w": float("nan")}
+                "chip_tops_per_w": None}
     return {"chips": chip.chips, "chip_latency_s": chip.latency_s, "chip_energy_per_inference_j":
             chip.energy_per_inference_j, "chip_static_power_w": chip.static_power_w, "chip_area_mm2": chip.area_mm2,
             "chip_tops_per_w": chip.tops_per_w}
@@ -319,9 +325,9 @@ def _html(report: dict[str, Any], stage: Path, title: str) -> str:
                 for a in report["hardware_accuracy"]]
     acc_table = H.table(["model", "hardware", "preset", "accuracy on hardware", "float accuracy (same images)",
                          "images", "non-idealities on"], acc_rows, wrap=(-1,))
-    cost_rows = [[c["model"], c["hardware"], str(c["preset"]), f"{c['tiles']:,}", str(c["chips"]),
+    cost_rows = [[c["model"], c["hardware"], str(c["preset"]), f"{c['tiles']:,}", str(c["chips"] or "-"),
                   si(c["chip_latency_s"], "s"), si(c["chip_energy_per_inference_j"], "J"),
-                  si(c["chip_static_power_w"], "W"), f"{c['chip_area_mm2']:.4g} mm\u00b2", f"{c['chip_tops_per_w']:.4g}"]
+                  si(c["chip_static_power_w"], "W"), f"{c['chip_area_mm2']:.4g} mm\u00b2", _num(c["chip_tops_per_w"])]
                  for c in report["cost"]]
     cost_table = H.table(["model", "hardware", "preset", "tiles", "chips", "latency", "energy / inference",
                           "static power", "area", "TOPS/W"], cost_rows)

@@ -145,3 +145,14 @@ def test_demo_html_report(demo_out):
         assert h["tops_per_w"] > 0 and h["throughput_inferences_per_s"] > 0
     assert "report.html" in atomic_io.verify_folder(out)["files"]   # in the manifest, checksum verified
     assert len(root.findall(".//figure")) == len(rep["figures"]) == 10
+
+
+def test_cost_rows_without_a_chip_level_show_the_layer_sum_and_no_tops_per_w():
+    """A back-end without Report.chip (a third-party one): its row carries the layer sums and JSON-safe blanks."""
+    from types import SimpleNamespace
+
+    total = SimpleNamespace(latency_s=1e-6, energy_j=2e-9, static_power_w=3e-3, area_mm2=0.5)
+    cols = demo._chip_columns(SimpleNamespace(chip=None, total=total))
+    assert cols["chips"] is None and cols["chip_tops_per_w"] is None and cols["chip_static_power_w"] == 3e-3
+    assert demo._num(None) == "-" and demo._num(1.23456) == "1.235"
+    json.dumps(cols, allow_nan=False)
