@@ -8,11 +8,11 @@ from .loss import distillation_loss, softmax, softmax_cross_entropy
 from .network import Network
 from .graph import GraphNetwork
 from .optim import SGD, Adam, Optimizer
-from .train import EpochLog, TrainLog, check_dataset, fit
+from .train import EpochLog, TrainLog, check_dataset, crop_and_flip, fit
 
 __all__ = ["AvgPool2d", "Conv2d", "Dense", "Flatten", "Layer", "MatmulHook", "MaxPool2d", "ReLU", "WeightedLayer",
            "distillation_loss", "softmax", "softmax_cross_entropy", "Network", "GraphNetwork", "SGD", "Adam", "Optimizer",
-           "EpochLog", "TrainLog", "check_dataset", "fit", "warmup"]
+           "EpochLog", "TrainLog", "check_dataset", "crop_and_flip", "fit", "warmup"]
 
 
 def warmup() -> None:
