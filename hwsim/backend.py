@@ -116,10 +116,6 @@ class BackendBase:
     default_preset: str = ""
     options: Sequence[Option] = ()
     sweep_metrics: Sequence[str] = ("static_power_w", "energy_j")
-    calibration_option: str | None = None
-    """Name of the option (:attr:`Option.name`) that :meth:`prepare_evaluation` reads as a number of training
-    images to calibrate the chip on before measuring accuracy (ReRAM: the ADC ranges), or None: the demo measures
-    accuracy on hardware with and without it."""
 
     # ---- configuration ---------------------------------------------------------------------------------------
     def get_preset(self, name: str) -> Any:

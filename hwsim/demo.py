@@ -28,11 +28,8 @@ SWEEP_MODEL = "lenet-300-100"
 #: per image (about 2.7 ms each in numpy on one core); its full-set figure is a test (tests/test_pretrained.py).
 FLOAT_IMAGES = {"resnet20": 1000}
 #: Further shipped models whose accuracy on hardware the demo measures at each back-end's default preset, on the first
-#: N test images (ResNet-20 through the bit-serial ReRAM model: about 50 ms per image on one core), and again after
-#: the back-end's calibration (:attr:`hwsim.backend.BackendBase.calibration_option`) on CALIBRATION_IMAGES training
-#: images where it has one: a 22-layer network loses ~20 points to uncalibrated ReRAM ADC ranges and none calibrated.
+#: N test images (ResNet-20 through the bit-serial ReRAM model: about 50 ms per image on one core).
 HARDWARE_IMAGES = {"resnet20": 100}
-CALIBRATION_IMAGES = 16
 #: Seed of the chip instance (device variation, phase noise) accuracy on hardware is measured on.
 HARDWARE_SEED = 0
 #: Vector formats written beside every PNG figure (for papers).
@@ -176,7 +173,7 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
             report["hardware_accuracy"].append({
                 "model": SWEEP_MODEL, "hardware": hw, "preset": getattr(cfg, "preset", preset), "accuracy": acc,
                 "float_accuracy": float_acc, "n": int(len(y)), "seed": HARDWARE_SEED,
-                "nonidealities": nonideal["summary"], "nonidealities_detail": nonideal, "calibration": {},
+                "nonidealities": nonideal["summary"], "nonidealities_detail": nonideal,
                 "seconds": time.perf_counter() - t0})
             _log(f"      {hw:<8} preset {preset:<12} {acc * 100:.2f}% ({nonideal['summary']})")
 
@@ -185,27 +182,16 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
             continue
         float_k = nets[name].accuracy(x[:k], y[:k])
         for hw, (be, cfg) in backends.items():
-            mapping = be.map(nets[name], cfg)
             preset = getattr(cfg, "preset", be.default_preset)
-            options: list[dict[str, Any]] = [{}]
-            if be.calibration_option is not None:
-                options.append({be.calibration_option: CALIBRATION_IMAGES})
-            for opts in options:
-                t0 = time.perf_counter()
-                calibrated, extra = be.prepare_evaluation(
-                    mapping, opts, lambda n: fashion_mnist.load("train", data_dir, limit=n)[0], HARDWARE_SEED)
-                acc = be.accuracy(calibrated, x[:k], y[:k], seed=HARDWARE_SEED)
-                nonideal = _nonidealities(be, cfg)
-                notes = "".join(f"; {key.replace('_', ' ')} {v}" for key, v in extra.items() if isinstance(v, int))
-                nonideal["summary"] += notes
-                report["hardware_accuracy"].append({
-                    "model": name, "hardware": hw, "preset": preset, "accuracy": acc, "float_accuracy": float_k,
-                    "n": int(min(k, len(y))), "seed": HARDWARE_SEED, "nonidealities": nonideal["summary"],
-                    "nonidealities_detail": nonideal, "calibration": {k2: v for k2, v in extra.items()
-                                                                      if isinstance(v, int)},
-                    "seconds": time.perf_counter() - t0})
-                _log(f"      {name} {hw:<8} preset {preset:<12} {acc * 100:.2f}% on the first {k} images "
-                     f"(float {float_k * 100:.2f}%){notes}")
+            t0 = time.perf_counter()
+            acc = be.accuracy(be.map(nets[name], cfg), x[:k], y[:k], seed=HARDWARE_SEED)
+            nonideal = _nonidealities(be, cfg)
+            report["hardware_accuracy"].append({
+                "model": name, "hardware": hw, "preset": preset, "accuracy": acc, "float_accuracy": float_k,
+                "n": int(min(k, len(y))), "seed": HARDWARE_SEED, "nonidealities": nonideal["summary"],
+                "nonidealities_detail": nonideal, "seconds": time.perf_counter() - t0})
+            _log(f"      {name} {hw:<8} preset {preset:<12} {acc * 100:.2f}% on the first {k} images "
+                 f"(float {float_k * 100:.2f}%)")
 
     _log("[6/6] headline table and reports (JSON, Markdown, HTML)")
     report["headline"] = []

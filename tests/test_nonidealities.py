@@ -72,7 +72,7 @@ def test_nonidealities_describe_what_run_applies():
     rr, ph = backend.get("reram"), backend.get("photonic")
     d = rr.nonidealities(rr.resolve_config(overrides={"nonideal.p_sa0": 0.01, "adc.range_fraction": 0.5}))
     assert d["ideal"] is False and d["p_sa0"] == 0.01 and "stuck-at faults SA0 0.01" in d["summary"]
-    assert "8-bit ADC at 0.5 of full scale" in d["summary"]
+    assert "8-bit ADC with flipped encoding at 0.5 of full scale" in d["summary"]
     d = ph.nonidealities(ph.resolve_config(overrides={"heater.offset_sigma_rad": 0.05, "noise.bs_imbalance": 0.01}))
     assert "fabrication phase offsets sigma 0.05 rad" in d["summary"] and "coupler imbalance sigma 0.01" in d["summary"]
     assert ph.nonidealities(ph.resolve_config("ideal"))["ideal"] is True

@@ -38,7 +38,6 @@ class ReramBackend(BackendBase):
     presets = PRESETS
     default_preset = "default"
     sweep_metrics = ("static_power_w", "energy_j", "tiles", "latency_s")
-    calibration_option = "adc_calibration"
     #: Dotted config keys (prefixes) that ``map`` does not read: a sweep maps once and re-costs a mapping with each
     #: value (``dataclasses.replace(mapping, config=...)``); ``tests/test_sweep.py`` checks each against a fresh map.
     cost_only_keys = ("adc.bits", "adc.energy_per_conversion_j", "adc.leakage_w", "adc.area_mm2", "adc.range_fraction",

@@ -1,6 +1,7 @@
 """The fast bit-serial engine (low-bits path for exact integer reads at lsb = 2^s without clipping) against the
 table kernel it replaces: bit-identical outputs for the same seed across presets, mapping modes, ADC resolutions,
 non-idealities, pruned layers."""
+import dataclasses
 import sys
 
 import numpy as np
@@ -14,6 +15,10 @@ from hwsim.reram import _reference as ref
 from bitserial_engines import both, net3
 
 
+def lsb2(cfg):
+    """``cfg`` without ISAAC's flipped encoding: the ADC resolutions below then give LSBs of 2^s levels (the default
+    preset reads 128-row sums exactly since it encodes flipped weights), which these tests walk through."""
+    return dataclasses.replace(cfg, adc=dataclasses.replace(cfg.adc, flip_encoding=False))
 
 
 @pytest.mark.parametrize("preset", sorted(rr.PRESETS))
@@ -32,7 +37,7 @@ def test_fast_engine_bit_identical(preset, mode, adc_bits, dims, rng):
 
 
 def test_default_preset_takes_the_parity_path(rng):
-    cfg = rr.get_preset("ideal")  # ideal devices: the default preset's device variation keeps the table kernel
+    cfg = lsb2(rr.get_preset("ideal"))  # ideal devices: the default preset's device variation keeps the table kernel
     x = rng.random((20, 150)).astype(np.float32)
     (y_old, y_new), (old, new) = both(net3(0.3), cfg, x)
     assert all(e.parity_blocks and not e.table_blocks for e in new)
@@ -67,7 +72,7 @@ def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng, 
     """With LOWBITS_MAX = 5 (the kernel's range), lsb = 2^s for s = 0 (exact product) ... 5 take the low-bits path;
     s = 6 goes to the chunk-list kernel."""
     monkeypatch.setattr(sys.modules["hwsim.reram.run"], "LOWBITS_MAX", 5)
-    cfg = rr.resolve_config("ideal", adc_bits=adc_bits)  # the default preset with ideal devices
+    cfg = lsb2(rr.resolve_config("ideal", adc_bits=adc_bits))  # the default preset with ideal devices
     x = rng.random((20, 150)).astype(np.float32)
     (y_old, y_new), (_, new) = both(net3(0.3), cfg, x)
     e = new[0]
@@ -82,7 +87,7 @@ def test_default_preset_low_bits_per_adc_resolution(adc_bits, fast_blocks, rng, 
 def test_ideal_devices_path_per_adc_resolution(adc_bits, path, rng):
     """Ideal devices: lsb 2^s for s <= LOWBITS_MAX = 1 on the low-bits path, coarser ADCs on the chunk-list kernel
     (faster there); bit-identical to the table kernel either way."""
-    cfg = rr.resolve_config("ideal", adc_bits=adc_bits)
+    cfg = lsb2(rr.resolve_config("ideal", adc_bits=adc_bits))
     x = rng.random((20, 150)).astype(np.float32)
     (y_old, y_new), (_, new) = both(net3(0.3), cfg, x)
     e = new[0]
