@@ -111,7 +111,8 @@ RESNET_TRAINING = {"epochs": 8, "lr": 0.05, "momentum": 0.9, "batch_size": 128, 
 def torch_state(trained: GraphNetwork) -> dict[str, np.ndarray]:
     """The trained (``batch_norm=True``) network's parameters under PyTorch's names -- ``conv1.weight`` (16, 1, 3, 3),
     ``bn1.weight`` / ``.bias`` / ``.running_mean`` / ``.running_var``, ``fc.weight`` / ``fc.bias`` -- as a
-    torchvision-style ResNet's ``state_dict()`` would hold them."""
+    torchvision-style ResNet's ``state_dict()`` would hold them; :func:`hwsim.importers.bind_state` installs them back
+    into a ``resnet20(batch_norm=True)``."""
     from hwsim.nn.im2col import kernel_shape
 
     state: dict[str, np.ndarray] = {}
@@ -130,28 +131,3 @@ def torch_state(trained: GraphNetwork) -> dict[str, np.ndarray]:
                 state[f"{layer.name}.{key}"] = np.asarray(arr, np.float32)
     return state
 
-
-def from_torch_state(state: dict[str, np.ndarray], blocks_per_stage: int = 3) -> GraphNetwork:
-    """The training form (``batch_norm=True``) with the parameters of :func:`torch_state` (its inverse): every
-    name must be given and match, else :class:`hwsim.errors.DataError` listing them."""
-    from hwsim.errors import DataError
-    from hwsim.nn.im2col import conv_matrix
-
-    net = resnet20(batch_norm=True, blocks_per_stage=blocks_per_stage)
-    want = torch_state(net)
-    missing, extra = sorted(set(want) - set(state)), sorted(set(state) - set(want))
-    bad = [k for k in want if k in state and np.shape(state[k]) != want[k].shape]
-    if missing or extra or bad:
-        raise DataError(f"ResNet state: missing {missing}, unexpected {extra}, misshaped {bad}")
-    for nd in net.nodes:
-        layer = nd.layer
-        if isinstance(layer, GraphConv):
-            layer.set_weight(conv_matrix(layer, state[f"{layer.name}.weight"]))
-        elif isinstance(layer, Dense):
-            layer.set_weight(state[f"{layer.name}.weight"], state[f"{layer.name}.bias"])
-        elif isinstance(layer, BatchNorm):
-            for key, attr in (("weight", "gamma"), ("bias", "beta"), ("running_mean", "running_mean"),
-                              ("running_var", "running_var")):
-                getattr(layer, attr)[:] = np.asarray(state[f"{layer.name}.{key}"], np.float64)
-            layer.refresh()
-    return net

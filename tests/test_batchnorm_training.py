@@ -138,7 +138,9 @@ def test_resnet20_shapes_mvms_and_batch_norm_folding():
 
 
 def test_resnet_torch_state_round_trip_and_refusals():
-    from models.resnet import from_torch_state, resnet20, torch_state
+    """torch_state gives exactly the names bind_state expects: the state binds back into a fresh training form."""
+    from hwsim.importers import bind_state
+    from models.resnet import resnet20, torch_state
 
     net = resnet20(seed=3, batch_norm=True, blocks_per_stage=1)
     rng = np.random.default_rng(0)
@@ -146,11 +148,12 @@ def test_resnet_torch_state_round_trip_and_refusals():
         bn.running_mean = rng.normal(size=bn.channels)
         bn.gamma[:] = rng.uniform(0.5, 1.5, bn.channels)
     state = torch_state(net)
-    back = from_torch_state(state, blocks_per_stage=1)
+    back = bind_state(resnet20(batch_norm=True, blocks_per_stage=1), state)
     assert all(np.array_equal(v, w) for v, w in zip(state.values(), torch_state(back).values()))
     x = rng.random((8, 1, 28, 28), dtype=np.float32)
     assert np.abs(back.forward(x) - net.forward(x)).max() <= 1e-4  # BN parameters pass through float32
     with pytest.raises(DataError, match="missing.*bn1.running_var"):
-        from_torch_state({k: v for k, v in state.items() if k != "bn1.running_var"}, blocks_per_stage=1)
-    with pytest.raises(DataError, match="misshaped.*fc.weight"):
-        from_torch_state({**state, "fc.weight": state["fc.weight"].T}, blocks_per_stage=1)
+        bind_state(resnet20(batch_norm=True, blocks_per_stage=1),
+                   {k: v for k, v in state.items() if k != "bn1.running_var"})
+    with pytest.raises(DataError, match="wrong shape.*fc.weight"):
+        bind_state(resnet20(batch_norm=True, blocks_per_stage=1), {**state, "fc.weight": state["fc.weight"].T})
