@@ -113,13 +113,13 @@ def torch_state(trained: GraphNetwork) -> dict[str, np.ndarray]:
     ``bn1.weight`` / ``.bias`` / ``.running_mean`` / ``.running_var``, ``fc.weight`` / ``fc.bias`` -- as a
     torchvision-style ResNet's ``state_dict()`` would hold them; :func:`hwsim.importers.bind_state` installs them back
     into a ``resnet20(batch_norm=True)``."""
-    from hwsim.nn.im2col import kernel_shape
+    from hwsim.nn.im2col import kernel_weight
 
     state: dict[str, np.ndarray] = {}
     for nd in trained.nodes:
         layer = nd.layer
         if isinstance(layer, GraphConv):
-            state[f"{layer.name}.weight"] = layer.weight.reshape(kernel_shape(layer)).astype(np.float32)
+            state[f"{layer.name}.weight"] = kernel_weight(layer, layer.weight).astype(np.float32)
             if getattr(layer, "has_bias", True):
                 state[f"{layer.name}.bias"] = layer.bias.astype(np.float32)
         elif isinstance(layer, Dense):

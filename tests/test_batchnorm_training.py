@@ -118,6 +118,15 @@ def test_graph_conv_compiled_path_equals_the_window_path(monkeypatch, stride, pa
     assert np.allclose(fast_gw, conv.grad_weight, atol=1e-4)
 
 
+@pytest.mark.parametrize("groups", [1, 2, 4])
+def test_kernel_weight_inverts_conv_matrix(groups):
+    from hwsim.nn.im2col import conv_matrix, kernel_weight
+
+    conv = GraphConv(4, 8, (3, 2), groups=groups, name="c")
+    w4 = np.random.default_rng(groups).standard_normal((8, 4 // groups, 3, 2))
+    assert np.array_equal(kernel_weight(conv, conv_matrix(conv, w4)), w4)
+
+
 def test_resnet20_shapes_mvms_and_batch_norm_folding():
     from models.resnet import fold_batch_norm, resnet20
 

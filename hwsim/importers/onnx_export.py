@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..nn.graph import (Add, BatchNorm, ChannelAffine, Concat, Elementwise, GraphConv, GraphNetwork, Pool, Reshape,
                         Softmax)
-from ..nn.im2col import kernel_shape
+from ..nn.im2col import kernel_weight
 from ..nn.layers import AvgPool2d, Conv2d, Dense, Flatten, Layer, MaxPool2d, ReLU
 from ..nn.network import Network
 from .onnx_import import _onnx, unique_name
@@ -50,17 +50,6 @@ def _steps(network: Network) -> Iterator[tuple[Layer, list[str], str, tuple[int,
         out = f"{layer.name or type(layer).__name__.lower()}:{i}"
         yield layer, [prev], out, shape
         prev, shape = out, layer.output_shape(shape)
-
-
-def _conv_weight(layer: Any) -> np.ndarray:
-    """The 4-D ONNX weight of a convolution layer's (pruned) im2col matrix."""
-    co, ci, kh, kw = kernel_shape(layer)
-    w = layer.effective_weight().astype(np.float32)
-    g = getattr(layer, "groups", 1)
-    if g == 1:
-        return w.reshape(co, ci, kh, kw)
-    cog, k = co // g, ci * kh * kw
-    return np.concatenate([w[i * cog:(i + 1) * cog, i * k:(i + 1) * k] for i in range(g)]).reshape(co, ci, kh, kw)
 
 
 class _Writer:
@@ -100,7 +89,8 @@ class _Writer:
                              group=layer.groups, kernel_shape=[layer.kh, layer.kw])
             else:
                 attrs = dict(strides=[layer.stride] * 2, pads=[layer.pad] * 4, kernel_shape=[layer.k] * 2)
-            inputs = [x, self.const(f"{name}.weight", _conv_weight(layer))]
+            w4 = kernel_weight(layer, layer.effective_weight().astype(np.float32))
+            inputs = [x, self.const(f"{name}.weight", w4)]
             if getattr(layer, "has_bias", True) or np.any(layer.bias):
                 inputs.append(self.const(f"{name}.bias", layer.bias))
             self.node("Conv", inputs, out, name, **attrs)

@@ -35,6 +35,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..nn.graph import (Add, ChannelAffine, Concat, Elementwise, GraphConv, GraphNetwork, Node, Pool, Reshape,
                         Softmax)
+from ..nn.im2col import kernel_weight
 from ..nn.layers import Dense, ReLU, WeightedLayer
 
 #: Largest .onnx file read (protobuf's own limit is 2 GiB).
@@ -746,11 +747,7 @@ def save_onnx(network: GraphNetwork, source: str | Path, path: str | Path) -> Pa
             w = np.where(nz[:, None], w / np.where(nz, s, 1.0)[:, None], 0.0)
             b = np.where(nz, (b - t) / np.where(nz, s, 1.0), 0.0)
         if o["op"] == "Conv":
-            g = layer.groups
-            co, ci, k = layer.out_channels // g, layer.in_channels // g, layer.kh * layer.kw
-            blocks = [w[i * co:(i + 1) * co, i * ci * k:(i + 1) * ci * k] for i in range(g)]
-            _set_const(model, o["weight"], np.concatenate(blocks, axis=0).reshape(layer.out_channels, ci, layer.kh,
-                                                                                   layer.kw))
+            _set_const(model, o["weight"], kernel_weight(layer, w))
         elif o["op"] == "Gemm":
             core = w / o["alpha"]
             _set_const(model, o["weight"], core if o["transB"] else core.T)

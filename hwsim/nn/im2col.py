@@ -61,6 +61,17 @@ def conv_matrix(layer: Layer, w: np.ndarray, what: str = "") -> np.ndarray:
     return full
 
 
+def kernel_weight(layer: Layer, w: np.ndarray) -> np.ndarray:
+    """The 4-D (C_out, C_in/groups, kh, kw) weight of convolution ``layer`` given its im2col matrix ``w`` (the
+    inverse of :func:`conv_matrix`: the diagonal blocks for groups > 1), in ``w`` 's dtype."""
+    co, ci, kh, kw = kernel_shape(layer)
+    g = getattr(layer, "groups", 1)
+    if g == 1:
+        return w.reshape(co, ci, kh, kw)
+    step, k = co // g, ci * kh * kw
+    return np.concatenate([w[i * step:(i + 1) * step, i * k:(i + 1) * k] for i in range(g)]).reshape(co, ci, kh, kw)
+
+
 def conv_mask(layer: Layer, m: np.ndarray, what: str = "") -> np.ndarray:
     """A mask given like a weight (4-D or the matrix) as ``layer`` 's 2-D mask (False between groups)."""
     full = conv_matrix(layer, np.asarray(m).astype(np.float64), what) != 0
