@@ -167,31 +167,19 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
         presets = [be.default_preset] + [p for p in ("ideal",) if p in be.presets and p != be.default_preset]
         for preset in presets:
             cfg = default_cfg if preset == be.default_preset else be.resolve_config(preset)
-            t0 = time.perf_counter()
-            acc = be.accuracy(be.map(base, cfg), x, y, seed=HARDWARE_SEED)
-            nonideal = _nonidealities(be, cfg)
-            report["hardware_accuracy"].append({
-                "model": SWEEP_MODEL, "hardware": hw, "preset": getattr(cfg, "preset", preset), "accuracy": acc,
-                "float_accuracy": float_acc, "n": int(len(y)), "seed": HARDWARE_SEED,
-                "nonidealities": nonideal["summary"], "nonidealities_detail": nonideal,
-                "seconds": time.perf_counter() - t0})
-            _log(f"      {hw:<8} preset {preset:<12} {acc * 100:.2f}% ({nonideal['summary']})")
+            row = _hardware_accuracy(SWEEP_MODEL, base, be, cfg, preset, x, y, float_acc)
+            report["hardware_accuracy"].append(row)
+            _log(f"      {hw:<8} preset {preset:<12} {row['accuracy'] * 100:.2f}% ({row['nonidealities']})")
 
     for name, k in HARDWARE_IMAGES.items():
         if name not in nets:
             continue
         float_k = nets[name].accuracy(x[:k], y[:k])
         for hw, (be, cfg) in backends.items():
-            preset = getattr(cfg, "preset", be.default_preset)
-            t0 = time.perf_counter()
-            acc = be.accuracy(be.map(nets[name], cfg), x[:k], y[:k], seed=HARDWARE_SEED)
-            nonideal = _nonidealities(be, cfg)
-            report["hardware_accuracy"].append({
-                "model": name, "hardware": hw, "preset": preset, "accuracy": acc, "float_accuracy": float_k,
-                "n": int(min(k, len(y))), "seed": HARDWARE_SEED, "nonidealities": nonideal["summary"],
-                "nonidealities_detail": nonideal, "seconds": time.perf_counter() - t0})
-            _log(f"      {name} {hw:<8} preset {preset:<12} {acc * 100:.2f}% on the first {k} images "
-                 f"(float {float_k * 100:.2f}%)")
+            row = _hardware_accuracy(name, nets[name], be, cfg, be.default_preset, x[:k], y[:k], float_k)
+            report["hardware_accuracy"].append(row)
+            _log(f"      {name} {hw:<8} preset {row['preset']:<12} {row['accuracy'] * 100:.2f}% on the first {k} "
+                 f"images (float {float_k * 100:.2f}%)")
 
     _log("[6/6] headline table and reports (JSON, Markdown, HTML)")
     report["headline"] = []
@@ -239,6 +227,18 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     write_text(stage / "report.md", "\n".join(text) + "\n")
     write_text(stage / "report.html", _html(report, stage, title))
     return report, "\n".join(text)
+
+
+def _hardware_accuracy(model: str, net: Any, be: Any, cfg: Any, preset: str, x: Any, y: Any,
+                       float_acc: float) -> dict[str, Any]:
+    """One accuracy-on-hardware row: ``net`` mapped with ``cfg`` and run on (x, y) at chip seed HARDWARE_SEED."""
+    t0 = time.perf_counter()
+    acc = be.accuracy(be.map(net, cfg), x, y, seed=HARDWARE_SEED)
+    nonideal = _nonidealities(be, cfg)
+    return {"model": model, "hardware": be.name, "preset": getattr(cfg, "preset", preset), "accuracy": acc,
+            "float_accuracy": float_acc, "n": int(len(y)), "seed": HARDWARE_SEED,
+            "nonidealities": nonideal["summary"], "nonidealities_detail": nonideal,
+            "seconds": time.perf_counter() - t0}
 
 
 def _nonidealities(be: Any, cfg: Any) -> dict[str, Any]:
