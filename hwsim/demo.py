@@ -19,7 +19,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 SWEEP_SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 SWEEP_MODEL = "lenet-300-100"
@@ -73,8 +73,13 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
     from .atomic_io import check_output_dir, output_folder
 
     out = check_output_dir(out, "--out")
-    with output_folder(out) as stage:
-        report, text = _run_demo(out, stage, data_dir)
+    prewarm = _start_prewarm(data_dir)
+    try:
+        with output_folder(out) as stage:
+            report, text = _run_demo(out, stage, data_dir)
+    finally:
+        if prewarm is not None:
+            prewarm.stop()
     print(json.dumps(report, indent=2, default=str) if as_json else text)
     return report
 
@@ -97,13 +102,13 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     _log("[2/6] float accuracy of the shipped weights on the Fashion-MNIST test set")
     x, y = fashion_mnist.load("test", data_dir)
     nets = {name: models.get(name, pretrained=True) for name, e in models.REGISTRY.items() if e.ships_weights}
+    backends = {be.name: (be, be.resolve_config()) for be in backend.backends()}
     report["accuracy"] = []
     for n, net in nets.items():
         k = FLOAT_IMAGES.get(n, len(y))
         report["accuracy"].append({"model": n, "accuracy": net.accuracy(x[:k], y[:k]), "n": int(min(k, len(y)))})
 
     _log("[3/6] cost of the shipped networks on every back-end (default presets)")
-    backends = {be.name: (be, be.resolve_config()) for be in backend.backends()}
     report["cost"] = []
     headline_reports: dict[str, Any] = {}
     for name, net in nets.items():
@@ -227,6 +232,61 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     write_text(stage / "report.md", "\n".join(text) + "\n")
     write_text(stage / "report.html", _html(report, stage, title))
     return report, "\n".join(text)
+
+
+def _start_prewarm(data_dir: str | None) -> Any:
+    """On a first run (numba's cache lacks the demo's last kernel), a prewarm process compiling steps 3-5's kernels
+    (:func:`prewarm_steps`) beside steps 1-3; None on a warm run."""
+    from . import _prewarm
+    from .reram import _kernels_run
+
+    prewarm = _prewarm.start("hwsim.demo:prewarm_steps", [data_dir or ""],
+                             last_kernel=_kernels_run.bitserial_adc_lists)
+    if prewarm is not None:
+        _log("first run after an install: a second process compiles the later steps' numba kernels meanwhile "
+             "(cached on disk for later runs)")
+    return prewarm
+
+
+def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
+    """Steps 3-5 of the demo on one or two test images each, in the order the demo needs their kernels, for the
+    prewarm process (:mod:`hwsim._prewarm`) that compiles them into numba's cache on the first run: the photonic
+    mapping (the demo's biggest compile), the sweep's mapping modes, then the hardware forward passes. The demo
+    compiles the float pass's and ReRAM mapping's kernels itself: it needs them before a second process could."""
+    import models
+    from models import fashion_mnist
+
+    from . import backend
+
+    x, y = fashion_mnist.load("test", data_dir or None)
+    x, y = x[:2], y[:2]
+    nets = {name: models.get(name, pretrained=True) for name, e in models.REGISTRY.items() if e.ships_weights}
+    backends = [(be, be.resolve_config()) for be in backend.backends()]
+    base = nets[SWEEP_MODEL]
+
+    def photonic_map() -> None:
+        for be, cfg in backends:
+            if be.name == "photonic":
+                be.cost(be.map(base, cfg))
+
+    def sweep() -> None:
+        for be, cfg in backends:
+            unit, tile = be.pruning_unit(cfg)
+            for structure in ("unstructured", unit):
+                net = _pruned(base, 0.9, structure, tile)
+                for _, variant in be.sweep_variants(cfg):
+                    be.cost(be.map(net, variant))
+
+    def on_hardware() -> None:
+        for be, cfg in backends:
+            for preset in [be.default_preset] + [p for p in ("ideal",) if p in be.presets]:
+                run_cfg = cfg if preset == be.default_preset else be.resolve_config(preset)
+                be.accuracy(be.map(base, run_cfg), x, y, seed=HARDWARE_SEED)
+            for name in HARDWARE_IMAGES:
+                if name in nets:
+                    be.accuracy(be.map(nets[name], cfg), x[:1], y[:1], seed=HARDWARE_SEED)
+
+    return [photonic_map, sweep, on_hardware]
 
 
 def _hardware_accuracy(model: str, net: Any, be: Any, cfg: Any, preset: str, x: Any, y: Any,
