@@ -106,3 +106,26 @@ def test_schedule_is_within_1pc_of_the_settling_bound_so_pipelining_cannot_help(
     assert 1.0 < c.latency_s / bound < 1.01
     assert stream / (settle + stream) == pytest.approx(0.0034, abs=2e-4)
     assert lenet_default.extra["chip_schedule"]["reprogramming_time_fraction"] == pytest.approx(1 - 0.0034, abs=2e-4)
+
+
+def test_hold_power_per_phase_shifter_within_2x_of_shens_built_chip():
+    """[Shen17]'s one published power figure for its chip: ~10 mW per phase shifter on average to hold the phases.
+    Preset shen2017 (4-mode Reck cores, one mesh pair per matrix, Harris 2014 single-arm heaters at P_pi 24.77 mW)
+    on 200 layers of Gaussian 4 x 4 weights: the hand calculation from the programmed phases (P_pi x wrap(phi)/pi,
+    averaged over every phase shifter) equals the Report's heater power, and lies within 2x of 10 mW."""
+    from hwsim.photonic.config import SHEN17_HOLD_POWER_PER_PHASE_SHIFTER_W
+
+    cfg = resolve_config("shen2017")
+    assert (cfg.mesh.mesh, cfg.mesh.tile, cfg.chip.mode, cfg.heater.mode) == ("reck", 4, "weight_stationary",
+                                                                               "standard")
+    rng = np.random.default_rng(0)
+    m = map([rng.standard_normal((4, 4)) for _ in range(200)], cfg)
+    rep = cost(m)
+    phases = np.concatenate([layer.phases.ravel() for layer in m.layers])
+    assert phases.size == 200 * (2 * 4 * 3 + 3 * 4)  # V and U meshes 2K(K-1), two screens and attenuators 3K
+    hand_w = cfg.heater.p_pi_w * np.mod(phases, 2 * math.pi).sum() / math.pi
+    heaters_w = sum(layer.breakdown["heaters"].static_power_w for layer in rep.layers)
+    assert heaters_w == pytest.approx(hand_w, rel=1e-12)
+    per_shifter_w = hand_w / phases.size
+    assert per_shifter_w == pytest.approx(17.6e-3, rel=0.02)  # mean phase 0.71 pi: the figure the preset cites
+    assert 0.5 <= per_shifter_w / SHEN17_HOLD_POWER_PER_PHASE_SHIFTER_W <= 2.0
