@@ -85,7 +85,8 @@ class Backend(Protocol):
     default_preset: str
     options: Sequence[Option]
     sweep_metrics: Sequence[str]
-    """Report metrics worth plotting against sparsity for this hardware (the demo's figures)."""
+    """Report metrics worth plotting against sparsity for this hardware (the demo's figures): a field of
+    ``Report.total`` (the sum over layers), or ``chip.<field>`` of ``Report.chip`` where layers share hardware."""
 
     def resolve_config(self, preset: str | None = None, file: str | Path | None = None,
                        overrides: Mapping[str, Any] | None = None, **shortcuts: Any) -> Any: ...

@@ -36,6 +36,10 @@ HARDWARE_SEED = 0
 FIGURE_FORMATS = ("pdf",)
 
 
+#: File-name stems of the sweep figures of chip-level metrics (the names the layer-sum figures had).
+_FIGURE_STEMS = {"chip.static_power_w": "static_power_w", "chip.energy_per_inference_j": "energy_j"}
+
+
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -144,10 +148,12 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                     key = f"{mode}, {label}" if len(variants) > 1 else label
                     series[hw].setdefault(key, []).append((s, rep))
                     sweep_rows.append({"hardware": hw, "mapping": mode, "structure": label, "sparsity": s,
-                                       "float_accuracy_no_finetune": acc, **rep.total.to_dict()})
+                                       "float_accuracy_no_finetune": acc, **rep.total.to_dict(),
+                                       **_chip_columns(rep)})
                 _log(f"      {hw:<8} {label:<22} sparsity {s:.2f}: float accuracy {acc * 100:.2f}% (no fine-tuning)")
     _write_csv(stage / "sweep.csv", sweep_rows)
-    figures = []
+    figures: list[str] = []
+    figure_metrics: dict[str, str] = {}
     span = f"{100 * min(SWEEP_SPARSITIES):g}-{100 * max(SWEEP_SPARSITIES):g} % weight sparsity"
     for hw, metric in ((hw, m) for hw, (be, _) in backends.items() for m in be.sweep_metrics):
         # cost (absolute, SI prefix, % of the unpruned network on the right) beside float accuracy at each sparsity
@@ -159,9 +165,10 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                                         ylabel="float test accuracy, no fine-tuning (%)",
                                         title=f"{title}: accuracy of the same pruned networks ({len(y)} images)")
         plots.legend_outside(acc_ax, below=True)
-        path = stage / f"{hw}_{metric}_vs_sparsity.png"
+        path = stage / f"{hw}_{_FIGURE_STEMS.get(metric, metric)}_vs_sparsity.png"
         plots.save(cost_ax, str(path), formats=FIGURE_FORMATS)
         figures.append(path.name)
+        figure_metrics[path.name] = metric
     report["sweep"] = sweep_rows
 
     _log(f"[5/6] accuracy on hardware: {SWEEP_MODEL} through every back-end (full test set, chip instance seed "
@@ -193,6 +200,7 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                        if a["model"] == SWEEP_MODEL and a["hardware"] == hw and a["preset"] == rep.preset)
         report["headline"].append(_headline(SWEEP_MODEL, title, hw, rep, acc_row))
     report["figures"] = figures + sorted(p.name for p in stage.glob("breakdown_*.png"))
+    report["figure_metrics"] = figure_metrics
     report["figures_vector"] = sorted(p.name for f in FIGURE_FORMATS for p in stage.glob(f"*.{f}"))
     report["report_html"] = "report.html"
     report["seconds"] = time.perf_counter() - t_start
@@ -212,9 +220,11 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                  si(c["chip_energy_per_inference_j"], "J"), si(c["chip_static_power_w"], "W"),
                  f"{c['chip_area_mm2']:.4g}", _num(c["chip_tops_per_w"])] for c in report["cost"]]),
         "", f"## {title}, global magnitude pruning at 90% (no fine-tuning)",
-        table(["hardware", "mapping", "pruning", "tiles", "static mW", "energy nJ"],
+        table(["hardware", "mapping", "pruning", "tiles", "layers static mW", "layers energy nJ", "chip static",
+               "chip energy"],
                [[r["hardware"], r["mapping"], r["structure"], r["tiles"], f"{r['static_power_w'] * 1e3:.4g}",
-                 f"{r['energy_j'] * 1e9:.4g}"] for r in sweep_rows if r["sparsity"] == 0.9]),
+                 f"{r['energy_j'] * 1e9:.4g}", si(r["chip_static_power_w"], "W"),
+                 si(r["chip_energy_per_inference_j"], "J")] for r in sweep_rows if r["sparsity"] == 0.9]),
         "", f"## Accuracy on hardware (chip instance seed {HARDWARE_SEED}; float: the same images)",
         table(["model", "hardware", "preset", "accuracy", "float", "images", "seconds", "non-idealities on"],
                [[a["model"], a["hardware"], a["preset"], f"{a['accuracy'] * 100:.2f}%",
@@ -250,9 +260,10 @@ def _start_prewarm(data_dir: str | None) -> Any:
 
 def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
     """Steps 3-5 of the demo on one or two test images each, in the order the demo needs their kernels, for the
-    prewarm process (:mod:`hwsim._prewarm`) that compiles them into numba's cache on the first run: the photonic
-    mapping (the demo's biggest compile), the sweep's mapping modes, then the hardware forward passes. The demo
-    compiles the float pass's and ReRAM mapping's kernels itself: it needs them before a second process could."""
+    prewarm process (:mod:`hwsim._prewarm`) that compiles them into numba's cache on the first run: the mapping on
+    every back-end, the last registered first (the demo maps on the first one itself before a second process could
+    have compiled it; the photonic mapping is the demo's biggest compile), the sweep's variants, then the hardware
+    forward passes."""
     import models
     from models import fashion_mnist
 
@@ -264,10 +275,9 @@ def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
     backends = [(be, be.resolve_config()) for be in backend.backends()]
     base = nets[SWEEP_MODEL]
 
-    def photonic_map() -> None:
-        for be, cfg in backends:
-            if be.name == "photonic":
-                be.cost(be.map(base, cfg))
+    def first_maps() -> None:  # the last back-end first: the demo maps on the first one before this could help
+        for be, cfg in reversed(backends):
+            be.cost(be.map(base, cfg))
 
     def sweep() -> None:
         for be, cfg in backends:
@@ -286,7 +296,7 @@ def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
                 if name in nets:
                     be.accuracy(be.map(nets[name], cfg), x[:1], y[:1], seed=HARDWARE_SEED)
 
-    return [photonic_map, sweep, on_hardware]
+    return [first_maps, sweep, on_hardware]
 
 
 def _hardware_accuracy(model: str, net: Any, be: Any, cfg: Any, preset: str, x: Any, y: Any,
@@ -348,16 +358,20 @@ _CAPTIONS = {
 }
 
 
-def _caption(name: str, model_title: str) -> str:
-    """A figure's caption from its file name."""
+def _caption(name: str, model_title: str, metric: str | None = None) -> str:
+    """A figure's caption from its file name (and the Report metric a sweep figure plots, when known)."""
+    from .plots import metric_axis
+
     stem = name.rsplit(".", 1)[0]
     if stem.startswith("breakdown_"):
         hw, _, metric = stem[len("breakdown_"):].partition("_")
         return (f"{model_title} on {hw} (default preset, unpruned): {_CAPTIONS.get(metric, metric)} by component "
                 "and layer")
     hw, _, rest = stem.partition("_")
-    metric = rest.replace("_vs_sparsity", "")
-    return (f"{model_title} on {hw}: {_CAPTIONS.get(metric, metric)} against weight sparsity (global magnitude "
+    stem_metric = rest.replace("_vs_sparsity", "")
+    what = (metric_axis(metric, [1.0])[0].rsplit(" (", 1)[0] if metric and metric.startswith("chip.")
+            else _CAPTIONS.get(stem_metric, stem_metric))
+    return (f"{model_title} on {hw}: {what} against weight sparsity (global magnitude "
             "pruning, no fine-tuning; unstructured and tile-aligned), beside the float accuracy of the same networks")
 
 
@@ -378,11 +392,15 @@ def _html(report: dict[str, Any], stage: Path, title: str) -> str:
     cost_table = H.table(["model", "hardware", "preset", "tiles", "chips", "latency", "energy / inference",
                           "static power", "area", "TOPS/W"], cost_rows)
     at90 = [r for r in report["sweep"] if r["sparsity"] == 0.9]
-    sweep_table = H.table(["hardware", "mapping", "pruning", "tiles", "static power", "energy",
+    sweep_table = H.table(["hardware", "mapping", "pruning", "tiles", "static power (sum of layers)",
+                           "energy (sum of layers)", "chip static power", "chip energy / inference",
                            "float accuracy (no fine-tuning)"],
                           [[r["hardware"], r["mapping"], r["structure"], f"{r['tiles']:,}", si(r["static_power_w"], "W"),
-                            si(r["energy_j"], "J"), f"{r['float_accuracy_no_finetune'] * 100:.2f} %"] for r in at90])
-    figs = "\n".join(H.figure(stage / f, _caption(f, title)) for f in report["figures"])
+                            si(r["energy_j"], "J"), si(r["chip_static_power_w"], "W"),
+                            si(r["chip_energy_per_inference_j"], "J"),
+                            f"{r['float_accuracy_no_finetune'] * 100:.2f} %"] for r in at90])
+    figs = "\n".join(H.figure(stage / f, _caption(f, title, report.get("figure_metrics", {}).get(f)))
+                     for f in report["figures"])
     zoo = H.table(["model", "kind", "layers", "weights", "MVMs / inference"],
                   [[m["name"], m["kind"], str(m["layers"]), f"{m['weights']:,}", f"{m['mvms_per_inference']:,}"]
                    for m in report["models"]])

@@ -168,16 +168,26 @@ def _merge_identical(series: Mapping[str, tuple[list[float], list[float]]]) -> d
     return merged
 
 
+def report_metric(report: Report, metric: str) -> float:
+    """A Report's ``metric``: a field of ``report.total``, or ``chip.<field>`` of ``report.chip`` (an error when the
+    Report has no chip level)."""
+    if metric.startswith("chip."):
+        if report.chip is None:
+            raise ValueError(f"metric {metric!r}: this Report has no chip level")
+        return float(getattr(report.chip, metric[5:]))
+    return float(getattr(report.total, metric))
+
+
 def plot_metric_vs_sparsity(series: Mapping[str, Sequence[tuple[float, Report]]], metric: str, ax: Any = None,
                             relative: bool = False, title: str | None = None) -> Any:
-    """One line per label: ``metric`` (absolute, SI prefix chosen from the data, log axis when it spans more than
-    :data:`LOG_SPAN`) against weight sparsity (%). ``relative`` adds a right-hand axis in % of the first label's
+    """One line per label: ``metric`` (:func:`report_metric`: absolute, SI prefix chosen from the data, log axis
+    when it spans more than :data:`LOG_SPAN`) against weight sparsity (%). ``relative`` adds a right-hand axis in % of the first label's
     unpruned value (the absolute axis stays). Labels whose lines coincide share one legend entry."""
     ax = _axes(ax)
     raw = {}
     for label, pts in series.items():
         pts = sorted(pts, key=lambda p: p[0])
-        raw[label] = ([100 * s for s, _ in pts], [float(getattr(r.total, metric)) for _, r in pts])
+        raw[label] = ([100 * s for s, _ in pts], [report_metric(r, metric) for _, r in pts])
     allv = [y for _, ys in raw.values() for y in ys]
     ylabel, factor, log = metric_axis(metric, allv)
     for i, (label, (xs, ys)) in enumerate(_merge_identical(raw).items()):

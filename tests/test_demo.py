@@ -71,7 +71,8 @@ def test_report_html_is_self_contained_and_matches_report_json(tmp_path):
                      "chip_latency_s": 2.52e-6, "chip_energy_per_inference_j": 4.419e-7,
                      "chip_static_power_w": 0.0494, "chip_area_mm2": 85.42, "chip_tops_per_w": 1.205}],
            "sweep": [{"hardware": "reram", "mapping": "ou", "structure": "unstructured", "sparsity": 0.9, "tiles": 9,
-                      "static_power_w": 0.028, "energy_j": 2.1e-6, "float_accuracy_no_finetune": 0.54}],
+                      "static_power_w": 0.028, "energy_j": 2.1e-6, "float_accuracy_no_finetune": 0.54,
+                      "chip_static_power_w": 0.0247, "chip_energy_per_inference_j": 6.67e-7}],
            "hardware_accuracy": [{"model": "lenet-300-100", "hardware": "reram", "preset": "default", "accuracy": 0.8922,
                                   "float_accuracy": 0.8998, "n": 10000, "nonidealities": head["nonidealities"]}],
            "headline": [head], "figures": ["reram_energy_j_vs_sparsity.png", "breakdown_reram_energy_j.png"],
@@ -82,6 +83,7 @@ def test_report_html_is_self_contained_and_matches_report_json(tmp_path):
     assert "LeNet-300-100 <&>" in text and "10.45 W" in text and "9.317 \u00b5J" in text
     assert "conductance variation sigma 0.043" in text
     assert "49.4 mW" in text and "85.42 mm\u00b2" in text  # the cost table is the chip's
+    assert "24.7 mW" in text and "667 nJ" in text  # the sweep table has the chip's figures beside the layer sums
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,7 @@ def test_demo_writes_report_tables_and_figures(demo_out):
     assert {c["hardware"] for c in rep["cost"]} == {"reram", "photonic"}
     for fig in rep["figures"]:
         assert (out / fig).stat().st_size > 10_000
-    assert (out / "sweep.csv").read_text().count("\n") == 1 + 2 * 7 * (4 + 1)
+    assert (out / "sweep.csv").read_text().count("\n") == 1 + 2 * 7 * (4 + 2)  # ReRAM: 4 modes; photonic: 2 chips
     # tile-aligned pruning frees tiles on both back-ends; unstructured pruning leaves skip_empty's tiles unchanged
     at90 = [r for r in rep["sweep"] if r["sparsity"] == 0.9]
     dense_tiles = {r["hardware"]: r["tiles"] for r in rep["sweep"] if r["sparsity"] == 0.0 and r["mapping"] != "dense"}

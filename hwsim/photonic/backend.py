@@ -39,7 +39,9 @@ class PhotonicBackend(BackendBase):
     config_class = PhotonicConfig
     presets = PRESETS
     default_preset = DEFAULT_PRESET
-    sweep_metrics = ("static_power_w", "energy_j")
+    #: chip level: time-multiplexed layers share the physical cores, so the sum over layers counts a core once per
+    #: layer that uses it (``Report.total``); the chip's always-on power is drawn once, over wall-clock time
+    sweep_metrics = ("chip.static_power_w", "chip.energy_per_inference_j")
     options = (
         Option("--mesh", key="mesh.mesh", help=f"mesh topology: {', '.join(MESHES)}"),
         Option("--tile", type=int, key="mesh.tile", metavar="K", help="mesh size K (tiles are K x K)"),
@@ -77,8 +79,12 @@ class PhotonicBackend(BackendBase):
         return "xbar_tiles", (k, k)
 
     def sweep_variants(self, config: Any) -> list[tuple[str, Any]]:
-        """The configured mesh alone (labelled by its topology)."""
-        return [(config.mesh.mesh, config)]
+        """The configured chip, and beside a time-multiplexed one the same meshes weight-stationary (one mesh pair
+        per tile, CHAMP-style: where pruning tiles away removes their heaters and static power)."""
+        if config.chip.mode != "time_multiplexed":
+            return [("weight-stationary", config)]
+        ws = dataclasses.replace(config, chip=dataclasses.replace(config.chip, mode="weight_stationary"))
+        return [(f"{config.chip.cores} time-multiplexed cores", config), ("weight-stationary", ws)]
 
     def map(self, source: Any, config: PhotonicConfig | None = None) -> PhotonicMapping:
         return _map(source, config)
