@@ -18,6 +18,8 @@ oracle (exact reads), equal to float32 rounding.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -31,13 +33,41 @@ _LOWBIT = np.array([0] + [(p & -p).bit_length() - 1 for p in range(1, 256)], dty
 
 
 @njit(cache=True, nogil=True)
-def bitplane_lists(X, cycles, L):
-    """Nonzero 8-row chunks of every input bit-plane: ``X`` (n, rows) unsigned integer inputs; cycle t drives row
-    i when bit t of X[r, i] is 1. ``L[r, t, 0]`` is the number of chunks ch (rows 8 ch ... 8 ch + 7) with a driven
+def quantize_rows(X, sign, imax, xq, sx):
+    """Per-row input quantization of the bit-serial engine in one pass per row: with v = sign * X[r, i] (sign +1 or
+    -1, exact), sx[r] = max_i v / imax (1.0 where that is <= 0) and xq[r, i] = clip(floor(v / sx[r] + 0.5), 0, imax)
+    as int64, the same float64 operations as :func:`hwsim.reram._reference.quantize_inputs` (so the same bits; a
+    negative v quantizes to 0). Returns (negatives, non-finite): how many v < 0, and how many v are NaN or inf (the
+    caller refuses those; xq is then meaningless)."""
+    n, m = X.shape
+    neg = 0
+    bad = 0
+    for r in range(n):
+        mx = -np.inf
+        for i in range(m):
+            v = sign * np.float64(X[r, i])
+            neg += 1 if v < 0.0 else 0
+            bad += 0 if v - v == 0.0 else 1
+            mx = max(mx, v)
+        s = mx / imax
+        if not s > 0.0:
+            s = 1.0
+        sx[r] = s
+        for i in range(m):
+            q = math.floor(sign * np.float64(X[r, i]) / s + 0.5)
+            xq[r, i] = np.int64(min(max(q, 0.0), np.float64(imax))) if q - q == 0.0 else 0
+    return neg, bad
+
+
+@njit(cache=True, nogil=True)
+def bitplane_lists(X, c0, nrows, cycles, L):
+    """Nonzero 8-row chunks of every input bit-plane of the crossbar rows fed by columns c0 ... c0 + nrows - 1 of
+    ``X`` (n, m) unsigned integer inputs (read in place: no copy of the slice); cycle t drives row i when bit t of
+    X[r, c0 + i] is 1. ``L[r, t, 0]`` is the number of chunks ch (rows 8 ch ... 8 ch + 7) with a driven
     row, ``L[r, t, 1:1 + count]`` their table rows ``256 ch + p`` in increasing ch, p the byte of driven rows
     (row 8 ch + b -> bit b). ``L`` (n, cycles, ceil(rows / 8) + 1) int32; inputs below 2^cycles. Serial (about
     1 ms per 1000 x 128 inputs)."""
-    n, nrows = X.shape
+    n = X.shape[0]
     nch = (nrows + 7) // 8
     ones = np.uint64(0x0101010101010101)
     gather = np.uint64(0x0102040810204080)  # (bytes of 0/1) * gather >> 56: byte b's bit -> bit b
@@ -50,13 +80,13 @@ def bitplane_lists(X, cycles, L):
             i1 = min(i0 + 8, nrows)
             m = 0
             for i in range(i0, i1):
-                m |= X[r, i]
+                m |= X[r, c0 + i]
             if m == 0:
                 continue  # no row of the chunk driven in any cycle
             if cycles <= 8:  # the chunk's 8 inputs as the bytes of one word; cycle t's byte by one multiply
                 wd = np.uint64(0)
                 for i in range(i0, i1):
-                    wd |= np.uint64(X[r, i]) << np.uint64(8 * (i - i0))
+                    wd |= np.uint64(X[r, c0 + i]) << np.uint64(8 * (i - i0))
                 for t in range(cycles):
                     p = np.int64((((wd >> np.uint64(t)) & ones) * gather) >> s56)
                     if p != 0:
@@ -67,7 +97,7 @@ def bitplane_lists(X, cycles, L):
                 for t in range(cycles):
                     p = 0
                     for i in range(i0, i1):
-                        p |= ((X[r, i] >> t) & 1) << (i - i0)
+                        p |= ((X[r, c0 + i] >> t) & 1) << (i - i0)
                     if p != 0:
                         cnt = L[r, t, 0] + 1
                         L[r, t, 0] = cnt

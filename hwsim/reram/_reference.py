@@ -147,6 +147,16 @@ def bitserial_lowbits(X, G, cycles, lsb, coef, jidx, out_f):
     return y
 
 
+def quantize_inputs(x, imax):
+    """Oracle of :func:`hwsim.reram._kernels_run.quantize_rows` (sign +1): per-row scale sx = max / imax (1 where
+    <= 0) and int64 levels clip(floor(x / sx + 0.5), 0, imax) of float64 ``x``."""
+    x = np.asarray(x, dtype=np.float64)
+    sx = x.max(axis=1) / imax
+    sx[sx <= 0] = 1.0
+    q = np.clip(np.floor(x / sx[:, None] + 0.5), 0, imax)
+    return q.astype(np.int64), sx
+
+
 def bitplane_lists(X, cycles, fill=-1):
     """Oracle of :func:`hwsim.reram._kernels_run.bitplane_lists`: (n, cycles, ceil(rows/8) + 1) int32, count
     first, then the table rows ``256 ch + byte`` of the nonzero chunks in increasing ch; the rest ``fill``."""

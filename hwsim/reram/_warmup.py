@@ -27,8 +27,10 @@ def warmup() -> None:
                     np.zeros(2, dtype=np.int64), np.ones(2), y, np.empty((1, 2, 1), dtype=np.uint8),
                     np.empty((1, 2, 2), dtype=np.int32), np.empty((1, 1, 256, 4), dtype=np.float32),
                     np.empty((1, 4), dtype=np.float32), np.empty((1, 4)), np.empty((1, 1, 1)))
+    for dt in (np.float32, np.float64):
+        KR.quantize_rows(w.astype(dt), 1.0, np.int64(255), np.empty((2, 2), dtype=np.int64), np.empty(2))
     L = np.empty((1, 2, 2), dtype=np.int32)
-    KR.bitplane_lists(np.ones((1, 2), dtype=np.int64), 2, L)
+    KR.bitplane_lists(np.ones((1, 2), dtype=np.int64), 0, 2, 2, L)
     KR.bitserial_adc_lists(L, np.ones((8, KR.BLOCK), dtype=np.float32), 2, 1.0, 255.0, np.ones(KR.BLOCK),
                            np.array([0, 1], dtype=np.int64), np.array([2], dtype=np.int64), np.zeros(1, dtype=np.int64),
                            np.ones(2), 0, 1, np.empty((256, KR.BLOCK), dtype=np.float32),

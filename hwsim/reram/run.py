@@ -340,7 +340,10 @@ class LayerEngine:
         lists, items = [], []
         for b, (rows, G, _, _) in enumerate(blocks):
             L = np.empty((n, cycles, (G.shape[0] + 7) // 8 + 1), dtype=np.int32)
-            KR.bitplane_lists(np.ascontiguousarray(xq[:, rows]), cycles, L)
+            if isinstance(rows, slice) and rows.step in (None, 1):  # a range of inputs: read in place
+                KR.bitplane_lists(xq, rows.start or 0, _slice_len(rows, xq.shape[1]), cycles, L)
+            else:  # compact mode's gathered rows
+                KR.bitplane_lists(np.ascontiguousarray(xq[:, rows]), 0, len(rows), cycles, L)
             lists.append(L)
             nb = -(-G.shape[1] // KR.BLOCK)
             items += [(b, c, min(c + step, nb)) for c in range(0, nb, step)]
@@ -372,17 +375,11 @@ class LayerEngine:
         return ws
 
     def _quantize_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        imax = 2 ** self.cfg.precision.input_bits - 1
-        sx = x.max(axis=1) / imax
-        sx[sx <= 0] = 1.0
-        q = x / sx[:, None]  # in place from here: the same operations as clip(floor(x / sx + 0.5)), one temporary
-        q += 0.5
-        np.floor(q, out=q)
-        np.clip(q, 0, imax, out=q)
-        return q.astype(np.int64), sx
+        """(int64 levels, per-row scale) of the non-negative part of ``x`` (:func:`quantize_inputs`)."""
+        return quantize_inputs(x, self.cfg.precision.input_bits)[:2]
 
-    def _unsigned(self, x: np.ndarray) -> np.ndarray:
-        xq, sx = self._quantize_inputs(x)
+    def _unsigned(self, xq: np.ndarray, sx: np.ndarray) -> np.ndarray:
+        """The layer's output for quantized non-negative inputs xq (levels) with per-row scales sx."""
         if self.exact:
             y = xq.astype(np.float64) @ self.qT
         else:
@@ -439,14 +436,37 @@ class LayerEngine:
         return y
 
     def __call__(self, cols: np.ndarray) -> np.ndarray:
-        x = np.asarray(cols, dtype=np.float64)
+        x = np.asarray(cols)
         if x.ndim != 2 or x.shape[1] != self.in_f:
             raise DataError(f"crossbar layer expects inputs of shape (n, {self.in_f}), got {x.shape}")
-        if np.any(x < 0):
-            y = self._unsigned(np.maximum(x, 0.0)) - self._unsigned(np.maximum(-x, 0.0))
-        else:
-            y = self._unsigned(x)
-        return (y * self.scale).astype(cols.dtype if np.asarray(cols).dtype.kind == "f" else np.float32)
+        bits = self.cfg.precision.input_bits
+        xq, sx, negatives = quantize_inputs(x, bits)
+        y = self._unsigned(xq, sx)
+        if negatives:  # signed inputs: the positive and the negative parts in two passes, subtracted
+            xq, sx, _ = quantize_inputs(x, bits, sign=-1.0)
+            y -= self._unsigned(xq, sx)
+        return (y * self.scale).astype(x.dtype if x.dtype.kind == "f" else np.float32)
+
+
+def quantize_inputs(x: np.ndarray, input_bits: int, sign: float = 1.0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-row quantization of a layer's inputs to ``input_bits``-bit levels (:func:`_kernels_run.quantize_rows`,
+    one compiled pass; oracle :func:`hwsim.reram._reference.quantize_inputs`): of ``sign * x``'s non-negative part,
+    (int64 levels (n, m), float64 scales (n,), how many entries of ``sign * x`` are negative). A NaN or inf input
+    is refused (DataError)."""
+    x = np.ascontiguousarray(x)
+    if x.dtype != np.float32 and x.dtype != np.float64:
+        x = x.astype(np.float64)
+    xq = np.empty(x.shape, dtype=np.int64)
+    sx = np.empty(x.shape[0])
+    negatives, bad = KR.quantize_rows(x, float(sign), np.int64(2 ** int(input_bits) - 1), xq, sx)
+    if bad:
+        raise DataError(f"crossbar layer inputs hold {bad} NaN or inf values (of {x.size})")
+    return xq, sx, int(negatives)
+
+
+def _slice_len(rows: slice, n: int) -> int:
+    """How many of ``n`` inputs the slice ``rows`` selects."""
+    return len(range(*rows.indices(n)))
 
 
 LOWBITS_ITEM_ROWS = 128

@@ -37,8 +37,14 @@ def test_bitplane_lists_match_oracle(nrows, cycles, rng):
     X[0] = 0  # an all-zero input vector
     X[1] = 2 ** cycles - 1  # every row in every cycle
     L = np.full((n, cycles, (nrows + 7) // 8 + 1), -1, dtype=np.int32)
-    KR.bitplane_lists(X, cycles, L)
+    KR.bitplane_lists(X, 0, nrows, cycles, L)
     np.testing.assert_array_equal(L, ref.bitplane_lists(X, cycles))
+    # the rows fed by a slice of the columns, read in place (the engine's blocks of rows)
+    c0 = nrows // 3
+    W = np.concatenate([rng.integers(0, 2 ** cycles, (n, c0)), X, rng.integers(0, 2 ** cycles, (n, 5))], axis=1)
+    L2 = np.full_like(L, -1)
+    KR.bitplane_lists(W, c0, nrows, cycles, L2)
+    np.testing.assert_array_equal(L2, L)
 
 
 def _lists_kernel(X, G, cycles, lsb, maxcode, coef, jidx, out_f, splits=1):
@@ -46,7 +52,7 @@ def _lists_kernel(X, G, cycles, lsb, maxcode, coef, jidx, out_f, splits=1):
     n = X.shape[0]
     nch = (G.shape[0] + 7) // 8
     L = np.empty((n, cycles, nch + 1), dtype=np.int32)
-    KR.bitplane_lists(X, cycles, L)
+    KR.bitplane_lists(X, 0, X.shape[1], cycles, L)
     cl = R._padded(coef * lsb)
     sp, se, sj = R._runs(jidx)
     nb = -(-G.shape[1] // KR.BLOCK)
