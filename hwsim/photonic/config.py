@@ -70,6 +70,7 @@ from typing import Any, Callable, ClassVar
 from .. import config as C
 
 MESHES = ("clements", "reck")
+SVD_SIGNS = ("canonical", "lapack")
 HEATER_MODES = ("standard", "push_pull")
 CHIP_MODES = ("time_multiplexed", "weight_stationary")
 LN2 = 0.6931471805599453
@@ -84,11 +85,19 @@ class MeshConfig:
     """Mesh topology, "clements" (rectangular, depth K [Clements16]) or "reck" (triangular, depth 2K-3 [Reck94])."""
     tile: int = 16
     """Tile size K: W is cut into K x K tiles (padded with zeros), each on its own pair of K-mode meshes."""
+    svd_signs: str = "canonical"
+    """Which of a tile's equally valid SVDs the meshes implement (the sign of each singular pair, and bases of
+    repeated singular values, set the programmed phases and so the heater power). "canonical": the form of
+    :func:`hwsim.photonic._svd.canonicalize`, fixed by the tile alone (Reports do not depend on the SVD routine).
+    "lapack": numpy's LAPACK SVD as it returns them, the mapper before that form (issue 16): reproduces earlier
+    figures, e.g. weight-stationary LeNet-300-100's 8,696.5 W of heaters (8,675.1 W canonical, -0.25 %), to the
+    rounding of the machine's LAPACK build; every stack goes through LAPACK."""
 
     TOML_TABLE: ClassVar[str] = "mesh"
 
     def __post_init__(self) -> None:
         C.one_of(self, "mesh", MESHES, what="mesh")
+        C.one_of(self, "svd_signs", SVD_SIGNS, what="SVD sign convention")
         C.int_in(self, "tile", 2, MAX_TILE, what="tile size K")
 
 

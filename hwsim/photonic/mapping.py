@@ -161,11 +161,14 @@ class _Pipeline:
         self.ex.shutdown(wait=True, cancel_futures=cancel)
 
 
-def tile_svd(B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tile_svd(B: np.ndarray, signs: str = "canonical") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(U, S, Vt) of a stack of K x K float64 tiles B (T, K, K) in the canonical form of :mod:`._svd` (signs, and
     bases of repeated and zero singular values, fixed by the tile alone). Stacks of at least
     ``_svd.JACOBI_MIN_TILES`` tiles of K <= ``_svd.JACOBI_MAX_K``: the lane-batched Jacobi SVD (LAPACK's if it did
-    not converge); otherwise LAPACK's. Either way the same canonical factors to ~1e-13."""
+    not converge); otherwise LAPACK's. Either way the same canonical factors to ~1e-13. ``signs`` "lapack"
+    (``mesh.svd_signs``): LAPACK's factors as it returns them."""
+    if signs == "lapack":
+        return np.linalg.svd(B)
     if B.shape[1] <= SV.JACOBI_MAX_K and B.shape[0] >= SV.JACOBI_MIN_TILES:
         U, S, Vt, sweeps = SV.svd_tiles(np.ascontiguousarray(B, dtype=np.float64))
         if sweeps > SV.MAX_SWEEPS:
@@ -177,9 +180,9 @@ def tile_svd(B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _finish_chunk(name: str, k: int, code: int, modes: np.ndarray, B: np.ndarray, out: np.ndarray,
-                  gains: np.ndarray) -> None:
+                  gains: np.ndarray, signs: str) -> None:
     """SVD one chunk of tiles B and decompose its factors into its rows of the phase table (``out``) and ``gains``."""
-    u, s, vt = tile_svd(B)
+    u, s, vt = tile_svd(B, signs)
     m = k * (k - 1) // 2
     n = u.shape[0]
     sl = phase_slices(k)
@@ -229,7 +232,8 @@ def _map_layer(name: str, w: np.ndarray, mvms: int, cfg: PhotonicConfig,
         c1 = min(t_total, c0 + CHUNK_TILES)
         B = np.empty((c1 - c0, k, k))
         KT.gather_tiles(w, k, tr[c0:c1], tc[c0:c1], B)
-        futures.append(pipe.submit(_finish_chunk, name, k, code, modes, B, phases[c0:c1], gains[c0:c1]))
+        futures.append(pipe.submit(_finish_chunk, name, k, code, modes, B, phases[c0:c1], gains[c0:c1],
+                                   cfg.mesh.svd_signs))
     shape = (int(w.shape[0]), int(w.shape[1]))
     grid = (int(nz.shape[0]), int(nz.shape[1]))
 
