@@ -4,9 +4,14 @@ Why (issue 16): numpy's stacked ``svd`` calls LAPACK's ``gesdd`` once per 16 x 1
 (workspace, bidiagonalisation and back-transformations built for large matrices) is most of the mapper's time; the
 arithmetic of a 16 x 16 SVD is small. :func:`svd_tiles` is a one-sided (Hestenes) Jacobi SVD in float64 run on
 LANES tiles side by side (the innermost, SIMD dimension of its scratch, as the lane kernels of
-:mod:`._kernels_lanes`): cyclic sweeps over column pairs (p, q) of A rotate the pair orthogonal when
-|a_p . a_q| > tol ||a_p|| ||a_q|| (tol = sqrt(K) eps, LAPACK's ``dgesvj`` criterion), and V accumulates the
-rotations; at convergence the singular values are the column norms of A, U its normalised columns.
+:mod:`._kernels_lanes`; each lane's matrix column-major, so that a column is one contiguous (K, LANES) block).
+It is preconditioned as LAPACK's ``dgejsv`` (Drmac & Veselic 2008): a Householder QR with column pivoting
+A P = Q R first, then cyclic sweeps over column pairs (p, q) of X = R^T rotate the pair orthogonal when
+|x_p . x_q| > tol ||x_p|| ||x_q|| (tol = K eps; LAPACK's ``dgesvj`` takes sqrt(K) eps), the rotations
+accumulating onto Q. At convergence X = U_x S with U_x's columns orthonormal, so A = (Q V_x) S (P U_x)^T: the
+singular values are the column norms of X, U the rotated Q, V the rows of the normalised X permuted back. X's
+columns start closer to orthogonal than A's, and the sweeps converge sooner (~7 instead of ~9 per block of 32
+Gaussian 16 x 16 tiles).
 
 An SVD is not unique: each singular pair (u_j, v_j) can change sign together, and any orthonormal basis of the
 subspace of a repeated singular value (above all the null space of a rank-deficient tile: a padded edge tile, a
@@ -54,13 +59,17 @@ ZERO_TOL = 1e-10
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _dot(A, p, q, g):
-    """g[lane] = a_p . a_q of every lane's matrix A (K, K + 1, LANES)."""
-    for l in range(g.shape[0]):
-        g[l] = 0.0
-    for i in range(A.shape[0]):
-        for l in range(g.shape[0]):
-            g[l] += A[i, p, l] * A[i, q, l]
+def _dot(X, Y, g):
+    """g[lane] = x . y of every lane's columns X, Y (K, LANES) (two rows a step: half the loads and stores of g)."""
+    n = X.shape[0]
+    for l in range(LANES):
+        g[l] = X[0, l] * Y[0, l]
+    for i in range(1, n - 1, 2):
+        for l in range(LANES):
+            g[l] += X[i, l] * Y[i, l] + X[i + 1, l] * Y[i + 1, l]
+    if n % 2 == 0 and n > 1:
+        for l in range(LANES):
+            g[l] += X[n - 1, l] * Y[n - 1, l]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
@@ -94,34 +103,122 @@ def _rotation(g, a, b, tol2, cs):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _rotate(M, p, q, cs):
-    """Columns p, q of every lane's matrix M (K, K, LANES) <- (c m_p - s m_q, s m_p + c m_q), (c, s) = cs[:, lane]
-    (one loop per matrix: two store streams, which LLVM vectorizes without runtime alias checks it gives up on)."""
-    for i in range(M.shape[0]):
-        for l in range(M.shape[2]):
-            c = cs[0, l]
-            s = cs[1, l]
-            x = M[i, p, l]
-            y = M[i, q, l]
-            M[i, p, l] = c * x - s * y
-            M[i, q, l] = s * x + c * y
+def _rotate(X, Y, c_, s_):
+    """Columns (X, Y) (K, LANES) of every lane <- (c x - s y, s x + c y), c = c_[lane], s = s_[lane]."""
+    for i in range(X.shape[0]):
+        for l in range(LANES):
+            c = c_[l]
+            s = s_[l]
+            x = X[i, l]
+            y = Y[i, l]
+            X[i, l] = c * x - s * y
+            Y[i, l] = s * x + c * y
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _qr_transpose(A, Q, perm, nrm, w, piv):
+    """Per lane, Householder QR with column pivoting of A (K, K, LANES; column-major: A[j, i] is row i of column j):
+    A[:, perm] = Q R (the column of largest remaining norm first, ties: the first). On return A holds X = R^T (lower
+    triangular), Q (K, K, LANES) the orthogonal factor (same layout), perm (K, LANES) the permutation; nrm (K,
+    LANES), w (LANES), piv (2, LANES): scratch.
+
+    The Jacobi sweeps then run on X (Drmac & Veselic 2008, LAPACK dgejsv): X V_x = U_x S gives
+    A = (Q V_x) S (P U_x)^T, and the rotations accumulate onto Q from the start. X's columns are closer to orthogonal
+    than A's (one step of QR iteration on A^T A), so the sweeps converge sooner (16 x 16 Gaussian tiles: ~7 instead
+    of ~9 per block of 32)."""
+    k = A.shape[0]
+    for j in range(k):
+        for l in range(LANES):
+            perm[j, l] = j
+    for j in range(k):
+        for c in range(j, k):  # squared norms of the trailing columns
+            for l in range(LANES):
+                nrm[c, l] = 0.0
+            for i in range(j, k):
+                for l in range(LANES):
+                    nrm[c, l] += A[c, i, l] * A[c, i, l]
+        for l in range(LANES):  # pivot: the largest (first of equals), swapped in lane by lane
+            m = j
+            best = nrm[j, l]
+            for c in range(j + 1, k):
+                if nrm[c, l] > best:
+                    best = nrm[c, l]
+                    m = c
+            if m != j:
+                for i in range(k):
+                    x = A[j, i, l]
+                    A[j, i, l] = A[m, i, l]
+                    A[m, i, l] = x
+                pm = perm[j, l]
+                perm[j, l] = perm[m, l]
+                perm[m, l] = pm
+            xn = math.sqrt(best)  # reflector H = I - beta v v^T taking column j to (.., alpha, 0, ..)
+            x0 = A[j, j, l]
+            v0 = x0 + xn if x0 >= 0.0 else x0 - xn
+            piv[0, l] = -xn if x0 >= 0.0 else xn  # alpha
+            piv[1, l] = 1.0 / (xn * abs(v0)) if xn > 0.0 else 0.0  # beta = 2 / |v|^2 = 1 / (xn |v0|)
+            A[j, j, l] = v0
+        for c in range(j + 1, k):
+            for l in range(LANES):
+                w[l] = 0.0
+            for i in range(j, k):
+                for l in range(LANES):
+                    w[l] += A[j, i, l] * A[c, i, l]
+            for l in range(LANES):
+                w[l] *= piv[1, l]
+            for i in range(j, k):
+                for l in range(LANES):
+                    A[c, i, l] -= w[l] * A[j, i, l]
+        for l in range(LANES):  # v stays below the diagonal, beta in nrm[j], v0 in Q's diagonal, alpha on A's
+            nrm[j, l] = piv[1, l]
+            Q[j, j, l] = A[j, j, l]
+            A[j, j, l] = piv[0, l]
+    # Q = H_0 H_1 ... H_{K-1}, accumulated backwards: step j multiplies rows j.. by H_j, where the product so far is
+    # the identity in row and column j; every entry is assigned once (row i, column c at step min(i, c))
+    for j in range(k - 1, -1, -1):
+        for l in range(LANES):
+            piv[1, l] = Q[j, j, l]  # v0
+            w[l] = nrm[j, l] * piv[1, l]  # beta v . e_j
+            Q[j, j, l] = 1.0 - w[l] * piv[1, l]
+        for i in range(j + 1, k):
+            for l in range(LANES):
+                Q[j, i, l] = -w[l] * A[j, i, l]
+        for c in range(j + 1, k):
+            for l in range(LANES):
+                w[l] = 0.0
+            for i in range(j + 1, k):
+                for l in range(LANES):
+                    w[l] += A[j, i, l] * Q[c, i, l]
+            for l in range(LANES):
+                w[l] *= nrm[j, l]
+                Q[c, j, l] = -w[l] * piv[1, l]
+            for i in range(j + 1, k):
+                for l in range(LANES):
+                    Q[c, i, l] -= w[l] * A[j, i, l]
+    # X = R^T in place: R is A's upper triangle (diagonal: alpha); v below it is no longer needed
+    for c in range(k):
+        for i in range(c + 1, k):
+            for l in range(LANES):
+                A[c, i, l] = A[i, c, l]
+                A[i, c, l] = 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svd_lane_chunk(B, U, S, Vt, ch, n_chunks):
     """SVD of the tiles of chunk ``ch`` (blocks of LANES tiles): U (T, K, K), S (T, K) descending, Vt (T, K, K) with
-    B[t] = U[t] diag(S[t]) Vt[t]; columns of U for zero singular values are left 0 (:func:`canonicalize` completes
+    B[t] = U[t] diag(S[t]) Vt[t]; rows of Vt for zero singular values are left 0 (:func:`canonicalize` completes
     them). Returns the largest number of sweeps a block needed (MAX_SWEEPS + 1: one did not converge)."""
     t_total = B.shape[0]
     k = B.shape[1]
-    # (row, column, lane), one spare column: a row of K x LANES doubles is 4 KiB at K = 16, and loads of row i + 1
-    # then alias stores to row i in the store buffer (4K aliasing: 10-20 % slower)
-    A = np.empty((k, k + 1, LANES))
-    V = np.empty((k, k + 1, LANES))
+    # column-major per lane: A[j, i, l] is row i of column j of lane l's matrix, so a column is one contiguous
+    # (K, LANES) block, and the rotation of two columns vectorizes (2.5x faster than with rows outermost)
+    A = np.empty((k, k, LANES))
+    V = np.empty((k, k, LANES))
     nrm = np.empty((k, LANES))
     cs = np.empty((2, LANES))
     gg = np.empty(LANES)
     order = np.empty(k, dtype=np.int64)
+    perm = np.empty((k, LANES), dtype=np.int64)
     tol2 = (k * 2.220446049250313e-16) ** 2  # (K eps)^2
     b0, b1 = _chunk_bounds(ch, -(-t_total // LANES), n_chunks)
     worst = 0
@@ -136,30 +233,26 @@ def _svd_lane_chunk(B, U, S, Vt, ch, n_chunks):
                     for j in range(k):
                         mx = max(mx, abs(B[t0 + l, i, j]))
             scale[l] = math.ldexp(1.0, -math.frexp(mx)[1]) if 0.0 < mx < math.inf else 1.0
-        for i in range(k):
-            for j in range(k):
-                for l in range(LANES):
-                    A[i, j, l] = B[t0 + l, i, j] * scale[l] if l < nl else 0.0
-                    V[i, j, l] = 1.0 if i == j else 0.0
+        for l in range(LANES):
+            for i in range(k):
+                for j in range(k):
+                    A[j, i, l] = B[t0 + l, i, j] * scale[l] if l < nl else 0.0
+        _qr_transpose(A, V, perm, nrm, gg, cs)  # A <- X = R^T, V <- Q (A[:, perm] = Q R)
         sweeps = 0
         while sweeps <= MAX_SWEEPS:
             sweeps += 1
             for j in range(k):
-                for l in range(LANES):
-                    nrm[j, l] = 0.0
-                for i in range(k):
-                    for l in range(LANES):
-                        nrm[j, l] += A[i, j, l] * A[i, j, l]
+                _dot(A[j], A[j], nrm[j])
             rotated = 0
             for p in range(k - 1):
                 for q in range(p + 1, k):
-                    _dot(A, p, q, gg)
+                    _dot(A[p], A[q], gg)
                     n_rot = _rotation(gg, nrm[p], nrm[q], tol2, cs)
                     if n_rot == 0:
                         continue
                     rotated += n_rot
-                    _rotate(A, p, q, cs)
-                    _rotate(V, p, q, cs)
+                    _rotate(A[p], A[q], cs[0], cs[1])
+                    _rotate(V[p], V[q], cs[0], cs[1])
             if rotated == 0:
                 break
         worst = max(worst, sweeps)
@@ -168,7 +261,7 @@ def _svd_lane_chunk(B, U, S, Vt, ch, n_chunks):
             for j in range(k):
                 s2 = 0.0
                 for i in range(k):
-                    s2 += A[i, j, l] * A[i, j, l]
+                    s2 += A[j, i, l] * A[j, i, l]
                 nrm[j, l] = math.sqrt(s2)
             for j in range(k):  # descending, stable (insertion sort)
                 order[j] = j
@@ -182,9 +275,9 @@ def _svd_lane_chunk(B, U, S, Vt, ch, n_chunks):
                 sv = nrm[j, l]
                 S[t, r] = sv / scale[l]
                 inv = 1.0 / sv if sv > 0.0 else 0.0
-                for i in range(k):
-                    U[t, i, r] = A[i, j, l] * inv
-                    Vt[t, r, i] = V[i, j, l]
+                for i in range(k):  # A[:, perm] = (Q V_x) S U_x^T: U = Q V_x, row perm[i] of V = row i of U_x
+                    U[t, i, r] = V[j, i, l]
+                    Vt[t, r, perm[i, l]] = A[j, i, l] * inv
     return worst
 
 

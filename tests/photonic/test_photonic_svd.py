@@ -136,3 +136,25 @@ def test_tile_svd_uses_jacobi_only_for_big_stacks(monkeypatch):
     MP.tile_svd(b)
     MP.tile_svd(np.random.default_rng(0).standard_normal((SV.JACOBI_MIN_TILES, 24, 24)))
     assert calls == [SV.JACOBI_MIN_TILES]
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 16])
+def test_pivoted_qr_preconditioner(k):
+    """The lane QR the sweeps start from: A[:, perm] = Q R per lane, Q orthogonal, R = X^T upper triangular with
+    |R_jj| non-increasing (column pivoting), on Gaussian and rank-deficient tiles (numpy reference: QR of the
+    permuted tile has the same |R|)."""
+    b = _tiles(k, SV.LANES, seed=40 + k)
+    A = np.ascontiguousarray(b.transpose(2, 1, 0))  # A[j, i, l] = b[l, i, j]
+    Q = np.empty_like(A)
+    perm = np.empty((k, SV.LANES), dtype=np.int64)
+    SV._qr_transpose(A, Q, perm, np.empty((k, SV.LANES)), np.empty(SV.LANES), np.empty((2, SV.LANES)))
+    for l in range(SV.LANES):
+        q, r = Q[:, :, l].T, A[:, :, l]  # R[i, j] = X[j, i] = A[i, j] stored column-major as X's columns
+        assert sorted(perm[:, l]) == list(range(k))
+        assert np.array_equal(r, np.triu(r))
+        assert np.abs(q.T @ q - np.eye(k)).max() <= 1e-14
+        bp = b[l][:, perm[:, l]]
+        assert np.abs(q @ r - bp).max() <= 1e-14 * max(1.0, np.abs(b[l]).max())
+        d = np.abs(np.diag(r))
+        assert np.all(d[1:] <= d[:-1] * (1 + 1e-12) + 1e-15)
+        assert np.allclose(np.abs(np.linalg.qr(bp)[1]), np.abs(r), atol=1e-12)
