@@ -54,6 +54,8 @@ MAX_SWEEPS = 30
 #: two distinct values as one changes U S V^T by less than 1e-13 s[0].
 CLUSTER_TOL = 1e-13
 _TIE = 1e-12
+#: Rotations by angles below this (all lanes of a pair) take the series form in :func:`_rotation`.
+SMALL_ANGLE = 1e-3
 #: Entries of the canonical singular vectors (unit vectors) below this are rounding noise of an exact zero, set to 0.
 ZERO_TOL = 1e-10
 
@@ -80,16 +82,32 @@ def _rotation(g, a, b, tol2, cs):
     c = w / sqrt(2 r w), s = sign(d) e / sqrt(2 r w) (two square roots and one division; the tangent form takes
     three divisions). Returns the number of lanes that rotate. (Loops with few store streams: LLVM vectorizes them.)"""
     n_rot = 0
-    for l in range(g.shape[0]):
+    n_big = 0
+    for l in range(g.shape[0]):  # which lanes rotate, and by an angle past SMALL_ANGLE
         rot = g[l] * g[l] > tol2 * a[l] * b[l]
-        d = b[l] - a[l]
-        e = 2.0 * g[l]
-        r = math.sqrt(d * d + e * e)
-        w = r + abs(d)
-        iq = 1.0 / math.sqrt(2.0 * r * w)
-        cs[0, l] = w * iq if rot else 1.0
-        cs[1, l] = (e * iq if d >= 0.0 else -e * iq) if rot else 0.0
         n_rot += 1 if rot else 0
+        n_big += 1 if rot and not abs(2.0 * g[l]) <= 2.0 * SMALL_ANGLE * abs(b[l] - a[l]) else 0
+    if n_rot == 0:
+        return 0
+    if n_big == 0:  # every rotating lane turns by less than SMALL_ANGLE: one division instead of two square
+        for l in range(g.shape[0]):  # roots and one (series of tan(atan(u) / 2) and 1 / sqrt(1 + t^2))
+            rot = g[l] * g[l] > tol2 * a[l] * b[l]
+            d = b[l] - a[l]
+            u = 2.0 * g[l] / (d if rot else 1.0)  # tan 2 theta, |u| <= 2 SMALL_ANGLE
+            t = 0.5 * u * (1.0 - 0.25 * u * u * (1.0 - 0.5 * u * u))  # tan theta, error 5 u^7 / 128 < 1e-20
+            c = 1.0 - t * t * (0.5 - 0.375 * t * t)  # 1 / sqrt(1 + t^2), error 5 t^6 / 16 < 1e-18
+            cs[0, l] = c if rot else 1.0
+            cs[1, l] = t * c if rot else 0.0
+    else:
+        for l in range(g.shape[0]):
+            rot = g[l] * g[l] > tol2 * a[l] * b[l]
+            d = b[l] - a[l]
+            e = 2.0 * g[l]
+            r = math.sqrt(d * d + e * e)
+            w = r + abs(d)
+            iq = 1.0 / math.sqrt(2.0 * r * w)
+            cs[0, l] = w * iq if rot else 1.0
+            cs[1, l] = (e * iq if d >= 0.0 else -e * iq) if rot else 0.0
     if n_rot:
         for l in range(g.shape[0]):
             c = cs[0, l]
@@ -130,14 +148,14 @@ def _qr_transpose(A, Q, perm, nrm, w, piv):
     for j in range(k):
         for l in range(LANES):
             perm[j, l] = j
-    for j in range(k):
-        for c in range(j, k):  # squared norms of the trailing columns
+    for c in range(k):  # squared column norms, downdated below (they only choose the pivots)
+        for l in range(LANES):
+            nrm[c, l] = 0.0
+        for i in range(k):
             for l in range(LANES):
-                nrm[c, l] = 0.0
-            for i in range(j, k):
-                for l in range(LANES):
-                    nrm[c, l] += A[c, i, l] * A[c, i, l]
-        for l in range(LANES):  # pivot: the largest (first of equals), swapped in lane by lane
+                nrm[c, l] += A[c, i, l] * A[c, i, l]
+    for j in range(k):
+        for l in range(LANES):  # pivot: the largest remaining norm (first of equals), swapped in lane by lane
             m = j
             best = nrm[j, l]
             for c in range(j + 1, k):
@@ -149,10 +167,17 @@ def _qr_transpose(A, Q, perm, nrm, w, piv):
                     x = A[j, i, l]
                     A[j, i, l] = A[m, i, l]
                     A[m, i, l] = x
+                nrm[m, l] = nrm[j, l]
                 pm = perm[j, l]
                 perm[j, l] = perm[m, l]
                 perm[m, l] = pm
-            xn = math.sqrt(best)  # reflector H = I - beta v v^T taking column j to (.., alpha, 0, ..)
+        for l in range(LANES):  # the pivot column's norm, exactly
+            w[l] = 0.0
+        for i in range(j, k):
+            for l in range(LANES):
+                w[l] += A[j, i, l] * A[j, i, l]
+        for l in range(LANES):  # reflector H = I - beta v v^T taking column j to (.., alpha, 0, ..)
+            xn = math.sqrt(w[l])
             x0 = A[j, j, l]
             v0 = x0 + xn if x0 >= 0.0 else x0 - xn
             piv[0, l] = -xn if x0 >= 0.0 else xn  # alpha
@@ -169,6 +194,8 @@ def _qr_transpose(A, Q, perm, nrm, w, piv):
             for i in range(j, k):
                 for l in range(LANES):
                     A[c, i, l] -= w[l] * A[j, i, l]
+            for l in range(LANES):  # row j of column c is final: out of the remaining norm
+                nrm[c, l] = max(nrm[c, l] - A[c, j, l] * A[c, j, l], 0.0)
         for l in range(LANES):  # v stays below the diagonal, beta in nrm[j], v0 in Q's diagonal, alpha on A's
             nrm[j, l] = piv[1, l]
             Q[j, j, l] = A[j, j, l]
@@ -204,8 +231,8 @@ def _qr_transpose(A, Q, perm, nrm, w, piv):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _svd_lane_chunk(B, U, S, Vt, ch, n_chunks):
-    """SVD of the tiles of chunk ``ch`` (blocks of LANES tiles): U (T, K, K), S (T, K) descending, Vt (T, K, K) with
+def _svd_lane_chunk(B, Bbits, U, S, Vt, ch, n_chunks):
+    """SVD of the tiles B (T, K, K) of chunk ``ch`` (blocks of LANES tiles; Bbits: B's bits, (T, K K) int64): U (T, K, K), S (T, K) descending, Vt (T, K, K) with
     B[t] = U[t] diag(S[t]) Vt[t]; rows of Vt for zero singular values are left 0 (:func:`canonicalize` completes
     them). Returns the largest number of sweeps a block needed (MAX_SWEEPS + 1: one did not converge)."""
     t_total = B.shape[0]
@@ -226,17 +253,30 @@ def _svd_lane_chunk(B, U, S, Vt, ch, n_chunks):
     for blk in range(b0, b1):
         t0 = blk * LANES
         nl = min(LANES, t_total - t0)
-        for l in range(LANES):  # each tile scaled by a power of 2 (exact) to a largest entry in [0.5, 1): no
-            mx = 0.0  # squares underflow or overflow at any magnitude
-            if l < nl:
+        for l in range(nl):  # each tile scaled by a power of 2 (exact) to a largest entry in [0.5, 1): no squares
+            m = 0  # underflow or overflow at any magnitude. The largest |entry| from the bits (an integer maximum,
+            for x in range(k * k):  # which vectorizes; a float one is a dependent chain)
+                m = max(m, Bbits[t0 + l, x] & 0x7FFFFFFFFFFFFFFF)
+            e = m >> 52  # biased exponent of the largest |entry|: in [0.5, 1) x 2^(e - 1022)
+            if 0 < e < 2047:
+                scale[l] = math.ldexp(1.0, 1022 - e)
+            elif e == 0 and m > 0:  # subnormal
+                mx = 0.0
                 for i in range(k):
                     for j in range(k):
                         mx = max(mx, abs(B[t0 + l, i, j]))
-            scale[l] = math.ldexp(1.0, -math.frexp(mx)[1]) if 0.0 < mx < math.inf else 1.0
-        for l in range(LANES):
-            for i in range(k):
-                for j in range(k):
-                    A[j, i, l] = B[t0 + l, i, j] * scale[l] if l < nl else 0.0
+                scale[l] = math.ldexp(1.0, -math.frexp(mx)[1])
+            else:  # zero, inf or nan
+                scale[l] = 1.0
+        for l in range(nl):
+            for j in range(k):
+                for i in range(k):
+                    A[j, i, l] = B[t0 + l, i, j] * scale[l]
+        for l in range(nl, LANES):
+            scale[l] = 1.0
+            for j in range(k):
+                for i in range(k):
+                    A[j, i, l] = 0.0
         _qr_transpose(A, V, perm, nrm, gg, cs)  # A <- X = R^T, V <- Q (A[:, perm] = Q R)
         sweeps = 0
         while sweeps <= MAX_SWEEPS:
@@ -256,13 +296,12 @@ def _svd_lane_chunk(B, U, S, Vt, ch, n_chunks):
             if rotated == 0:
                 break
         worst = max(worst, sweeps)
+        for j in range(k):
+            _dot(A[j], A[j], nrm[j])
+            for l in range(LANES):
+                nrm[j, l] = math.sqrt(nrm[j, l])
         for l in range(nl):
             t = t0 + l
-            for j in range(k):
-                s2 = 0.0
-                for i in range(k):
-                    s2 += A[j, i, l] * A[j, i, l]
-                nrm[j, l] = math.sqrt(s2)
             for j in range(k):  # descending, stable (insertion sort)
                 order[j] = j
                 i = j
@@ -289,7 +328,7 @@ def svd_tiles(B: np.ndarray, n_chunks: int = 1) -> tuple[np.ndarray, np.ndarray,
     U = np.empty((t, k, k))
     S = np.empty((t, k))
     Vt = np.empty((t, k, k))
-    res = run_chunks(_svd_lane_chunk, (B, U, S, Vt), -(-t // LANES), n_chunks)
+    res = run_chunks(_svd_lane_chunk, (B, B.reshape(t, k * k).view(np.int64), U, S, Vt), -(-t // LANES), n_chunks)
     return U, S, Vt, max(res) if res else 0
 
 

@@ -158,3 +158,44 @@ def test_pivoted_qr_preconditioner(k):
         d = np.abs(np.diag(r))
         assert np.all(d[1:] <= d[:-1] * (1 + 1e-12) + 1e-15)
         assert np.allclose(np.abs(np.linalg.qr(bp)[1]), np.abs(r), atol=1e-12)
+
+
+@pytest.mark.parametrize("angle", [1e-2, 1e-4, 1e-9])
+def test_rotation_orthogonalizes_pairs(angle):
+    """_rotation's (c, s) per lane, in its series form (every lane's angle below SMALL_ANGLE) and its square-root
+    form (one lane larger): exactly orthogonal (c^2 + s^2 = 1 to rounding), the rotated columns orthogonal to
+    rounding, the updated squared norms those of the rotated columns; lanes already orthogonal get (1, 0)."""
+    rng = np.random.default_rng(7)
+    n, L = 12, SV.LANES
+    x = rng.standard_normal((L, n))
+    y = rng.standard_normal((L, n))
+    y -= (np.einsum("li,li->l", x, y) / np.einsum("li,li->l", x, x))[:, None] * x  # orthogonal to x ...
+    y *= rng.uniform(0.2, 3.0, L)[:, None]
+    y += angle * rng.uniform(0.5, 1.0, L)[:, None] * x  # ... then a small angle off
+    y[3] = x[3] + 0.5 * y[3] / np.linalg.norm(y[3]) * np.linalg.norm(x[3])  # a large angle: the square-root form
+    y[0] = rng.standard_normal(n)
+    y[0] -= (x[0] @ y[0]) / (x[0] @ x[0]) * x[0]  # exactly orthogonal up to rounding: no rotation
+    y[0] -= (x[0] @ y[0]) / (x[0] @ x[0]) * x[0]
+    g = np.einsum("li,li->l", x, y)
+    a, b = np.einsum("li,li->l", x, x), np.einsum("li,li->l", y, y)
+    tol2 = (n * np.finfo(float).eps) ** 2
+    big = np.abs(2 * g) > 2 * SV.SMALL_ANGLE * np.abs(b - a)
+    cs = np.empty((2, L))
+    a2, b2 = a.copy(), b.copy()
+    n_rot = SV._rotation(g, a2, b2, tol2, cs)
+    c, s = cs
+    rot = g * g > tol2 * a * b
+    assert n_rot == rot.sum() and not rot[0] and (c[0], s[0]) == (1.0, 0.0)
+    assert np.abs(c * c + s * s - 1.0).max() <= 4.5e-16
+    xn, yn = c[:, None] * x - s[:, None] * y, s[:, None] * x + c[:, None] * y
+    cos = np.einsum("li,li->l", xn, yn) / np.sqrt(np.einsum("li,li->l", xn, xn) * np.einsum("li,li->l", yn, yn))
+    assert np.abs(cos).max() <= 1e-14
+    assert np.allclose(a2, np.einsum("li,li->l", xn, xn), rtol=1e-13) and np.allclose(b2, np.einsum("li,li->l", yn, yn), rtol=1e-13)
+    if angle < SV.SMALL_ANGLE / 10:  # lane 3 aside, the series form: check it alone on the small lanes
+        small = ~big & rot
+        g2 = np.where(small, g, 0.0)
+        cs2 = np.empty((2, L))
+        SV._rotation(g2, a.copy(), b.copy(), tol2, cs2)
+        ref = 0.5 * np.arctan(2 * g2 / (b - a))  # the smaller of the two angles, as the kernel
+        assert np.allclose(cs2[1][small], np.sin(ref[small]), rtol=1e-14, atol=0)
+        assert np.abs(cs2[0] ** 2 + cs2[1] ** 2 - 1).max() <= 4.5e-16
