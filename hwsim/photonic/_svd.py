@@ -41,13 +41,15 @@ from numba import njit
 from ._kernels_common import _chunk_bounds, run_chunks
 
 LANES = 32
-#: Largest tile the mapper gives the Jacobi SVD (thread CPU time per 16 x 16 tile: 27.6 us against LAPACK's 34.1 us;
-#: 8 x 8: 3.5 against 10.1; 24 x 24: 89 against 76, so larger tiles take LAPACK's; BENCHMARKS.md, issue 16).
-JACOBI_MAX_K = 16
-#: Smallest stack the mapper gives the Jacobi SVD: it saves ~7 us per 16 x 16 tile and costs ~0.5 s of compilation
-#: the first time (numba caches it on disk), so small networks (the demo's LeNets) keep LAPACK's.
+#: Largest tile the mapper gives the Jacobi SVD (thread CPU time per tile, medians, Gaussian tiles, against
+#: LAPACK's gesdd: 8 x 8 2.6 against 10.3 us, 16 x 16 16.1 against 35.9, 24 x 24 48.8 against 80.3; 28 x 28 78
+#: against 93 and 32 x 32 111 against 119 are too close to count on for tiles that converge slower than Gaussian
+#: ones, so larger tiles take LAPACK's; ``benchmarks/bench_photonic.py --only svd``, issue 16).
+JACOBI_MAX_K = 24
+#: Smallest stack the mapper gives the Jacobi SVD: it saves ~20 us per 16 x 16 tile and costs ~1.7 s of CPU time to
+#: compile the first time (numba caches it on disk), so small networks (the demo's LeNets) keep LAPACK's.
 JACOBI_MIN_TILES = 1024
-#: Cyclic sweeps before giving up (16 x 16 Gaussian tiles converge in 6-8; the sweep count is returned).
+#: Cyclic sweeps before giving up (blocks of 16 x 16 Gaussian tiles converge in 7-8; the sweep count is returned).
 MAX_SWEEPS = 30
 #: Singular values within CLUSTER_TOL * s[0] of each other form one cluster (repeated values: a basis of their
 #: span is chosen canonically); those at most CLUSTER_TOL * s[0] are the null cluster. Small enough that treating
@@ -232,9 +234,10 @@ def _qr_transpose(A, Q, perm, nrm, w, piv):
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svd_lane_chunk(B, Bbits, U, S, Vt, ch, n_chunks):
-    """SVD of the tiles B (T, K, K) of chunk ``ch`` (blocks of LANES tiles; Bbits: B's bits, (T, K K) int64): U (T, K, K), S (T, K) descending, Vt (T, K, K) with
-    B[t] = U[t] diag(S[t]) Vt[t]; rows of Vt for zero singular values are left 0 (:func:`canonicalize` completes
-    them). Returns the largest number of sweeps a block needed (MAX_SWEEPS + 1: one did not converge)."""
+    """SVD of the tiles B (T, K, K) of chunk ``ch`` (blocks of LANES tiles; Bbits: B's bits, (T, K K) int64):
+    U (T, K, K), S (T, K) descending, Vt (T, K, K) with B[t] = U[t] diag(S[t]) Vt[t]; rows of Vt for zero singular
+    values are left 0 (:func:`canonicalize` completes them). Returns the largest number of sweeps a block needed
+    (MAX_SWEEPS + 1: one did not converge)."""
     t_total = B.shape[0]
     k = B.shape[1]
     # column-major per lane: A[j, i, l] is row i of column j of lane l's matrix, so a column is one contiguous
@@ -322,7 +325,7 @@ def _svd_lane_chunk(B, Bbits, U, S, Vt, ch, n_chunks):
 
 def svd_tiles(B: np.ndarray, n_chunks: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(U, S, Vt, sweeps): the SVD of each tile of B (T, K, K) float64 (C-contiguous), numpy's layout, singular
-    values descending; U's columns of zero singular values are 0 until :func:`canonicalize`. ``sweeps``: the most
+    values descending; Vt's rows of zero singular values are 0 until :func:`canonicalize`. ``sweeps``: the most
     any block needed (> MAX_SWEEPS: not converged, which the tests exclude)."""
     t, k = B.shape[0], B.shape[1]
     U = np.empty((t, k, k))
