@@ -54,8 +54,13 @@ need K x less laser but typical outputs would then use 1/K of its range (log2 K 
 term stays K x sensitivity x 2^bits. The Sigma attenuators and inputs below full amplitude lose further power that the
 model does not charge (it is optimistic there), and LT's -25 dBm is quoted at its 5 GHz clock (hwsim runs 10 GS/s;
 thermal-noise-limited sensitivity worsens ~1.5 dB). The term least supported by a measurement is the coupler: LT's
-0.33 dB per directional coupler comes with no source in LT's files; every 0.1 dB per coupler moves the 16 x 16 laser
-by 10^0.66 = 4.6x.
+0.33 dB per directional coupler comes with no source in LT's files (nor in SimPhony's coupler tables, which list
+0.15-0.5 dB with empty references); every 0.1 dB per coupler moves the 16 x 16 laser by 10^0.66 = 4.6x. Measured
+meshes bound the MZI column (2 couplers + a phase shifter, 0.89 dB here) on both sides without pinning it: a 16 x 16
+silicon MZI switch, ~6.7 dB on chip over 7 stages in its all-cross state, ~1 dB per stage including waveguide
+crossings and p-i-n phase shifters (L. Lu et al., Opt. Express 24, 9295 (2016),
+abstract); a 20-mode silicon-nitride processor, 2.9 dB over ~20 MZI columns, <= 0.15 dB per column (C. Taballione et
+al., Quantum 7, 1071 (2023), abstract; a lower-loss platform than silicon strip waveguides).
 Heaters: P_pi = 24.77 mW is [Harris14]'s measurement (no thermal undercut); a programmed LeNet-300-100 tile draws 8.12
 W on average (328 P_pi over its 528 phase shifters, a mean single-arm phase of 0.62 pi), so 8 resident cores are ~65
 W, whatever the laser does. Static power of the default chip, 168 W = laser 103 W + heaters 64 W + receivers 0.5 W, is
