@@ -143,6 +143,7 @@ class PhotonicBackend(BackendBase):
         """Compile every kernel of this package on tiny inputs (cached on disk by numba)."""
         import numpy as np
 
+        from . import _svd
         from .mapping import layer_matrix
         from .mesh import decompose, reconstruct
 
@@ -157,6 +158,9 @@ class PhotonicBackend(BackendBase):
             m = _map([w], cfg)
             _cost(m)
             layer_matrix(m.layers[0])
+        # the batched Jacobi SVD: the mapper takes it for stacks of >= _svd.JACOBI_MIN_TILES tiles only, which the
+        # tiny mapping above does not reach
+        _svd.svd_tiles(np.ascontiguousarray(np.arange(32.0).reshape(2, 4, 4)))
 
 
 BACKEND = PhotonicBackend()
