@@ -117,3 +117,14 @@ def heater_pi_units(phases: np.ndarray, push_pull: bool) -> float:
     if push_pull:
         p = np.where(p > math.pi, 2 * math.pi - p, p)
     return float(np.sum(p) / math.pi)
+
+
+def sign_pairs(U: np.ndarray, Vt: np.ndarray, tie: float) -> None:
+    """Oracle of :func:`hwsim.photonic._svd._sign_pairs` (in place): per tile and pair j, the first entry of v_j
+    within ``tie`` of its largest magnitude made positive, u_j flipped with it."""
+    mag = np.abs(Vt)
+    first = np.argmax(mag >= mag.max(axis=2, keepdims=True) - tie, axis=2)
+    neg = np.take_along_axis(Vt, first[:, :, None], axis=2)[:, :, 0] < 0.0
+    sg = np.where(neg, -1.0, 1.0)
+    Vt *= sg[:, :, None]
+    U *= sg[:, None, :]

@@ -367,20 +367,46 @@ def _canonical_cluster(U: np.ndarray, Vt: np.ndarray, a: int, b: int) -> None:
     Vt[a:b] = W
 
 
+@njit(cache=True, nogil=True)
+def _sign_pairs(U, Vt, tie):
+    """In place, per tile and pair j: the first entry of v_j (row j of Vt) within ``tie`` of its largest magnitude
+    made positive, u_j (column j of U) flipped with it (oracle: :func:`hwsim.photonic._reference.sign_pairs`)."""
+    t_total, k = Vt.shape[0], Vt.shape[1]
+    for t in range(t_total):
+        for j in range(k):
+            big = 0.0
+            for i in range(k):
+                big = max(big, abs(Vt[t, j, i]))
+            first = 0
+            for i in range(k):
+                if abs(Vt[t, j, i]) >= big - tie:
+                    first = i
+                    break
+            if Vt[t, j, first] < 0.0:
+                for i in range(k):
+                    Vt[t, j, i] = -Vt[t, j, i]
+                    U[t, i, j] = -U[t, i, j]
+
+
+@njit(cache=True, nogil=True)
+def _zero_small(A, tol):
+    """In place: entries of the stack A (T, K, K) smaller than ``tol`` in magnitude set to 0."""
+    for t in range(A.shape[0]):
+        for i in range(A.shape[1]):
+            for j in range(A.shape[2]):
+                if abs(A[t, i, j]) < tol:
+                    A[t, i, j] = 0.0
+
+
 def canonicalize(U: np.ndarray, S: np.ndarray, Vt: np.ndarray) -> None:
     """In place: the canonical form (module docstring) of the SVDs (U (T, K, K), S (T, K) descending, Vt (T, K, K);
     float64) of a stack of square tiles."""
     t_total, k = S.shape
     if t_total == 0:
         return
-    # every pair: the first entry of v_j within _TIE of its largest magnitude positive (clusters are redone below)
-    mag = np.abs(Vt)
-    first = np.argmax(mag >= mag.max(axis=2, keepdims=True) - _TIE, axis=2)
-    neg = np.take_along_axis(Vt, first[:, :, None], axis=2)[:, :, 0] < 0.0
-    if neg.any():
-        sg = np.where(neg, -1.0, 1.0)
-        Vt *= sg[:, :, None]
-        U *= sg[:, None, :]
+    # every pair: the first entry of v_j within _TIE of its largest magnitude positive (clusters are redone below);
+    # compiled, one pass over Vt (the numpy form made ~10 passes over the stack: ~3.6 us a 16 x 16 tile)
+    _sign_pairs(U, Vt, _TIE)
     tol = CLUSTER_TOL * S[:, 0]
     close = (S[:, :-1] - S[:, 1:]) <= tol[:, None]  # j and j + 1 in one cluster
     null = S[:, -1] <= tol  # the tile has a null cluster: the last cluster, from index r on
@@ -401,8 +427,8 @@ def canonicalize(U: np.ndarray, S: np.ndarray, Vt: np.ndarray) -> None:
     # entries that are zero up to rounding are zero: structured tiles (padded edges, pruned rows and columns) have
     # exact zeros in their singular vectors, and the sign of the rounding noise LAPACK leaves there would set mesh
     # phases (0 or pi) and so the Report
-    U[np.abs(U) < ZERO_TOL] = 0.0
-    Vt[np.abs(Vt) < ZERO_TOL] = 0.0
+    _zero_small(U, ZERO_TOL)
+    _zero_small(Vt, ZERO_TOL)
     # repeated non-zero singular values (rare: structured tiles): one tile at a time
     before_null = close & (np.arange(k - 1)[None, :] < (r - 1)[:, None])
     for t in np.nonzero(before_null.any(axis=1))[0]:

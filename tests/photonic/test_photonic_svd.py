@@ -201,3 +201,26 @@ def test_rotation_orthogonalizes_pairs(angle):
         ref = 0.5 * np.arctan(2 * g2 / (b - a))  # the smaller of the two angles, as the kernel
         assert np.allclose(cs2[1][small], np.sin(ref[small]), rtol=1e-14, atol=0)
         assert np.abs(cs2[0] ** 2 + cs2[1] ** 2 - 1).max() <= 4.5e-16
+
+
+@pytest.mark.parametrize("k", [2, 5, 16])
+def test_sign_and_zero_kernels_match_their_numpy_forms_bit_for_bit(k):
+    """canonicalize's compiled steps against the numpy forms they replaced: the sign of each pair (ties within
+    _TIE between entries of equal magnitude, exact zeros, negative zeros) and the rounding-noise zeroing."""
+    from hwsim.photonic import _reference as R
+
+    rng = np.random.default_rng(k)
+    Vt = rng.standard_normal((40, k, k))
+    Vt[::3, :, 0] = -np.abs(Vt[::3, :, 1])  # ties: the first of two equal magnitudes decides the sign
+    Vt[::5, 1] = 0.0
+    Vt[::5, 1, -1] = -0.0
+    Vt[1::4] *= 1e-11  # below ZERO_TOL: zeroed afterwards
+    U = rng.standard_normal((40, k, k))
+    u1, v1, u2, v2 = U.copy(), Vt.copy(), U.copy(), Vt.copy()
+    SV._sign_pairs(u1, v1, SV._TIE)
+    R.sign_pairs(u2, v2, SV._TIE)
+    assert (u1.view(np.int64) == u2.view(np.int64)).all() and (v1.view(np.int64) == v2.view(np.int64)).all()
+    SV._zero_small(v1, SV.ZERO_TOL)
+    v2[np.abs(v2) < SV.ZERO_TOL] = 0.0
+    assert (v1.view(np.int64) == v2.view(np.int64)).all()
+    SV._zero_small(v1[:, ::2], SV.ZERO_TOL)  # a strided stack works too
