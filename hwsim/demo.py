@@ -261,9 +261,9 @@ def _start_prewarm(data_dir: str | None) -> Any:
 def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
     """Steps 3-5 of the demo on one or two test images each, in the order the demo needs their kernels, for the
     prewarm process (:mod:`hwsim._prewarm`) that compiles them into numba's cache on the first run: the mapping on
-    every back-end, the last registered first (the demo maps on the first one itself before a second process could
-    have compiled it; the photonic mapping is the demo's biggest compile), the sweep's variants, then the hardware
-    forward passes."""
+    every back-end but the first, the last registered first (the demo maps on the first one itself before a second
+    process could have compiled it, and both compiling it at once gains nothing; the photonic mapping is the demo's
+    biggest compile), the sweep's variants, then the hardware forward passes."""
     import models
     from models import fashion_mnist
 
@@ -275,8 +275,8 @@ def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
     backends = [(be, be.resolve_config()) for be in backend.backends()]
     base = nets[SWEEP_MODEL]
 
-    def first_maps() -> None:  # the last back-end first: the demo maps on the first one before this could help
-        for be, cfg in reversed(backends):
+    def first_maps() -> None:  # not the first back-end: the demo maps on it before a second process could help
+        for be, cfg in reversed(backends[1:]):
             be.cost(be.map(base, cfg))
 
     def sweep() -> None:
