@@ -127,6 +127,13 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
                     ax = plots.plot_breakdown(rep, q, title=plots.figure_title(
                         models.entry(name).title, hw, rep.preset, 0.0, f"{what} by component and layer"))
                     plots.save(ax, str(stage / f"breakdown_{hw}_{q}.png"), formats=FIGURE_FORMATS)
+                if rep.chip is not None:  # the whole chip: what the layers share (a time-multiplexed laser, cores)
+                    axes = plots.axes_grid(2, width=4.6, height=3.2)
+                    for ax, q in zip(axes, ("static_power_w", "energy_j")):
+                        what = "chip static power" if q == "static_power_w" else "chip energy per inference"
+                        plots.plot_chip_breakdown(rep, q, ax=ax, title=plots.figure_title(
+                            models.entry(name).title, hw, rep.preset, 0.0, f"{what} by component"))
+                    plots.save(axes[0], str(stage / f"breakdown_{hw}_chip.png"), formats=FIGURE_FORMATS)
     _write_csv(stage / "cost.csv", report["cost"])
 
     _log(f"[4/6] pruning sweep of {SWEEP_MODEL} through every back-end's variants")
@@ -365,6 +372,9 @@ def _caption(name: str, model_title: str, metric: str | None = None) -> str:
     stem = name.rsplit(".", 1)[0]
     if stem.startswith("breakdown_"):
         hw, _, metric = stem[len("breakdown_"):].partition("_")
+        if metric == "chip":
+            return (f"{model_title} on {hw} (default preset, unpruned): the whole chip's static power and energy per "
+                    "inference by component, over its schedule")
         return (f"{model_title} on {hw} (default preset, unpruned): {_CAPTIONS.get(metric, metric)} by component "
                 "and layer")
     hw, _, rest = stem.partition("_")

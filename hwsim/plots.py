@@ -254,6 +254,37 @@ def plot_breakdown(report: Report, quantity: str = "energy_j", ax: Any = None, t
     return ax
 
 
+def plot_chip_breakdown(report: Report, quantity: str = "static_power_w", ax: Any = None,
+                        title: str | None = None) -> Any:
+    """Horizontal bars, one per component, of the chip-level breakdown of ``quantity`` (static_power_w, energy_j =
+    energy per inference, or area_mm2) of ``report.chip``: the whole chip over its schedule, where
+    :func:`plot_breakdown` shows each layer's share (for a time-multiplexed chip the layers share the always-on
+    laser and cores, which appear only here). Components that are zero are left out; each bar is labelled with its
+    value and share."""
+    if report.chip is None:
+        raise ValueError(f"{report.hardware}: this Report has no chip level")
+    ax = _axes(ax)
+    color = {name: f"C{i % 10}" for i, name in enumerate(report.chip.breakdown)}  # one colour per component
+    items = [(name, float(getattr(c, quantity))) for name, c in report.chip.breakdown.items()]
+    items = sorted([(n, v) for n, v in items if v > 0], key=lambda nv: nv[1])
+    total = sum(v for _, v in items)
+    label, factor = scaled_unit(quantity, max((v for _, v in items), default=0.0))
+    if quantity == "energy_j":
+        label = label.replace("energy per inference", "chip energy per inference")
+    ys = range(len(items))
+    ax.barh(list(ys), [v * factor for _, v in items], color=[color[n] for n, _ in items])
+    ax.set_yticks(list(ys), [n for n, _ in items], fontsize=8)
+    for y, (_, v) in zip(ys, items):
+        share = 100 * v / total
+        ax.text(v * factor, y, f" {v * factor:.3g} ({share:.0f} %)" if share >= 1 else f" {v * factor:.3g} (<1 %)",
+                va="center", fontsize=7)
+    ax.set_xlim(0, max((v * factor for _, v in items), default=1.0) * 1.35)  # room for the value labels
+    ax.set_xlabel(label if quantity != "static_power_w" else label.replace("static power", "chip static power"))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title or f"{report.hardware} ({report.preset or 'default'}): chip by component", fontsize=9)
+    return ax
+
+
 def plot_pareto(points: Mapping[str, Sequence[tuple[float, float]]], metric: str, ax: Any = None,
                 title: str | None = None, *, y_metric: str = "accuracy", sense: Sequence[str] | None = None,
                 log: bool | None = None) -> Any:

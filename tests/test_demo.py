@@ -137,7 +137,7 @@ def test_demo_html_report(demo_out):
         assert (h["accuracy"], h["nonidealities"], h["sparsity"]) == (acc["accuracy"], acc["nonidealities"], 0.0)
         assert h["tops_per_w"] > 0 and h["throughput_inferences_per_s"] > 0
     assert "report.html" in atomic_io.verify_folder(out)["files"]   # in the manifest, checksum verified
-    assert len(root.findall(".//figure")) == len(rep["figures"]) == 10
+    assert len(root.findall(".//figure")) == len(rep["figures"]) == 12  # 6 sweep, 4 per-layer and 2 chip breakdowns
 
 
 def test_cost_rows_without_a_chip_level_show_the_layer_sum_and_no_tops_per_w():

@@ -100,3 +100,22 @@ def test_save_writes_png_and_pdf(tmp_path, report):
     written = plots.save(plots.plot_breakdown(report), tmp_path / "b.png", formats=("pdf", "svg"))
     assert [p[-3:] for p in written] == ["png", "pdf", "svg"]
     assert (tmp_path / "b.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_chip_breakdown_bars_are_the_chip_components():
+    """One bar per nonzero component of Report.chip.breakdown, its value in the axis' unit; refused without a chip."""
+    import models
+    from hwsim import plots
+    from hwsim.photonic import cost, map
+
+    rep = cost(map(models.get("lenet-300-100", pretrained=True)))
+    ax = plots.plot_chip_breakdown(rep, "static_power_w")
+    want = {n: c.static_power_w for n, c in rep.chip.breakdown.items() if c.static_power_w > 0}
+    bars = {t.get_text(): p.get_width() for t, p in zip(ax.get_yticklabels(), ax.patches)}
+    assert set(bars) == set(want) and "laser" in bars  # the always-on laser: in no layer's static power
+    assert ax.get_xlabel() == "chip static power (W)"
+    for n, v in want.items():
+        assert bars[n] == pytest.approx(v)
+    import dataclasses
+    with pytest.raises(ValueError, match="no chip level"):
+        plots.plot_chip_breakdown(dataclasses.replace(rep, chip=None))
