@@ -11,14 +11,13 @@ LSB stays a power of two (a shifted reference), reads above the full scale clip.
 from __future__ import annotations
 
 import dataclasses
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from ..errors import DataError, MappingError
 from .mapping import ReramMapping
-from .run import LayerEngine, _checked_batch, _rng
+from .run import LayerEngine, _checked_batch, _rng, quantize_inputs
 
 
 def _max_read(engine: LayerEngine, xq: np.ndarray, percentile: float) -> float:
@@ -76,7 +75,7 @@ def calibrate_adc(mapping: ReramMapping, x: np.ndarray, *, seed: Any = None, per
         c = np.asarray(cols, dtype=np.float64)
         for part in (np.maximum(c, 0.0), np.maximum(-c, 0.0)):
             if part.any():
-                xq, _ = engines[i]._quantize_inputs(part)
+                xq = quantize_inputs(part, mapping.config.precision.input_bits)[0]
                 peak[i] = max(peak[i], _max_read(engines[i], xq, float(percentile)))
         return (c @ weights[i].T).astype(cols.dtype if np.asarray(cols).dtype.kind == "f" else np.float32)
 
@@ -109,7 +108,6 @@ def calibrate_ou_activity(mapping: ReramMapping, x: np.ndarray, *, batch_size: i
     weights = [l.effective_weight().astype(np.float64) for l in layers]
     grids = [(_ou_rows_per_block(cfg, quantize_matrix(w, cfg)[0]) if lm.mode == "ou" else None)
              for w, lm in zip(weights, mapping.layers)]
-    quantizer = SimpleNamespace(cfg=cfg)  # LayerEngine._quantize_inputs reads only the config: run's quantization
     our, db, cycles = cfg.mapping.ou_rows, cfg.precision.dac_bits, cfg.cycles_per_mvm
     dmask = (1 << db) - 1
     reads, mvms = [0.0] * len(layers), [0] * len(layers)
@@ -122,7 +120,7 @@ def calibrate_ou_activity(mapping: ReramMapping, x: np.ndarray, *, batch_size: i
             mvms[i] += c.shape[0]
             parts = (np.maximum(c, 0.0), np.maximum(-c, 0.0)) if np.any(c < 0) else (c,)
             for part in parts:
-                xq, _ = LayerEngine._quantize_inputs(quantizer, part)  # type: ignore[arg-type]
+                xq = quantize_inputs(part, cfg.precision.input_bits)[0]  # run's quantization
                 pad = np.zeros((xq.shape[0], n_rb * our), dtype=np.int64)
                 pad[:, :xq.shape[1]] = xq
                 for t in range(cycles):

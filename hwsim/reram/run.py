@@ -374,10 +374,6 @@ class LayerEngine:
             yv[:] = 0.0
         return ws
 
-    def _quantize_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(int64 levels, per-row scale) of the non-negative part of ``x`` (:func:`quantize_inputs`)."""
-        return quantize_inputs(x, self.cfg.precision.input_bits)[:2]
-
     def _unsigned(self, xq: np.ndarray, sx: np.ndarray) -> np.ndarray:
         """The layer's output for quantized non-negative inputs xq (levels) with per-row scales sx."""
         if self.exact:
