@@ -105,14 +105,14 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     _log("[1/6] model zoo")
     _log("[2/6] float accuracy of the shipped weights on the Fashion-MNIST test set")
     x, y = fashion_mnist.load("test", data_dir)
-    nets = {name: models.get(name, pretrained=True) for name, e in models.REGISTRY.items() if e.ships_weights}
-    backends = {be.name: (be, be.resolve_config()) for be in backend.backends()}
+    nets = _shipped_nets()
     report["accuracy"] = []
     for n, net in nets.items():
         k = FLOAT_IMAGES.get(n, len(y))
         report["accuracy"].append({"model": n, "accuracy": net.accuracy(x[:k], y[:k]), "n": int(min(k, len(y)))})
 
     _log("[3/6] cost of the shipped networks on every back-end (default presets)")
+    backends = {be.name: (be, be.resolve_config()) for be in backend.backends()}
     report["cost"] = []
     headline_reports: dict[str, Any] = {}
     for name, net in nets.items():
@@ -183,8 +183,7 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     report["hardware_accuracy"] = []
     float_acc = next(a["accuracy"] for a in report["accuracy"] if a["model"] == SWEEP_MODEL)
     for hw, (be, default_cfg) in backends.items():
-        presets = [be.default_preset] + [p for p in ("ideal",) if p in be.presets and p != be.default_preset]
-        for preset in presets:
+        for preset in _hardware_presets(be):
             cfg = default_cfg if preset == be.default_preset else be.resolve_config(preset)
             row = _hardware_accuracy(SWEEP_MODEL, base, be, cfg, preset, x, y, float_acc)
             report["hardware_accuracy"].append(row)
@@ -271,14 +270,13 @@ def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
     every back-end but the first, the last registered first (the demo maps on the first one itself before a second
     process could have compiled it, and both compiling it at once gains nothing; the photonic mapping is the demo's
     biggest compile), the sweep's variants, then the hardware forward passes."""
-    import models
     from models import fashion_mnist
 
     from . import backend
 
     x, y = fashion_mnist.load("test", data_dir or None)
     x, y = x[:2], y[:2]
-    nets = {name: models.get(name, pretrained=True) for name, e in models.REGISTRY.items() if e.ships_weights}
+    nets = _shipped_nets()
     backends = [(be, be.resolve_config()) for be in backend.backends()]
     base = nets[SWEEP_MODEL]
 
@@ -296,7 +294,7 @@ def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
 
     def on_hardware() -> None:
         for be, cfg in backends:
-            for preset in [be.default_preset] + [p for p in ("ideal",) if p in be.presets]:
+            for preset in _hardware_presets(be):
                 run_cfg = cfg if preset == be.default_preset else be.resolve_config(preset)
                 be.accuracy(be.map(base, run_cfg), x, y, seed=HARDWARE_SEED)
             for name in HARDWARE_IMAGES:
@@ -304,6 +302,19 @@ def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
                     be.accuracy(be.map(nets[name], cfg), x[:1], y[:1], seed=HARDWARE_SEED)
 
     return [first_maps, sweep, on_hardware]
+
+
+def _shipped_nets() -> dict[str, Any]:
+    """The zoo models that ship trained weights, loaded, by name."""
+    import models
+
+    return {name: models.get(name, pretrained=True) for name, e in models.REGISTRY.items() if e.ships_weights}
+
+
+def _hardware_presets(be: Any) -> list[str]:
+    """The presets step 5 measures the sweep model's accuracy on hardware with: the default, and ``ideal`` too when
+    the back-end has one."""
+    return [be.default_preset] + [p for p in ("ideal",) if p in be.presets and p != be.default_preset]
 
 
 def _hardware_accuracy(model: str, net: Any, be: Any, cfg: Any, preset: str, x: Any, y: Any,
