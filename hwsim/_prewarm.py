@@ -61,8 +61,8 @@ class Prewarm:
 
 def start(walk: str, args: Iterable[str] = (), last_kernel: Any = None) -> Prewarm | None:
     """Start ``python -m hwsim._prewarm`` running ``walk`` ("module:function", called with the string ``args``) at
-    a lower priority; None when numba's JIT is off, on one core, when ``last_kernel`` (the dispatcher the walk reaches last) is
-    already cached, or when no process can be started."""
+    a lower priority; None when numba's JIT is off, on one core, when ``last_kernel`` (the dispatcher the walk
+    reaches last) is already cached, or when no process can be started."""
     from numba.core import config as numba_config
 
     if numba_config.DISABLE_JIT or not sys.executable or usable_cores() < 2:

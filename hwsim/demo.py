@@ -378,7 +378,7 @@ _CAPTIONS = {
 
 def _caption(name: str, model_title: str, metric: str | None = None) -> str:
     """A figure's caption from its file name (and the Report metric a sweep figure plots, when known)."""
-    from .plots import metric_axis
+    from .plots import metric_name
 
     stem = name.rsplit(".", 1)[0]
     if stem.startswith("breakdown_"):
@@ -390,8 +390,7 @@ def _caption(name: str, model_title: str, metric: str | None = None) -> str:
                 "and layer")
     hw, _, rest = stem.partition("_")
     stem_metric = rest.replace("_vs_sparsity", "")
-    what = (metric_axis(metric, [1.0])[0].rsplit(" (", 1)[0] if metric and metric.startswith("chip.")
-            else _CAPTIONS.get(stem_metric, stem_metric))
+    what = metric_name(metric) if metric and metric.startswith("chip.") else _CAPTIONS.get(stem_metric, stem_metric)
     return (f"{model_title} on {hw}: {what} against weight sparsity (global magnitude "
             "pruning, no fine-tuning; unstructured and tile-aligned), beside the float accuracy of the same networks")
 

@@ -55,6 +55,11 @@ def scaled_unit(metric: str, largest: float) -> tuple[str, float]:
     return f"{name} ({prefix}{unit})", factor
 
 
+def metric_name(metric: str) -> str:
+    """The display name of a Report or sweep-row metric (``chip.static_power_w`` -> "chip static power")."""
+    return _NAMES.get(metric) or (_SI_UNITS.get(metric, (None,))[0]) or metric.split(".")[-1].replace("_", " ")
+
+
 def metric_axis(metric: str, values: Sequence[float]) -> tuple[str, float, bool]:
     """(axis label, factor from SI, log scale?) for any metric of a Report or a sweep row, from the values shown:
     the SI prefix suits the largest value, log when the positive values span more than :data:`LOG_SPAN`."""
@@ -66,14 +71,12 @@ def metric_axis(metric: str, values: Sequence[float]) -> tuple[str, float, bool]
     log = bool(pos.size and pos.max() / pos.min() > LOG_SPAN)
     largest = float(np.abs(v).max()) if v.size else 0.0
     base = metric.split(".")[-1]
-    name = _NAMES.get(metric) or (_SI_UNITS.get(metric, (None,))[0]) or base.replace("_", " ")
+    name = metric_name(metric)
     if metric in ("accuracy", "float_accuracy", "weight_sparsity") or base == "utilization":
         return f"{name} (%)", 100.0, False
     for suffix, unit in (("_w", "W"), ("_j", "J"), ("_s", "s")):
         if base.endswith(suffix) and not base.endswith("per_s"):
             prefix, factor = si_prefix(largest)
-            if metric in _SI_UNITS or metric.startswith("chip."):
-                name = _NAMES.get(metric) or _SI_UNITS[metric][0]
             return f"{name} ({prefix}{unit})", factor, log
     if base.endswith("mm2"):
         return f"{_NAMES.get(metric, 'area')} (mm$^2$)", 1.0, log
@@ -181,8 +184,9 @@ def report_metric(report: Report, metric: str) -> float:
 def plot_metric_vs_sparsity(series: Mapping[str, Sequence[tuple[float, Report]]], metric: str, ax: Any = None,
                             relative: bool = False, title: str | None = None) -> Any:
     """One line per label: ``metric`` (:func:`report_metric`: absolute, SI prefix chosen from the data, log axis
-    when it spans more than :data:`LOG_SPAN`) against weight sparsity (%). ``relative`` adds a right-hand axis in % of the first label's
-    unpruned value (the absolute axis stays). Labels whose lines coincide share one legend entry."""
+    when it spans more than :data:`LOG_SPAN`) against weight sparsity (%). ``relative`` adds a right-hand axis in %
+    of the first label's unpruned value (the absolute axis stays). Labels whose lines coincide share one legend
+    entry."""
     ax = _axes(ax)
     raw = {}
     for label, pts in series.items():
@@ -269,8 +273,6 @@ def plot_chip_breakdown(report: Report, quantity: str = "static_power_w", ax: An
     items = sorted([(n, v) for n, v in items if v > 0], key=lambda nv: nv[1])
     total = sum(v for _, v in items)
     label, factor = scaled_unit(quantity, max((v for _, v in items), default=0.0))
-    if quantity == "energy_j":
-        label = label.replace("energy per inference", "chip energy per inference")
     ys = range(len(items))
     ax.barh(list(ys), [v * factor for _, v in items], color=[color[n] for n, _ in items])
     ax.set_yticks(list(ys), [n for n, _ in items], fontsize=8)
@@ -279,7 +281,7 @@ def plot_chip_breakdown(report: Report, quantity: str = "static_power_w", ax: An
         ax.text(v * factor, y, f" {v * factor:.3g} ({share:.0f} %)" if share >= 1 else f" {v * factor:.3g} (<1 %)",
                 va="center", fontsize=7)
     ax.set_xlim(0, max((v * factor for _, v in items), default=1.0) * 1.35)  # room for the value labels
-    ax.set_xlabel(label if quantity != "static_power_w" else label.replace("static power", "chip static power"))
+    ax.set_xlabel(f"chip {label}")
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title or f"{report.hardware} ({report.preset or 'default'}): chip by component", fontsize=9)
     return ax
