@@ -12,7 +12,6 @@ Exact zeros in a weight matrix mean pruned weights.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
