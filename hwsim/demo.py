@@ -11,6 +11,11 @@ each back-end's sweep variants (:meth:`hwsim.backend.Backend.sweep_variants`, e.
 chip's non-idealities (named in every row: :meth:`hwsim.backend.BackendBase.nonidealities`), and at its ``ideal``
 preset when it has one, then of the :data:`HARDWARE_IMAGES` models at the default presets on their first images;
 (6) the headline table (chip-level cost beside accuracy on hardware) and ``report.html``.
+
+Steps 2 and 5 (:func:`measurements`: about 11 s of one core, the float passes and the bit-serial ReRAM and photonic
+forward passes) need nothing from steps 3-4, so on a machine with a second core a side process (:mod:`hwsim._side`)
+measures them while this process maps, costs and plots (the warm demo 22-27 s -> 17-18 s on 2 cores); its rows are
+checked on arrival, and without a second core, or when it fails, they are measured here.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SWEEP_SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 SWEEP_MODEL = "lenet-300-100"
@@ -74,23 +79,25 @@ def run_demo(out: Path, data_dir: str | None = None, as_json: bool = False) -> d
     The folder is built beside ``out`` and replaces it as a whole once complete, with a manifest of checksums
     written last (:func:`hwsim.atomic_io.output_folder`): an interrupted run leaves the previous folder intact.
     """
+    from . import _side
     from .atomic_io import check_output_dir, output_folder
 
     out = check_output_dir(out, "--out")
-    prewarm = _start_prewarm(data_dir)
+    side = _side.start("hwsim.demo:measurements", [data_dir or "", ",".join(_backend_names())])
     try:
         with output_folder(out) as stage:
-            report, text = _run_demo(out, stage, data_dir)
+            report, text = _run_demo(out, stage, data_dir, side)
     finally:
-        if prewarm is not None:
-            prewarm.stop()
+        if side is not None:
+            side.stop()
     print(json.dumps(report, indent=2, default=str) if as_json else text)
     return report
 
 
-def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, Any], str]:
+def _run_demo(out: Path, stage: Path, data_dir: str | None, side: Any = None) -> tuple[dict[str, Any], str]:
     """(report, Markdown text) of :func:`run_demo`, both written into the staging folder ``stage`` (``out`` only
-    names the result in the text)."""
+    names the result in the text). ``side``: a side process (:mod:`hwsim._side`) computing :func:`measurements`
+    (steps 2 and 5) beside steps 3-4, or None to compute them here."""
     import models
     from models import fashion_mnist
 
@@ -103,13 +110,15 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     report: dict[str, Any] = {"models": [models.info(n).__dict__ for n in models.names()]}
 
     _log("[1/6] model zoo")
-    _log("[2/6] float accuracy of the shipped weights on the Fashion-MNIST test set")
     x, y = fashion_mnist.load("test", data_dir)
     nets = _shipped_nets()
-    report["accuracy"] = []
-    for n, net in nets.items():
-        k = FLOAT_IMAGES.get(n, len(y))
-        report["accuracy"].append({"model": n, "accuracy": net.accuracy(x[:k], y[:k]), "n": int(min(k, len(y)))})
+    if side is not None:
+        _log("[2/6] float accuracy of the shipped weights on the Fashion-MNIST test set, and [5/6] accuracy on "
+             "hardware: measured in a second process beside steps 3-4")
+        report["accuracy"] = []  # filled at step 5 (its place in report.json stays)
+    else:
+        _log("[2/6] float accuracy of the shipped weights on the Fashion-MNIST test set")
+        report["accuracy"] = float_accuracies(nets, x, y)
 
     _log("[3/6] cost of the shipped networks on every back-end (default presets)")
     backends = {be.name: (be, be.resolve_config()) for be in backend.backends()}
@@ -179,25 +188,17 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     report["sweep"] = sweep_rows
 
     _log(f"[5/6] accuracy on hardware: {SWEEP_MODEL} through every back-end (full test set, chip instance seed "
-         f"{HARDWARE_SEED})")
-    report["hardware_accuracy"] = []
-    float_acc = next(a["accuracy"] for a in report["accuracy"] if a["model"] == SWEEP_MODEL)
-    for hw, (be, default_cfg) in backends.items():
-        for preset in _hardware_presets(be):
-            cfg = default_cfg if preset == be.default_preset else be.resolve_config(preset)
-            row = _hardware_accuracy(SWEEP_MODEL, base, be, cfg, preset, x, y, float_acc)
-            report["hardware_accuracy"].append(row)
-            _log(f"      {hw:<8} preset {preset:<12} {row['accuracy'] * 100:.2f}% ({row['nonidealities']})")
-
-    for name, k in HARDWARE_IMAGES.items():
-        if name not in nets:
-            continue
-        float_k = nets[name].accuracy(x[:k], y[:k])
-        for hw, (be, cfg) in backends.items():
-            row = _hardware_accuracy(name, nets[name], be, cfg, be.default_preset, x[:k], y[:k], float_k)
-            report["hardware_accuracy"].append(row)
-            _log(f"      {name} {hw:<8} preset {row['preset']:<12} {row['accuracy'] * 100:.2f}% on the first {k} "
-                 f"images (float {float_k * 100:.2f}%)")
+         f"{HARDWARE_SEED}" + ("; from the second process)" if side is not None else ")"))
+    measured = _checked_measurements(side.result(), nets, backends) if side is not None else None
+    if measured is not None:
+        report["accuracy"] = measured["accuracy"]
+        report["hardware_accuracy"] = measured["hardware_accuracy"]
+        _log_hardware_rows(report["hardware_accuracy"])
+    else:
+        if side is not None:
+            _log("      the second process gave no result: measuring here")
+            report["accuracy"] = float_accuracies(nets, x, y)
+        report["hardware_accuracy"] = hardware_accuracies(nets, backends, x, y, report["accuracy"], log=True)
 
     _log("[6/6] headline table and reports (JSON, Markdown, HTML)")
     report["headline"] = []
@@ -250,58 +251,93 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None) -> tuple[dict[str, A
     return report, "\n".join(text)
 
 
-def _start_prewarm(data_dir: str | None) -> Any:
-    """On a first run (numba's cache lacks the demo's last kernel), a prewarm process compiling steps 3-5's kernels
-    (:func:`prewarm_steps`) beside steps 1-3; None on a warm run."""
-    from . import _prewarm
-    from .reram import _kernels_run
-
-    prewarm = _prewarm.start("hwsim.demo:prewarm_steps", [data_dir or ""],
-                             last_kernel=_kernels_run.bitserial_adc_lists)
-    if prewarm is not None:
-        _log("first run after an install: a second process compiles the later steps' numba kernels meanwhile "
-             "(cached on disk for later runs)")
-    return prewarm
-
-
-def prewarm_steps(data_dir: str = "") -> list[Callable[[], object]]:
-    """Steps 3-5 of the demo on one or two test images each, in the order the demo needs their kernels, for the
-    prewarm process (:mod:`hwsim._prewarm`) that compiles them into numba's cache on the first run: the mapping on
-    every back-end but the first, the last registered first (the demo maps on the first one itself before a second
-    process could have compiled it, and both compiling it at once gains nothing; the photonic mapping is the demo's
-    biggest compile), the sweep's variants, then the hardware forward passes."""
+def measurements(data_dir: str = "", backend_names: str = "") -> dict[str, list[dict[str, Any]]]:
+    """Steps 2 and 5, the demo's accuracy measurements, as JSON-ready rows: ``accuracy`` (:func:`float_accuracies`)
+    and ``hardware_accuracy`` (:func:`hardware_accuracies` on the back-ends named in the comma-separated
+    ``backend_names``). Loads the models and data itself: the demo's side process (:mod:`hwsim._side`) runs it beside
+    steps 3-4."""
     from models import fashion_mnist
 
     from . import backend
 
     x, y = fashion_mnist.load("test", data_dir or None)
-    x, y = x[:2], y[:2]
     nets = _shipped_nets()
-    backends = [(be, be.resolve_config()) for be in backend.backends()]
-    base = nets[SWEEP_MODEL]
+    accuracy = float_accuracies(nets, x, y)
+    bes = [backend.get(name) for name in backend_names.split(",") if name]
+    backends = {be.name: (be, be.resolve_config()) for be in bes}
+    return {"accuracy": accuracy, "hardware_accuracy": hardware_accuracies(nets, backends, x, y, accuracy)}
 
-    def first_maps() -> None:  # not the first back-end: the demo maps on it before a second process could help
-        for be, cfg in reversed(backends[1:]):
-            be.cost(be.map(base, cfg))
 
-    def sweep() -> None:
-        for be, cfg in backends:
-            unit, tile = be.pruning_unit(cfg)
-            for structure in ("unstructured", unit):
-                net = _pruned(base, 0.9, structure, tile)
-                for _, variant in be.sweep_variants(cfg):
-                    be.cost(be.map(net, variant))
+def float_accuracies(nets: dict[str, Any], x: Any, y: Any) -> list[dict[str, Any]]:
+    """Step 2: each shipped model's float accuracy on the first :data:`FLOAT_IMAGES` test images (all by default)."""
+    rows = []
+    for n, net in nets.items():
+        k = FLOAT_IMAGES.get(n, len(y))
+        rows.append({"model": n, "accuracy": net.accuracy(x[:k], y[:k]), "n": int(min(k, len(y)))})
+    return rows
 
-    def on_hardware() -> None:
-        for be, cfg in backends:
-            for preset in _hardware_presets(be):
-                run_cfg = cfg if preset == be.default_preset else be.resolve_config(preset)
-                be.accuracy(be.map(base, run_cfg), x, y, seed=HARDWARE_SEED)
-            for name in HARDWARE_IMAGES:
-                if name in nets:
-                    be.accuracy(be.map(nets[name], cfg), x[:1], y[:1], seed=HARDWARE_SEED)
 
-    return [first_maps, sweep, on_hardware]
+def hardware_accuracies(nets: dict[str, Any], backends: dict[str, Any], x: Any, y: Any,
+                        float_rows: list[dict[str, Any]], log: bool = False) -> list[dict[str, Any]]:
+    """Step 5: :data:`SWEEP_MODEL` on every back-end of ``backends`` (name -> (back-end, default config)) at its
+    default preset and at ``ideal`` on the whole test set, then the :data:`HARDWARE_IMAGES` models at the default
+    presets on their first images (``log``: print each row as it is measured)."""
+    rows = []
+    float_acc = next(a["accuracy"] for a in float_rows if a["model"] == SWEEP_MODEL)
+    for be, default_cfg in backends.values():
+        for preset in _hardware_presets(be):
+            cfg = default_cfg if preset == be.default_preset else be.resolve_config(preset)
+            rows.append(_hardware_accuracy(SWEEP_MODEL, nets[SWEEP_MODEL], be, cfg, preset, x, y, float_acc))
+            if log:
+                _log_hardware_rows(rows[-1:])
+    for name, k in HARDWARE_IMAGES.items():
+        if name not in nets:
+            continue
+        float_k = nets[name].accuracy(x[:k], y[:k])
+        for be, cfg in backends.values():
+            rows.append(_hardware_accuracy(name, nets[name], be, cfg, be.default_preset, x[:k], y[:k], float_k))
+            if log:
+                _log_hardware_rows(rows[-1:])
+    return rows
+
+
+def _log_hardware_rows(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        if row["model"] == SWEEP_MODEL:
+            _log(f"      {row['hardware']:<8} preset {row['preset']:<12} {row['accuracy'] * 100:.2f}% "
+                 f"({row['nonidealities']})")
+        else:
+            _log(f"      {row['model']} {row['hardware']:<8} preset {row['preset']:<12} {row['accuracy'] * 100:.2f}% "
+                 f"on the first {row['n']} images (float {row['float_accuracy'] * 100:.2f}%)")
+
+
+def _checked_measurements(got: Any, nets: dict[str, Any], backends: dict[str, Any]) -> dict[str, Any] | None:
+    """The side process's :func:`measurements` when it has exactly the rows the demo expects (the models, back-ends
+    and presets, with numeric accuracies in [0, 1]); None otherwise (the demo then measures in its own process)."""
+    if not isinstance(got, dict) or set(got) != {"accuracy", "hardware_accuracy"}:
+        return None
+    acc, hw = got["accuracy"], got["hardware_accuracy"]
+    if not (isinstance(acc, list) and isinstance(hw, list) and all(isinstance(r, dict) for r in acc + hw)):
+        return None
+    want_hw = [(SWEEP_MODEL, name, p) for name, (be, _) in backends.items() for p in _hardware_presets(be)]
+    want_hw += [(m, name, be.default_preset) for m in HARDWARE_IMAGES if m in nets
+                for name, (be, _) in backends.items()]
+    try:
+        if [r["model"] for r in acc] != list(nets) or [(r["model"], r["hardware"]) for r in hw] != [
+                (m, h) for m, h, _ in want_hw]:
+            return None
+        values = [r["accuracy"] for r in acc] + [r[k] for r in hw for k in ("accuracy", "float_accuracy")]
+    except KeyError:
+        return None
+    if not all(isinstance(v, float) and 0.0 <= v <= 1.0 for v in values):
+        return None
+    return got
+
+
+def _backend_names() -> list[str]:
+    from . import backend
+
+    return [be.name for be in backend.backends()]
 
 
 def _shipped_nets() -> dict[str, Any]:

@@ -426,9 +426,14 @@ def save(ax: Any, path: str | os.PathLike[str], formats: Sequence[str] = ()) -> 
     stem = base[:-4] if base.lower().endswith(".png") else base
     written = []
     try:
+        # The layout once, then every format at those positions and that tight box: savefig(bbox_inches="tight")
+        # drew each format twice, each draw rerunning the constrained layout (the demo's 12 figures: 8.5 -> ~4 s)
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+        fig.set_layout_engine("none")
         for fmt, target in (("png", base), *((f, f"{stem}.{f}") for f in formats if f != "png")):
             with atomic_open(target) as f:
-                fig.savefig(f, dpi=150, format=fmt, bbox_inches="tight")
+                fig.savefig(f, dpi=150, format=fmt, bbox_inches=bbox)
             written.append(target)
     finally:
         plt.close(fig)

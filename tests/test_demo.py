@@ -127,6 +127,25 @@ def test_demo_accuracy_on_hardware_names_its_nonidealities(demo_out):
         assert a["nonidealities"] == a["nonidealities_detail"]["summary"] and a["seed"] == demo.HARDWARE_SEED
 
 
+def test_demo_side_process_rows_equal_the_same_measurements_in_process(demo_out):
+    """The demo measures steps 2 and 5 in a second process (hwsim._side); the rows it reports are the numbers this
+    process computes (the ideal presets and the float accuracy of the sweep model, the cheap ones)."""
+    from models import fashion_mnist
+
+    from hwsim import backend
+
+    _, rep = demo_out
+    x, y = fashion_mnist.load("test")
+    net = demo._shipped_nets()[demo.SWEEP_MODEL]
+    float_acc = next(a["accuracy"] for a in rep["accuracy"] if a["model"] == demo.SWEEP_MODEL)
+    assert float_acc == net.accuracy(x, y)
+    for be in backend.backends():
+        row = demo._hardware_accuracy(demo.SWEEP_MODEL, net, be, be.resolve_config("ideal"), "ideal", x, y, float_acc)
+        got = next(a for a in rep["hardware_accuracy"]
+                   if (a["model"], a["hardware"], a["preset"]) == (demo.SWEEP_MODEL, be.name, "ideal"))
+        assert {k: v for k, v in got.items() if k != "seconds"} == {k: v for k, v in row.items() if k != "seconds"}
+
+
 def test_demo_html_report(demo_out):
     out, rep = demo_out
     root = check_html(out, rep)
