@@ -102,6 +102,36 @@ def test_save_writes_png_and_pdf(tmp_path, report):
     assert (tmp_path / "b.pdf").read_bytes()[:4] == b"%PDF"
 
 
+@pytest.mark.parametrize("outside", [False, True], ids=["a breakdown", "with text beyond the figure's edge"])
+def test_saved_png_is_matplotlibs_tight_png(tmp_path, report, outside):
+    """save lays the figure out once and draws each format once in the tight box: the picture
+    savefig(bbox_inches="tight") makes (which lays out and draws twice per format), to a pixel of the box, including
+    what lies beyond the figure's edge."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    def figure():
+        ax = plots.plot_breakdown(report, title="a breakdown")
+        if outside:
+            ax.text(1.4, 0.5, "beyond the right edge", transform=ax.transAxes)
+        return ax
+
+    ax = figure()
+    ax.figure.savefig(tmp_path / "want.png", dpi=plots.PNG_DPI, bbox_inches="tight")
+    plt.close(ax.figure)
+    ax = figure()
+    figure_width_px = ax.figure.get_size_inches()[0] * plots.PNG_DPI
+    plots.save(ax, tmp_path / "got.png")
+    want = np.asarray(Image.open(tmp_path / "want.png").convert("L"), dtype=float)
+    got = np.asarray(Image.open(tmp_path / "got.png").convert("L"), dtype=float)
+    assert abs(got.shape[0] - want.shape[0]) <= 2 and abs(got.shape[1] - want.shape[1]) <= 2
+    if outside:  # the text beyond the edge is in the picture
+        assert got.shape[1] > figure_width_px + 50
+    h, w = min(got.shape[0], want.shape[0]), min(got.shape[1], want.shape[1])
+    diff = np.mean(np.abs(got[:h, :w] - want[:h, :w]))
+    assert diff < 0.2 * np.mean(np.abs(want[:h, :w] - 255.0))  # the same picture, up to a sub-pixel shift
+
+
 def test_chip_breakdown_bars_are_the_chip_components():
     """One bar per nonzero component of Report.chip.breakdown, its value in the axis' unit; refused without a chip."""
     import models
