@@ -133,3 +133,61 @@ def test_demo_stops_its_side_process(tmp_path, monkeypatch, fails):
         monkeypatch.setattr(demo, "_run_demo", lambda out, stage, data_dir, side: ({}, ""))
         demo.run_demo(tmp_path / "out")
     assert stopped == [True]
+
+
+def test_a_first_run_compiles_the_sweeps_kernels_in_the_side_process_first(monkeypatch):
+    """measurements(first="compile-sweep") maps and costs the pruned sweep model through every back-end's sweep
+    variants, both pruning structures, before it measures; the rows do not depend on it."""
+    from hwsim import backend
+
+    order = []
+    monkeypatch.setattr(demo, "float_accuracies", lambda nets, x, y: order.append("float") or [])
+    monkeypatch.setattr(demo, "hardware_accuracies", lambda *a: order.append("hardware") or [])
+    calls = []
+
+    class Spy:
+        def __init__(self, be):
+            self.be = be
+
+        def __getattr__(self, name):
+            return getattr(self.be, name)
+
+        def map(self, net, cfg):
+            calls.append((self.be.name, cfg))
+            return self.be.map(net, cfg)
+
+        def cost(self, m):
+            order.append("cost")
+            return self.be.cost(m)
+
+    real = {be.name: be for be in backend.backends()}
+    monkeypatch.setattr(backend, "get", lambda name: Spy(real[name]))
+    assert demo.measurements("", ",".join(real), first="compile-sweep") == {"accuracy": [], "hardware_accuracy": []}
+    assert order[-2:] == ["float", "hardware"] and set(order[:-2]) == {"cost"}
+    want = [(name, variant) for name, be in list(real.items())[:1] for _ in range(2)
+            for _, variant in be.sweep_variants(be.resolve_config())]
+    assert calls == want
+    calls.clear()
+    order.clear()
+    demo.measurements("", ",".join(real))  # a warm run: no extra mapping
+    assert calls == [] and order == ["float", "hardware"]
+
+
+def test_sweep_kernels_cached_reads_numbas_index_and_says_no_when_it_cannot_tell(monkeypatch, tmp_path):
+    from hwsim.reram import _kernels
+
+    class File:
+        _index_path = str(tmp_path / "k.nbi")
+
+    class Cache:
+        _cache_file = File()
+
+    class Disp:
+        _cache = Cache()
+
+    monkeypatch.setattr(_kernels, "ou_pack", Disp())
+    assert not demo._sweep_kernels_cached()
+    (tmp_path / "k.nbi").write_bytes(b"")
+    assert demo._sweep_kernels_cached()
+    monkeypatch.setattr(_kernels, "ou_pack", object())
+    assert not demo._sweep_kernels_cached()
