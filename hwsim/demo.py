@@ -14,8 +14,9 @@ preset when it has one, then of the :data:`HARDWARE_IMAGES` models at the defaul
 
 Steps 2 and 5 (:func:`measurements`: about 11 s of one core, the float passes and the bit-serial ReRAM and photonic
 forward passes) need nothing from steps 3-4, so on a machine with a second core a side process (:mod:`hwsim._side`)
-measures them while this process maps, costs and plots (the warm demo 22-27 s -> 17-18 s on 2 cores); its rows are
-checked on arrival, and without a second core, or when it fails, they are measured here.
+measures them while this process maps, costs and plots on one BLAS thread (the warm demo 21-27 s -> 14-15 s on 2
+cores, BENCHMARKS.md); its rows are checked on arrival, and without a second core, or when it fails, they are measured
+here.
 """
 from __future__ import annotations
 
@@ -263,8 +264,8 @@ def measurements(data_dir: str = "", backend_names: str = "", first: str = "") -
     and ``hardware_accuracy`` (:func:`hardware_accuracies` on the back-ends named in the comma-separated
     ``backend_names``). Loads the models and data itself: the demo's side process (:mod:`hwsim._side`) runs it beside
     steps 3-4. ``first`` = "compile-sweep" (a first run, numba's cache empty): before measuring, map and cost one
-    pruned network through every sweep variant (:func:`compile_sweep_kernels`), so that the sweep's kernels are in
-    numba's on-disk cache when step 4 of the demo needs them (the measurements are the same either way)."""
+    pruned network through the first back-end's sweep variants (:func:`compile_sweep_kernels`), so that their kernels
+    are in numba's on-disk cache when step 4 of the demo needs them (the measurements are the same either way)."""
     from models import fashion_mnist
 
     from . import backend
