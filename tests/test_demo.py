@@ -72,7 +72,8 @@ def test_report_html_is_self_contained_and_matches_report_json(tmp_path):
                      "chip_static_power_w": 0.0494, "chip_area_mm2": 85.42, "chip_tops_per_w": 1.205}],
            "sweep": [{"hardware": "reram", "mapping": "ou", "structure": "unstructured", "sparsity": 0.9, "tiles": 9,
                       "static_power_w": 0.028, "energy_j": 2.1e-6, "float_accuracy_no_finetune": 0.54,
-                      "chip_static_power_w": 0.0247, "chip_energy_per_inference_j": 6.67e-7}],
+                      "chip_static_power_w": 0.0247, "chip_energy_per_inference_j": 6.67e-7,
+                      "chip_energy_vs_unpruned": 0.158}],
            "hardware_accuracy": [{"model": "lenet-300-100", "hardware": "reram", "preset": "default", "accuracy": 0.8922,
                                   "float_accuracy": 0.8998, "n": 10000, "nonidealities": head["nonidealities"]}],
            "headline": [head], "figures": ["reram_energy_j_vs_sparsity.png", "breakdown_reram_energy_j.png"],
@@ -84,6 +85,7 @@ def test_report_html_is_self_contained_and_matches_report_json(tmp_path):
     assert "conductance variation sigma 0.043" in text
     assert "49.4 mW" in text and "85.42 mm\u00b2" in text  # the cost table is the chip's
     assert "24.7 mW" in text and "667 nJ" in text  # the sweep table has the chip's figures beside the layer sums
+    assert "0.16x" in text  # and the chip energy against the same mapping unpruned
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +112,21 @@ def test_demo_writes_report_tables_and_figures(demo_out):
         if r["structure"].startswith("tile-aligned") and r["mapping"] != "dense":
             assert r["tiles"] < 0.25 * dense_tiles[r["hardware"]]
     assert "Accuracy on hardware" in (out / "report.md").read_text()
+
+
+def test_demo_sweep_rows_compare_each_mapping_with_itself_unpruned(demo_out):
+    """chip_energy_vs_unpruned: a row's chip energy over the unpruned network's on the same hardware, mapping and
+    structure (1 at sparsity 0); every mode's pruned network beats its own unpruned operation at 90 %."""
+    out, rep = demo_out
+    rows = rep["sweep"]
+    for r in rows:
+        base = next(b for b in rows if b["sparsity"] == 0.0 and
+                    (b["hardware"], b["mapping"], b["structure"]) == (r["hardware"], r["mapping"], r["structure"]))
+        assert r["chip_energy_vs_unpruned"] == r["chip_energy_per_inference_j"] / base["chip_energy_per_inference_j"]
+        if r["sparsity"] == 0.9:
+            assert r["chip_energy_vs_unpruned"] < 1.0, (r["mapping"], r["structure"])
+    assert "chip_energy_vs_unpruned" in (out / "sweep.csv").read_text().splitlines()[0]
+    assert "vs unpruned" in (out / "report.md").read_text()
 
 
 def test_demo_accuracy_on_hardware_names_its_nonidealities(demo_out):
