@@ -185,3 +185,30 @@ def test_cost_rows_without_a_chip_level_show_the_layer_sum_and_no_tops_per_w():
     assert cols["chips"] is None and cols["chip_tops_per_w"] is None and cols["chip_static_power_w"] == 3e-3
     assert demo._num(None) == "-" and demo._num(1.23456) == "1.235"
     json.dumps(cols, allow_nan=False)
+
+
+@pytest.mark.parametrize("side", ["fails", pytest.param("none", marks=pytest.mark.slow)],
+                         ids=["side process fails", "one core"])
+def test_demo_measures_in_its_own_process_without_a_side_process(demo_out, tmp_path, monkeypatch, side):
+    """Without a second core, or when the side process gives no usable result, the demo measures steps 2 and 5
+    itself: the same rows (a shortened demo: two sparsities, no ResNet-20 on hardware)."""
+    from hwsim import _side
+
+    class Failed:
+        def result(self):
+            return {"accuracy": [], "hardware_accuracy": []}  # not the rows the demo expects
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(_side, "start", lambda task, args: Failed() if side == "fails" else None)
+    monkeypatch.setattr(demo, "SWEEP_SPARSITIES", (0.0, 0.9))
+    monkeypatch.setattr(demo, "HARDWARE_IMAGES", {})
+    monkeypatch.setattr(demo, "FLOAT_IMAGES", {"resnet20": demo.FLOAT_IMAGES["resnet20"]})
+    rep = demo.run_demo(tmp_path / "out")
+    _, full = demo_out
+    assert rep["accuracy"] == full["accuracy"]
+    drop = ("seconds",)
+    want = [{k: v for k, v in r.items() if k not in drop} for r in full["hardware_accuracy"]
+            if r["model"] == demo.SWEEP_MODEL]
+    assert [{k: v for k, v in r.items() if k not in drop} for r in rep["hardware_accuracy"]] == want
