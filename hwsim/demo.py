@@ -12,11 +12,11 @@ chip's non-idealities (named in every row: :meth:`hwsim.backend.BackendBase.noni
 preset when it has one, then of the :data:`HARDWARE_IMAGES` models at the default presets on their first images;
 (6) the headline table (chip-level cost beside accuracy on hardware) and ``report.html``.
 
-Steps 2 and 5 (:func:`measurements`: about 11 s of one core, the float passes and the bit-serial ReRAM and photonic
-forward passes) need nothing from steps 3-4, so on a machine with a second core a side process (:mod:`hwsim._side`)
-measures them while this process maps, costs and plots on one BLAS thread (the warm demo 21-27 s -> 14-15 s on 2
-cores, BENCHMARKS.md); its rows are checked on arrival, and without a second core, or when it fails, they are measured
-here.
+Steps 2 and 5 (about 13 s of one core: the float passes and the bit-serial ReRAM and photonic forward passes) need
+nothing from steps 3-4, so on a machine with a second core a side process (:mod:`hwsim._side`) measures step 2 and the
+first back-end's part of step 5 (:func:`measurements`) while this process maps, costs and plots on one BLAS thread,
+then measures the other back-ends' part of step 5 (the warm demo 21-27 s -> 13-14 s on 2 cores, BENCHMARKS.md); the
+side's rows are checked on arrival, and without a second core, or when it fails, they are measured here.
 """
 from __future__ import annotations
 
