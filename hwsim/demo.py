@@ -207,8 +207,8 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None, side: Any = None) ->
     else:  # the side process measures the first back-end's rows; the others' are measured here meanwhile
         in_side = {n: backends[n] for n in _side_backends(list(backends))}
         here = {n: b for n, b in backends.items() if n not in in_side}
-        rows = hardware_accuracies(nets, here, x, y, [{"model": SWEEP_MODEL, "accuracy": base.accuracy(x, y)}],
-                                   log=True)
+        unpruned = [{"model": SWEEP_MODEL, "accuracy": pruned[(0.0,)][1]}]  # the sweep's float pass at sparsity 0
+        rows = hardware_accuracies(nets, here, x, y, unpruned, log=True)
         measured = _checked_measurements(side.result(), nets, in_side)
         if measured is not None:
             report["accuracy"] = measured["accuracy"]
@@ -217,7 +217,7 @@ def _run_demo(out: Path, stage: Path, data_dir: str | None, side: Any = None) ->
             _log("      the second process gave no result: measuring here")
             report["accuracy"] = float_accuracies(nets, x, y)
             measured = {"hardware_accuracy": hardware_accuracies(nets, in_side, x, y, report["accuracy"], log=True)}
-        report["hardware_accuracy"] = _in_table_order(measured["hardware_accuracy"] + rows, list(backends))
+        report["hardware_accuracy"] = _in_table_order(measured["hardware_accuracy"] + rows, nets, backends)
 
     _log("[6/6] headline table and reports (JSON, Markdown, HTML)")
     report["headline"] = []
@@ -344,26 +344,32 @@ def float_accuracies(nets: dict[str, Any], x: Any, y: Any) -> list[dict[str, Any
 
 def hardware_accuracies(nets: dict[str, Any], backends: dict[str, Any], x: Any, y: Any,
                         float_rows: list[dict[str, Any]], log: bool = False) -> list[dict[str, Any]]:
-    """Step 5: :data:`SWEEP_MODEL` on every back-end of ``backends`` (name -> (back-end, default config)) at its
-    default preset and at ``ideal`` on the whole test set, then the :data:`HARDWARE_IMAGES` models at the default
-    presets on their first images (``log``: print each row as it is measured)."""
+    """Step 5, in :func:`_hardware_plan`'s order: :data:`SWEEP_MODEL` on every back-end of ``backends`` (name ->
+    (back-end, default config)) at its default preset and at ``ideal`` on the whole test set, then the
+    :data:`HARDWARE_IMAGES` models at the default presets on their first images (``log``: print each row as it is
+    measured)."""
     rows = []
-    float_acc = next(a["accuracy"] for a in float_rows if a["model"] == SWEEP_MODEL)
-    for be, default_cfg in backends.values():
-        for preset in _hardware_presets(be):
-            cfg = default_cfg if preset == be.default_preset else be.resolve_config(preset)
-            rows.append(_hardware_accuracy(SWEEP_MODEL, nets[SWEEP_MODEL], be, cfg, preset, x, y, float_acc))
-            if log:
-                _log_hardware_rows(rows[-1:])
-    for name, k in HARDWARE_IMAGES.items():
-        if name not in nets:
-            continue
-        float_k = nets[name].accuracy(x[:k], y[:k])
-        for be, cfg in backends.values():
-            rows.append(_hardware_accuracy(name, nets[name], be, cfg, be.default_preset, x[:k], y[:k], float_k))
-            if log:
-                _log_hardware_rows(rows[-1:])
+    float_acc = {SWEEP_MODEL: next(a["accuracy"] for a in float_rows if a["model"] == SWEEP_MODEL)}
+    for model, name, preset, k in _hardware_plan(nets, backends):
+        be, default_cfg = backends[name]
+        cfg = default_cfg if preset == be.default_preset else be.resolve_config(preset)
+        if model not in float_acc:  # a HARDWARE_IMAGES model: its float accuracy on the same first images
+            float_acc[model] = nets[model].accuracy(x[:k], y[:k])
+        rows.append(_hardware_accuracy(model, nets[model], be, cfg, preset, x[:k], y[:k], float_acc[model]))
+        if log:
+            _log_hardware_rows(rows[-1:])
     return rows
+
+
+def _hardware_plan(nets: dict[str, Any], backends: dict[str, Any]) -> list[tuple[str, str, str, int | None]]:
+    """Step 5's rows in table order, as (model, back-end name, preset, first images or None for all):
+    :data:`SWEEP_MODEL` on each back-end at :func:`_hardware_presets`, then each :data:`HARDWARE_IMAGES` model
+    (shipped in ``nets``) on each back-end at its default preset."""
+    plan: list[tuple[str, str, str, int | None]] = [
+        (SWEEP_MODEL, name, p, None) for name, (be, _) in backends.items() for p in _hardware_presets(be)]
+    plan += [(m, name, be.default_preset, k) for m, k in HARDWARE_IMAGES.items() if m in nets
+             for name, (be, _) in backends.items()]
+    return plan
 
 
 def _log_hardware_rows(rows: list[dict[str, Any]]) -> None:
@@ -384,12 +390,9 @@ def _checked_measurements(got: Any, nets: dict[str, Any], backends: dict[str, An
     acc, hw = got["accuracy"], got["hardware_accuracy"]
     if not (isinstance(acc, list) and isinstance(hw, list) and all(isinstance(r, dict) for r in acc + hw)):
         return None
-    want_hw = [(SWEEP_MODEL, name, p) for name, (be, _) in backends.items() for p in _hardware_presets(be)]
-    want_hw += [(m, name, be.default_preset) for m in HARDWARE_IMAGES if m in nets
-                for name, (be, _) in backends.items()]
     try:
         if [r["model"] for r in acc] != list(nets) or [(r["model"], r["hardware"]) for r in hw] != [
-                (m, h) for m, h, _ in want_hw]:
+                (m, h) for m, h, _, _ in _hardware_plan(nets, backends)]:
             return None
         values = [r["accuracy"] for r in acc] + [r[k] for r in hw for k in ("accuracy", "float_accuracy")]
     except KeyError:
@@ -406,12 +409,14 @@ def _side_backends(names: list[str]) -> list[str]:
     return names[:1]
 
 
-def _in_table_order(rows: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
-    """Accuracy-on-hardware rows in :func:`hardware_accuracies`' order: :data:`SWEEP_MODEL` first, then the
-    :data:`HARDWARE_IMAGES` models; within each, the back-ends in registry order (``names``), each one's presets as
-    measured."""
-    models_order = [SWEEP_MODEL] + [m for m in HARDWARE_IMAGES if m != SWEEP_MODEL]
-    return sorted(rows, key=lambda r: (models_order.index(r["model"]), names.index(r["hardware"])))
+def _in_table_order(rows: list[dict[str, Any]], nets: dict[str, Any], backends: dict[str, Any]
+                    ) -> list[dict[str, Any]]:
+    """Accuracy-on-hardware rows measured in two processes, in :func:`_hardware_plan`'s order for ``backends`` (a
+    stable sort: each back-end's presets stay as measured)."""
+    order = {}
+    for model, name, _, _ in _hardware_plan(nets, backends):
+        order.setdefault((model, name), len(order))
+    return sorted(rows, key=lambda r: order[(r["model"], r["hardware"])])
 
 
 def _backend_names() -> list[str]:

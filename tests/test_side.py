@@ -196,13 +196,18 @@ def test_sweep_kernels_cached_reads_numbas_index_and_says_no_when_it_cannot_tell
 def test_rows_measured_in_two_processes_come_back_in_the_tables_order():
     """The side process measures the first back-end's rows, the demo's process the others': merged, they are in
     hardware_accuracies' order (sweep model first, back-ends in registry order, presets as measured)."""
-    names = ["reram", "photonic"]
-    assert demo._side_backends(names) == ["reram"]
+    from hwsim import backend
+
+    nets = demo._shipped_nets()
+    backends = {be.name: (be, None) for be in backend.backends()}
+    names = list(backends)
+    assert names == ["reram", "photonic"] and demo._side_backends(names) == ["reram"]
     want = [(demo.SWEEP_MODEL, "reram", "default"), (demo.SWEEP_MODEL, "reram", "ideal"),
             (demo.SWEEP_MODEL, "photonic", "harris2014"), (demo.SWEEP_MODEL, "photonic", "ideal")]
-    want += [(m, h, "default") for m in demo.HARDWARE_IMAGES for h in names]
+    want += [(m, h, backends[h][0].default_preset) for m in demo.HARDWARE_IMAGES for h in names]
+    assert [p[:3] for p in demo._hardware_plan(nets, backends)] == want
     rows = [{"model": m, "hardware": h, "preset": p} for m, h, p in want]
     side = [r for r in rows if r["hardware"] == "reram"]
     here = [r for r in rows if r["hardware"] != "reram"]
-    assert demo._in_table_order(side + here, names) == rows
-    assert demo._in_table_order(here + side, names) == rows
+    assert demo._in_table_order(side + here, nets, backends) == rows
+    assert demo._in_table_order(here + side, nets, backends) == rows
