@@ -297,6 +297,8 @@ def measurements(data_dir: str = "", backend_names: str = "", first: str = "") -
 
     from . import backend
 
+    if first not in ("", "compile-sweep"):
+        raise ValueError(f"measurements: first must be '' or 'compile-sweep', got {first!r}")
     x, y = fashion_mnist.load("test", data_dir or None)
     nets = _shipped_nets()
     bes = [backend.get(name) for name in backend_names.split(",") if name]

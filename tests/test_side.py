@@ -171,6 +171,8 @@ def test_a_first_run_compiles_the_sweeps_kernels_in_the_side_process_first(monke
     order.clear()
     demo.measurements("", ",".join(real))  # a warm run: no extra mapping
     assert calls == [] and order == ["float", "hardware"]
+    with pytest.raises(ValueError, match="compile-sweep"):
+        demo.measurements("", ",".join(real), first="compile")  # refused, not ignored
 
 
 def test_sweep_kernels_cached_reads_numbas_index_and_says_no_when_it_cannot_tell(monkeypatch, tmp_path):
